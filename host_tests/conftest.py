@@ -1,0 +1,47 @@
+# Shared test plumbing. Firmware cases (host_tests/fw/cases_*.py) are plain functions
+# that run unchanged on CPython (with the shim) and on the real unix `micropython`;
+# `run_cases` runs one module on one runtime in a subprocess and returns the results.
+import json
+import os
+
+import pytest
+
+from onenet_ota_tools import runtimes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FW_CASES = os.path.join(HERE, "fw")
+RUNTIMES = ("cpython", "micropython")
+
+
+def run_cases(module, runtime, heap="32k", timeout=240, cases=()):
+    p = runtimes.run(
+        runtime,
+        os.path.join(FW_CASES, "runner.py"),
+        [module] + list(cases),
+        heap=heap,
+        timeout=timeout,
+        extra_paths=[FW_CASES],
+    )
+    results = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("CASE "):
+            _, name, status, rest = (line.split(" ", 3) + [""])[:4]
+            results[name] = (status, rest)
+    if not results:
+        raise AssertionError(
+            "no case ran on %s (exit %s)\n%s\n%s" % (runtime, p.returncode, p.stdout, p.stderr)
+        )
+    failed = {k: v[1] for k, v in results.items() if v[0] != "ok"}
+    assert not failed, "%s on %s failed: %s\n%s" % (module, runtime, failed, p.stderr[-4000:])
+    out = {}
+    for k, v in results.items():
+        try:
+            out[k] = json.loads(v[1])
+        except ValueError:
+            out[k] = v[1]
+    return out
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request):
+    return request.param
