@@ -34,6 +34,11 @@ class NoSpace(OtaError):
     code = 102
 
 
+class BadImage(OtaError):
+    # The package is not an image this sink accepts (wrong chip, bad magic, torn).
+    code = 206
+
+
 class PlatformError(OtaError):
     # An errno from the platform (contract sections 3, 4, 6), or the one-byte error
     # body of a download (1/2/3, kept as errno 1001..1003).
