@@ -1,0 +1,397 @@
+"""HTTP layer of the simulator: a threaded HTTP/1.1 server on the standard library.
+
+Stack: `socketserver.ThreadingMixIn` + `http.server.BaseHTTPRequestHandler`, one daemon
+thread per connection. Why: no dependency to pin or vet; the request parser is CPython's
+own (bounded: 64 KiB request line / header lines, at most 100 headers; HTTP/1.0 and
+`Connection: close` handled; absolute-URI request lines like the seed's
+`POST http://ota.heclouds.com/ota/device/version?...` work), while every *response* is
+written by this module so that the wire is exactly what the contract says (one-byte
+bodies without Content-Length, the documented Range answers, and the faults that break
+HTTP on purpose — which a framework would "fix"). Each response is one `sendall`
+(headers + body) up to 64 KiB, and headers + one big `sendall` of a memoryview of the
+cached package above that; TCP_NODELAY is set on every accepted socket so a response's
+last segment never waits for an ACK (Nagle + delayed ACK = 40 ms stalls on keep-alive).
+A thread per connection is the right shape here: devices keep one connection open for a
+whole update and the work per request is tiny (loopback figure: see `sim.load`).
+"""
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from . import ranges
+
+MAX_API_BODY = 64 * 1024
+MAX_UPLOAD = 256 * 1024 * 1024
+BIG = 64 * 1024
+REASONS = {200: "OK", 206: "Partial Content", 400: "Bad Request", 404: "Not Found",
+           405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
+           413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class Stats:
+    """Counters: TCP connections accepted, HTTP requests served, body bytes sent."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.connections = 0
+        self.requests = 0
+        self.bytes_sent = 0
+        self.downloads = 0
+
+    def add(self, **kw):
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def reset(self):
+        with self._lock:
+            self.connections = self.requests = self.bytes_sent = self.downloads = 0
+
+    def as_dict(self):
+        with self._lock:
+            return {"connections": self.connections, "requests": self.requests,
+                    "bytes_sent": self.bytes_sent, "downloads": self.downloads}
+
+    def __getitem__(self, k):
+        return self.as_dict()[k]
+
+    def __repr__(self):
+        return "Stats(%r)" % self.as_dict()
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024
+
+    def __init__(self, addr, sim):
+        self.sim = sim
+        socketserver.TCPServer.__init__(self, addr, Handler)
+
+    def get_request(self):
+        conn, addr = self.socket.accept()
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self.sim.stats.add(connections=1)
+        return conn, addr
+
+    def process_request(self, request, client_address):
+        t = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                             name="sim-conn", daemon=True)
+        self.sim._track(t, request)
+        t.start()
+
+    def handle_error(self, request, client_address):
+        if self.sim.verbose:
+            socketserver.TCPServer.handle_error(self, request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "onenet-ota-sim"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+
+    def log_message(self, fmt, *args):  # CPython's own log lines (errors) only when verbose
+        if self.server.sim.verbose:
+            sys.stderr.write("sim: %s\n" % (fmt % args))
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def do_DELETE(self):
+        self._route("DELETE")
+
+    def do_PUT(self):
+        self._route("PUT")
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _send(self, data):
+        try:
+            self.connection.sendall(data)
+        except OSError:
+            self.close_connection = True
+            raise _Gone()
+
+    def _head(self, status, headers, close=False):
+        lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
+        lines += ["%s: %s" % kv for kv in headers]
+        if close or self.close_connection:
+            lines.append("Connection: close")
+            self.close_connection = True
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def respond(self, status, body=b"", ctype="application/json", close=False, extra=()):
+        hdr = self._head(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+                         + list(extra), close)
+        self._status = status
+        if len(body) <= BIG:
+            self._send(hdr + body)
+        else:
+            self._send(hdr)
+            self._send(body)
+        self.server.sim.stats.add(bytes_sent=len(body))
+
+    def json(self, obj, status=200):
+        self.respond(status, json.dumps(obj, separators=(",", ":")).encode())
+
+    def api(self, errno, data=None):
+        from .tasks import MESSAGES
+
+        out = {"errno": errno, "error": MESSAGES.get(errno, "error")}
+        if data is not None:
+            out["data"] = data
+        self._errno = errno
+        self.json(out)
+
+    def one_byte(self, code):
+        # Contract section 5: no Content-Length, one byte, then the connection closes.
+        self._status = 200
+        self._errno = "byte%d" % code
+        self._send(self._head(200, [("Content-Type", "application/octet-stream")], close=True)
+                   + str(code).encode())
+
+    def read_body(self, limit):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(1024)
+                n = int(line.split(b";")[0].strip() or b"0", 16)
+                if n == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                if len(out) + n > limit:
+                    raise _TooBig()
+                out += self.rfile.read(n)
+                self.rfile.readline(1024)
+        n = self.headers.get("Content-Length")
+        if n is None:
+            return b""
+        n = int(n)
+        if n < 0:
+            raise ValueError
+        if n > limit:
+            raise _TooBig()
+        return self.rfile.read(n)
+
+    def wait(self, seconds):
+        if seconds > 0:
+            self.server.sim._stopping.wait(seconds)
+
+    # -- routing ----------------------------------------------------------------------------
+    def _route(self, method):
+        sim = self.server.sim
+        sim.stats.add(requests=1)
+        t0 = time.time()
+        self._status, self._errno = None, None
+        u = urlsplit(self.path)
+        path = u.path
+        q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        try:
+            admin = path == "/" or path.startswith("/admin") or path == "/favicon.ico"
+            try:
+                body = self.read_body(MAX_UPLOAD if admin else MAX_API_BODY)
+            except _TooBig:
+                self.respond(413, b'{"error":"body too large"}', close=True)
+                return
+            except ValueError:
+                self.respond(400, b'{"error":"bad body framing"}', close=True)
+                return
+            if admin:
+                from .admin_api import handle
+
+                handle(self, method, path, q, body)
+            else:
+                self._south(method, path, q, body)
+        except _Gone:
+            self.close_connection = True
+        finally:
+            if sim.verbose:
+                # No Authorization value and no body in the log (keys and tokens stay out).
+                sys.stderr.write("sim: %s %s %s -> %s%s %.1fms\n" % (
+                    self.client_address[0], method, path.split("/download/")[0] + (
+                        "/download/..." if "/download/" in path else ""),
+                    self._status, "" if self._errno is None else " errno=%s" % self._errno,
+                    (time.time() - t0) * 1000))
+
+    def _south(self, method, path, q, body):
+        sim = self.server.sim
+        south = sim.south
+        parts = [p for p in path.split("/") if p]
+        token = None
+        if parts[:3] == ["ota", "south", "download"] and len(parts) >= 4:
+            token = parts[3]
+        elif parts[:5] == ["ota", "south", "device", "download"] and len(parts) == 6:
+            token = parts[4]
+        elif path == "/ota/south/report":
+            token = q.get("token")
+        dev_id, tid = q.get("dev_id"), None
+        if token:
+            t = sim.store.task_by_token(token)
+            if t:
+                dev_id, tid = t["dev_id"], t["id"]
+        f = sim.faults.get(dev_id, tid) if (dev_id or tid) else {}
+        if f:
+            self.wait(f.get("latency", 0))
+            if "stall" in f and "stall_after" not in f:
+                sim.faults.once(dev_id, tid, "stall", "stall_every")
+                self.wait(f["stall"])
+            if "http_error" in f and sim.faults.take(dev_id, tid, "http_error_count"):
+                st = f["http_error"]
+                self.respond(st, json.dumps({"error": REASONS.get(st, "error")}).encode())
+                return
+
+        def api(fn, *a):
+            if f.get("errno7") and sim.faults.take(dev_id, tid, "errno7"):
+                return self.api(7)
+            try:
+                e, d = fn(*a)
+            except Exception:  # a simulator bug must look like the platform's errno 7
+                if sim.verbose:
+                    import traceback
+
+                    traceback.print_exc()
+                e, d = 7, None
+            self.api(e, d)
+
+        h = self.headers
+        if path == "/ota/device/version" and method in ("GET", "POST"):
+            return api(south.version, method, q, h, body)
+        if path == "/ota/south/check" and method == "GET":
+            return api(south.check, q, h)
+        if path == "/ota/south/tasking" and method == "GET":
+            return api(south.tasking, q, h)
+        if path == "/ota/south/report" and method == "POST":
+            return api(south.report, q, h, body)
+        if parts[:3] == ["ota", "south", "download"] and method == "GET":
+            if len(parts) == 5 and parts[4] == "check":
+                return api(south.token_check, parts[3], q, h)
+            if len(parts) == 4:
+                return self._download(parts[3], q, f)
+        if (parts[:4] == ["ota", "south", "device", "download"] and len(parts) == 6
+                and parts[5] == "progress" and method == "POST"):
+            return api(south.progress, parts[4], q, h, body)
+        if path.startswith("/ota/"):
+            self.respond(404 if method in ("GET", "POST") else 405,
+                         b'{"errno":2,"error":"bad request parameters"}')
+        else:
+            self.respond(404, b'{"error":"not found"}')
+
+    # -- download ---------------------------------------------------------------------------
+    def _download(self, token, q, f):
+        sim = self.server.sim
+        code, t, pkg = sim.south.download_task(token, q)
+        if code:
+            return self.one_byte(code)
+        data = sim.package_bytes(pkg)
+        if data is None:
+            return self.one_byte(1)
+        if len(data) != pkg["size"]:
+            return self.one_byte(2)
+        n = len(data)
+        rng = None if f.get("ignore_range") else ranges.parse(self.headers.get("Range"), n)
+        a, b = rng if rng else (0, n - 1)
+        body = memoryview(data)[a:b + 1]
+        if "flip_offset" in f and a <= f["flip_offset"] <= b:
+            body = bytearray(body)
+            body[f["flip_offset"] - a] ^= 0xFF
+            body = memoryview(body)
+        status = 206 if rng else 200
+        hdrs = [("Content-Type", "application/octet-stream"),
+                ("Content-Disposition", 'attachment; filename="%s"' % pkg["name"])]
+        if status == 206:
+            d = 1 if f.get("wrong_content_range") else 0
+            hdrs.append(("Content-Range", "bytes %d-%d/%d" % (a + d, b + d, n)))
+        chunked = f.get("chunked", False)
+        if chunked:
+            hdrs.append(("Transfer-Encoding", "chunked"))
+        else:
+            hdrs.append(("Content-Length", str(len(body))))
+        limit, cut, action = len(body), False, None
+        dev, tid = t["dev_id"], t["id"]
+        if "drop_after" in f and f["drop_after"] < limit:
+            limit, cut = f["drop_after"], True
+            sim.faults.once(dev, tid, "drop_after", "drop_every")
+        if "short_body" in f:
+            k = min(f["short_body"], len(body))
+            if len(body) - k < limit:
+                limit, cut = len(body) - k, True
+        for knob in ("cancel_at", "pause_at"):
+            x = f.get(knob)
+            if x is not None and a <= x <= b and x - a <= limit:
+                limit, cut, action = x - a, True, knob
+        stall_at = f.get("stall_after") if "stall" in f else None
+        if stall_at is not None and stall_at >= limit:
+            stall_at = None
+        if stall_at is not None:
+            sim.faults.once(dev, tid, "stall", "stall_every")
+        bw = f.get("bandwidth")
+        self._status = status
+        sim.stats.add(downloads=1)
+        hdr = self._head(status, hdrs, close=cut)
+        step = max(256, bw // 20) if bw else (1 << 30)
+        pos, t0 = 0, time.time()
+        try:
+            if limit == 0:
+                self._send(hdr)
+                hdr = b""
+            while pos < limit:
+                end = min(limit, pos + step)
+                if stall_at is not None and pos < stall_at < end:
+                    end = stall_at
+                piece = body[pos:end]
+                if chunked:
+                    piece = b"%x\r\n" % len(piece) + piece + b"\r\n"
+                if len(piece) <= BIG:
+                    self._send(hdr + piece)
+                else:
+                    if hdr:
+                        self._send(hdr)
+                    self._send(piece)
+                hdr = b""
+                sim.stats.add(bytes_sent=end - pos)
+                pos = end
+                if stall_at is not None and pos == stall_at:
+                    self.wait(f["stall"])
+                if bw:
+                    ahead = pos / float(bw) - (time.time() - t0)
+                    self.wait(ahead)
+            if chunked and not cut:
+                self._send(b"0\r\n\r\n")
+        finally:
+            if pos or limit == 0:
+                sim.note_served(t, a + pos)
+            if action:
+                sim.store_action(tid, "cancel" if action == "cancel_at" else "pause",
+                                 why="%s=%d" % (action, f[action]))
+                with sim.faults._lock:
+                    for k in (("task", tid), ("dev", str(dev))):
+                        sim.faults._by.get(k, {}).pop(action, None)
+        if cut:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Gone(Exception):
+    pass
+
+
+class _TooBig(Exception):
+    pass

@@ -1,0 +1,311 @@
+"""The south-bound API and the task state machine (contract sections 1-4, 6, 7).
+
+Every handler returns `(errno, data)`; the HTTP layer wraps it as
+`{"errno": N, "error": MSG[, "data": {...}]}` with status 200, like the platform.
+
+Checks, in order, for the calls that carry an Authorization header:
+dev_id present (else 2) -> device exists (else 1) -> header parses, `res` is
+`products/{pid}` of the device's product, `method` one of md5/sha1/sha256, `sign`
+recomputed with the product's access key by the firmware's own `auth.hmac` (else 1)
+-> `et` not in the past of the simulator clock (else 1) -> the call's own parameters.
+"""
+import json
+import hmac as _hmac
+from binascii import b2a_base64
+from urllib.parse import unquote
+
+from onenet_ota import auth
+from onenet_ota.errors import ConfigError
+
+from .store import ACTIVE, VERSION_RE
+
+MESSAGES = {
+    0: "succ",
+    1: "authentication failed",
+    2: "bad request parameters",
+    4: "token and device differ",
+    7: "platform internal error",
+    8: "manuf or model differ",
+    9: "version differs",
+    11: "no task",
+    12: "token expired",
+    17: "invalid state",
+    20: "task finished",
+    21: "invalid operation",
+    22: "task cancelled",
+    24: "bad result",
+    27: "bad version format",
+}
+DOWNLOAD_CODES = set(range(101, 108))
+UPGRADE_CODES = set(range(201, 209))
+RESULT_CODES = DOWNLOAD_CODES | UPGRADE_CODES
+
+
+def parse_authorization(value):
+    """`version=..&res=..&et=..&method=..&sign=..` -> dict of URL-decoded values, or None."""
+    if not value:
+        return None
+    out = {}
+    for part in value.strip().split("&"):
+        k, sep, v = part.partition("=")
+        if not sep:
+            return None
+        out[k.strip()] = unquote(v.strip())
+    for k in ("version", "res", "et", "method", "sign"):
+        if k not in out:
+            return None
+    return out
+
+
+def verify(header, product, now):
+    """True when the Authorization value is valid for this product at time `now`."""
+    a = parse_authorization(header)
+    if a is None or product is None:
+        return False
+    if a["version"] != auth.VERSION or a["method"] not in auth.METHODS:
+        return False
+    if a["res"] != "products/" + product["pid"]:
+        return False
+    if not a["et"].isdigit():
+        return False
+    try:
+        key = auth.decode_key(product["access_key"])
+    except ConfigError:
+        return False
+    msg = "%s\n%s\n%s\n%s" % (a["et"], a["method"], a["res"], a["version"])
+    sign = b2a_base64(auth.hmac(a["method"], key, msg.encode())).strip().decode()
+    if not _hmac.compare_digest(sign, a["sign"]):
+        return False
+    return int(a["et"]) >= now
+
+
+class South:
+    def __init__(self, store, ip_port):
+        self.s = store
+        self.clock = store.clock
+        self.ip_port = ip_port  # "host:port" handed out as ipPort when cdn=false
+
+    # -- helpers ------------------------------------------------------------------
+    def _device(self, q, headers, required=True):
+        """-> (errno, device). Authorization checked when present or `required`."""
+        dev_id = q.get("dev_id")
+        if not dev_id:
+            return 2, None
+        d = self.s.device(dev_id)
+        if d is None:
+            return 1, None
+        h = headers.get("Authorization")
+        if h is None and not required:
+            return 0, d
+        if not verify(h, self.s.product(d["pid"]), self.clock.now()):
+            self.s.event(dev_id, None, "auth_failed")
+            return 1, None
+        return 0, d
+
+    def _expired(self, t):
+        return self.clock.now() > t["expires"]
+
+    def _body(self, body):
+        try:
+            v = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return v if isinstance(v, dict) else None
+
+    def task_data(self, t, pkg):
+        return {
+            "tid": t["id"],
+            "target": t["target"],
+            "token": t["token"],
+            "size": pkg["size"],
+            "md5": pkg["md5"],
+            "signal": t["signal"],
+            "power": t["power"],
+            "retry": t["retry"],
+            "interval": t["interval"],
+            "ipPort": self.ip_port,
+            "type": t["pkg_type"],
+        }
+
+    # -- POST/GET /ota/device/version ------------------------------------------------
+    def version(self, method, q, headers, body):
+        e, d = self._device(q, headers)
+        if e:
+            return e, None
+        if method == "GET":
+            return 0, {"f_version": d["f_version"], "s_version": d["s_version"]}
+        b = self._body(body)
+        if b is None:
+            return 2, None
+        vers = {k: b[k] for k in ("f_version", "s_version") if k in b}
+        if not vers:
+            return 2, None
+        for v in vers.values():
+            if not isinstance(v, str) or not VERSION_RE.match(v):
+                return 27, None
+        with self.s.lock:
+            for k, v in vers.items():
+                self.s.x("UPDATE devices SET %s=?, seen=? WHERE dev_id=?" % k, (v, self.clock.now(), d["dev_id"]))
+            self.s.event(d["dev_id"], None, "version", **vers)
+            for k, v in vers.items():
+                t = self.s.open_task(d["dev_id"], 1 if k == "f_version" else 2)
+                if t and t["state"] in ACTIVE and t["target"] == v:
+                    self.s.set_state(t, "succeeded", why="version reported")
+        return 0, None
+
+    # -- GET /ota/south/check ----------------------------------------------------------
+    def check(self, q, headers):
+        e, d = self._device(q, headers)
+        if e:
+            return e, None
+        for k in ("manuf", "model", "type", "version", "cdn"):
+            if not q.get(k):
+                return 2, None
+        if q["type"] not in ("1", "2") or q["cdn"] not in ("true", "false"):
+            return 2, None
+        for k in ("signals", "powers"):
+            if k in q and not q[k].lstrip("-").isdigit():
+                return 2, None
+        if not VERSION_RE.match(q["version"]):
+            return 27, None
+        with self.s.lock:
+            self.s.event(d["dev_id"], None, "check", type=int(q["type"]), version=q["version"],
+                         manuf=q["manuf"], model=q["model"])
+            t = self.s.open_task(d["dev_id"], int(q["type"]))
+            if t is None:
+                return 11, None
+            if t["manuf"] != q["manuf"] or t["model"] != q["model"]:
+                self.s.set_state(t, "failed", why="manuf/model differ")
+                return 8, None
+            if t["pkg_type"] == 2 and t["from_version"] and t["from_version"] != q["version"]:
+                self.s.set_state(t, "failed", why="version differs")
+                return 9, None
+            pkg = self.s.package(t["package_id"])
+            data = self.task_data(t, pkg)
+            if q["cdn"] == "true":
+                data.pop("ipPort")
+            return 0, data
+
+    # -- GET /ota/south/download/{token}/check -----------------------------------------
+    def token_check(self, token, q, headers):
+        e, d = self._device(q, headers, required=False)
+        if e:
+            return e, None
+        with self.s.lock:
+            t = self.s.task_by_token(token)
+            if t is None or t["dev_id"] != d["dev_id"]:
+                return 4, None
+            if t["state"] in ("succeeded", "failed"):
+                return 20, None
+            if t["state"] == "cancelled":
+                return 22, None
+            if self._expired(t):
+                return 12, None
+            if t["state"] not in ("pending", "downloading"):
+                return 17, None
+            if t["state"] == "pending":
+                self.s.set_state(t, "downloading", why="token check")
+            return 0, None
+
+    # -- POST /ota/south/device/download/{token}/progress --------------------------------
+    def progress(self, token, q, headers, body):
+        e, d = self._device(q, headers)
+        if e:
+            return e, None
+        b = self._body(body)
+        step = b.get("step") if b else None
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            return 2, None
+        if step > 100 and step not in RESULT_CODES:
+            return 2, None
+        with self.s.lock:
+            t = self.s.task_by_token(token)
+            if t is None or t["dev_id"] != d["dev_id"]:
+                return 4, None
+            self.s.event(d["dev_id"], t["id"], "progress", step=step)
+            if t["state"] in ("succeeded", "failed"):
+                return 20, None
+            if t["state"] == "cancelled":
+                return 22, None
+            if self._expired(t):
+                return 12, None
+            if step <= 100:
+                if t["state"] != "downloading":
+                    return 17, None
+                self.s.update_task(t["id"], progress=step)
+                if step == 100:
+                    self.s.set_state(t, "upgrading", why="step 100")
+                return 0, None
+            if t["state"] == "paused" or (t["state"] == "upgrading" and step < 200):
+                return 17, None
+            return self._result(t, step)
+
+    def _result(self, t, code):
+        self.s.update_task(t["id"], result=code)
+        if code == 101:
+            self.s.update_task(t["id"], progress=100)
+            self.s.set_state(t, "upgrading", why="result 101")
+        elif code == 201:
+            self.s.set_state(t, "succeeded", why="result 201")
+        else:
+            self.s.set_state(t, "failed", why="result %d" % code, result=code)
+        return 0, None
+
+    # -- POST /ota/south/report (older form) ---------------------------------------------
+    def report(self, q, headers, body):
+        e, d = self._device(q, headers, required=False)
+        if e:
+            return e, None
+        token = q.get("token")
+        b = self._body(body)
+        code = b.get("result") if b else None
+        with self.s.lock:
+            t = self.s.task_by_token(token) if token else None
+            if t is None or t["dev_id"] != d["dev_id"]:
+                return 1, None
+            if not isinstance(code, int) or isinstance(code, bool):
+                return 24, None
+            if code not in RESULT_CODES:
+                return 2, None
+            self.s.event(d["dev_id"], t["id"], "report", result=code)
+            if t["state"] in ("succeeded", "failed"):
+                return 20, None
+            if t["state"] == "cancelled":
+                return 22, None
+            if t["state"] == "paused" or (t["state"] == "upgrading" and code < 200):
+                return 21, None
+            return self._result(t, code)
+
+    # -- GET /ota/south/tasking (simulator extension) --------------------------------------
+    def tasking(self, q, headers):
+        e, d = self._device(q, headers)
+        if e:
+            return e, None
+        typ = q.get("type")
+        if typ is not None and typ not in ("1", "2"):
+            return 2, None
+        out = []
+        for t in self.s.tasks(d["dev_id"], int(typ) if typ else None):
+            pkg = self.s.package(t["package_id"])
+            v = self.task_data(t, pkg)
+            v.update(state=t["state"], task_type=t["type"], progress=t["progress"], result=t["result"],
+                     created=int(t["created"]), expires=int(t["expires"]))
+            v.pop("ipPort")
+            out.append(v)
+        return 0, {"dev_id": d["dev_id"], "tasks": out}
+
+    # -- GET /ota/south/download/{token}: the token part ----------------------------------
+    def download_task(self, token, q):
+        """-> (one_byte_code or 0, task, package). Moves pending -> downloading."""
+        with self.s.lock:
+            t = self.s.task_by_token(token)
+            if t is None or self._expired(t) or t["state"] not in ACTIVE:
+                return 3, t, None
+            if q.get("dev_id") and q["dev_id"] != t["dev_id"]:
+                return 3, t, None
+            pkg = self.s.package(t["package_id"])
+            if pkg is None:
+                return 1, t, None
+            if t["state"] == "pending":
+                self.s.set_state(t, "downloading", why="first download")
+            return 0, t, pkg
