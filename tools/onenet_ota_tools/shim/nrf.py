@@ -1,0 +1,75 @@
+# Stand-in for MicroPython's `nrf` module (nRF52 port): Flash(start=, len=) block
+# device over one file holding the whole chip flash (ota_shim.CONFIG["nrf_flash_size"]).
+# Like the port: pages of 4096 bytes; 2-arg writeblocks erases the page first, 3-arg
+# writeblocks does not; ioctl(6, n) erases page n. Unlike the port (which checks
+# nothing and writes wherever the address points), every access is bounds-checked
+# against the region and raises OSError(EINVAL) loudly, so agent bugs surface.
+import ota_shim
+from flashsim import FlashFile
+
+_PAGE = 4096
+_EINVAL = 22
+_chip = [None]
+
+
+def _flash():
+    f = _chip[0]
+    if f is None or f.path != ota_shim.path("nrf_flash.bin"):
+        f = FlashFile("nrf_flash.bin", ota_shim.CONFIG["nrf_flash_size"], _EINVAL, _EINVAL)
+        _chip[0] = f
+    return f
+
+
+def unused_flash_start():
+    return ota_shim.CONFIG["nrf_unused_start"]
+
+
+def unused_flash_length():
+    return ota_shim.CONFIG["nrf_fs_start"] - ota_shim.CONFIG["nrf_unused_start"]
+
+
+class Flash:
+    def __init__(self, start=-1, len=-1):
+        c = ota_shim.CONFIG
+        if start == -1 and len == -1:
+            start, len = c["nrf_fs_start"], c["nrf_fs_len"]
+        if start < 0 or start % _PAGE or len <= 0 or len % _PAGE:
+            raise ValueError
+        if start + len > c["nrf_flash_size"]:
+            raise ValueError("nrf.Flash: region past the end of flash")
+        self.start = start
+        self.len = len
+
+    def __repr__(self):
+        return "Flash(start=0x%08x, len=%u)" % (self.start, self.len)
+
+    def _addr(self, block_num, offset, n):
+        a = block_num * _PAGE + offset
+        if block_num < 0 or offset < 0 or a + n > self.len:
+            raise OSError(_EINVAL, "nrf.Flash: 0x%x+%d outside region of %d" % (a, n, self.len))
+        return self.start + a
+
+    def readblocks(self, block_num, buf, offset=0):
+        _flash().read(self._addr(block_num, offset, len(buf)), buf)
+        return 0
+
+    def writeblocks(self, block_num, buf, offset=None):
+        if offset is None:
+            a = self._addr(block_num, 0, len(buf))
+            _flash().erase(a, _PAGE)
+        else:
+            a = self._addr(block_num, offset, len(buf))
+        _flash().write(a, buf)
+        return 0
+
+    def ioctl(self, op, arg):
+        if op in (1, 2, 3):
+            return 0
+        if op == 4:
+            return self.len // _PAGE
+        if op == 5:
+            return _PAGE
+        if op == 6:
+            _flash().erase(self._addr(arg, 0, _PAGE), _PAGE)
+            return 0
+        return None
