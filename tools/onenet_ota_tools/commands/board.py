@@ -1,0 +1,238 @@
+# onenet-ota deploy | flash | package: getting the agent and MicroPython onto boards, and
+# checking an image before it goes to the OneNET console.
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+from ..cli import CommandError
+from ..board import BOARDS, DEVICE_LIB, ROOT, ToolError, quote, rel
+from ..board import run as run_tool
+
+HELP = {
+    "deploy": """\
+Compile firmware/onenet_ota/*.py with mpy-cross (-march for the board), merge
+boards/BOARD/config.json with the git-ignored secrets file, and copy the modules to
+/lib/onenet_ota/, the merged config to /config.json and the board's boot.py/main.py to /
+with `mpremote connect PORT ...`. Secrets are never printed: --dry-run shows the path of
+the merged config file (written mode 0600 under build/BOARD/), not its content.
+
+board   -march     note
+esp32   xtensawin
+nrf52832 armv7emsp
+gd32    xtensawin  the agent runs on the ESP32 module that programs the GD32
+unix    host       for a unix micropython (or the raw-REPL stand-in of the tests)""",
+    "flash": """\
+Write MicroPython itself to a board.
+
+esp32 / gd32 (its ESP32 module): `esptool write-flash` of a MERGED firmware.bin
+(bootloader + partition table + app). OTA updates need the OTA variant of the
+MicroPython build (e.g. ESP32_GENERIC-OTA: partitions ota_0/ota_1 + otadata); the stock
+generic build has no OTA slots and is refused. Written at 0x1000 on esp32/esp32s2, 0x0
+on newer chips.
+
+nrf52832: `adafruit-nrfutil dfu genpkg --dev-type 0x0052 --application FILE PKG.zip`,
+then `adafruit-nrfutil dfu serial --package PKG.zip -p PORT -b 115200` to the Adafruit
+nRF52 bootloader (FILE: .hex or .bin built for its SoftDevice layout).""",
+    "package": """\
+Check an image before uploading it to the OneNET console, and print its size and MD5.
+
+esp32: IMAGE must be the app image (micropython.bin), the OTA payload: validated with
+esptool's own parser (magic 0xE9, chip id, app descriptor 0xABCD5432 at offset 32,
+checksum, SHA-256); a merged firmware.bin (bootloader + partition table) is refused.
+nrf52832: builds the DFU zip (adafruit-nrfutil dfu genpkg) from IMAGE and prints its
+size and MD5. --bundle: packs the compiled .mpy files of the agent into an OTAB app
+bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.""",
+}
+
+
+def add_arguments(p, name):
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.description = HELP[name]
+    boards = sorted(BOARDS)
+    if name == "deploy":
+        p.add_argument("--board", required=True, choices=boards, help="target board")
+        p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT)")
+        p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
+        p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
+        p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
+        p.add_argument("--secrets", metavar="FILE", help="secrets merged over it (default boards/BOARD/secrets.json)")
+        p.add_argument("--build-dir", metavar="DIR", help="where .mpy and the merged config go (default build/BOARD)")
+    elif name == "flash":
+        p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
+        p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
+        p.add_argument("--port", required=True, help="serial port")
+        p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
+        p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
+        p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
+        p.add_argument("--dry-run", action="store_true", help="validate the file, print the commands; run nothing")
+    else:
+        p.add_argument("--board", required=True, choices=boards, help="target board (gd32: an ESP32 app image or the GD32's raw binary)")
+        p.add_argument("image", nargs="?", help="esp32: micropython.bin; nrf52832: application .hex/.bin")
+        p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
+        p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
+        p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args):
+    try:
+        return {"deploy": _deploy, "flash": _flash, "package": _package}[args.command](args)
+    except ToolError as e:
+        raise CommandError(str(e), 1)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise CommandError("cannot read %s: %s" % (path, e.strerror or e), 2)
+
+
+def _md5(path):
+    return hashlib.md5(_read(path)).hexdigest()
+
+
+# deploy --------------------------------------------------------------------------
+
+
+def _deploy(args):
+    from ..board import deploy
+
+    local, device, config_path, cfg = deploy.plan(
+        args.board, args.port, args.build_dir, not args.no_compile, args.config, args.secrets
+    )
+    if args.dry_run:
+        for argv in local:
+            print(quote(argv))
+        print("# write merged config (secrets included, mode 0600): %s" % config_path)
+        for argv in device:
+            print(quote(argv))
+        return 0
+    deploy.execute(local, device, config_path, cfg)
+    print("deployed to %s: %d modules in /%s, config.json, boot.py, main.py; reset the board to start"
+          % (args.port, len([a for a in device[1] if a.endswith((".py", ".mpy"))]), DEVICE_LIB))
+    return 0
+
+
+# flash ---------------------------------------------------------------------------
+
+
+def _flash(args):
+    from ..board import tool_name
+
+    if not os.path.exists(args.firmware):
+        raise CommandError("firmware file not found: %s" % args.firmware, 2)
+    flasher = BOARDS[args.board]["flasher"]
+    if flasher == "esptool":
+        from ..board import esp_image
+
+        chip = args.chip or BOARDS[args.board]["chip"]
+        if chip not in esp_image.chips():
+            raise CommandError("unknown chip %r (esp32, esp32s2, esp32s3, esp32c3, ...)" % chip, 2)
+        info = esp_image.check_merged(_read(args.firmware), chip)
+        cmds = [[tool_name("esptool"), "--chip", chip, "--port", args.port, "--baud", str(args.baud or 460800),
+                 "write-flash", "0x%x" % info["address"], args.firmware]]
+        print("# %s: merged firmware.bin for %s, %d bytes, OTA slots of 0x%x, written at 0x%x"
+              % (args.firmware, chip, info["size"], info["slot_size"], info["address"]))
+    else:
+        from ..board import nrf
+
+        if os.path.getsize(args.firmware) == 0:
+            raise CommandError("firmware file is empty: %s" % args.firmware, 2)
+        out = args.package_out or os.path.join(ROOT, "build", args.board, "dfu.zip")
+        cmds = [nrf.genpkg_argv(args.firmware, out), nrf.serial_argv(out, args.port, args.baud or nrf.BAUD)]
+        if not args.dry_run:
+            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    for argv in cmds:
+        print(quote(argv))
+        if not args.dry_run:
+            run_tool(argv)
+    return 0
+
+
+# package -------------------------------------------------------------------------
+
+
+def _package(args):
+    if args.bundle:
+        info = _bundle(args)
+    elif not args.image:
+        raise CommandError("an IMAGE is needed (or --bundle)", 2)
+    elif args.board == "esp32" or (args.board == "gd32" and _looks_esp(args.image)):
+        from ..board import esp_image
+
+        if args.chip and args.chip not in esp_image.chips():
+            raise CommandError("unknown chip %r (esp32, esp32s2, esp32s3, esp32c3, ...)" % args.chip, 2)
+        info = esp_image.check_app(_read(args.image), args.chip)
+        info["file"] = args.image
+    elif args.board == "nrf52832":
+        info = _dfu(args)
+    else:
+        data = _read(args.image)
+        info = {"kind": "raw", "file": args.image, "size": len(data), "md5": hashlib.md5(data).hexdigest()}
+    if args.json:
+        print(json.dumps(info, sort_keys=True))
+    else:
+        _print_info(info)
+    return 0
+
+
+def _looks_esp(path):
+    # gd32 boards take either the ESP32 module's app image or the GD32's raw binary.
+    return _read(path)[:1] == b"\xe9"
+
+
+def _dfu(args):
+    from ..board import nrf
+
+    _read(args.image)
+    out = args.output or os.path.join(ROOT, "build", args.board, "dfu.zip")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if os.path.exists(out):
+        os.remove(out)
+    run_tool(nrf.genpkg_argv(args.image, out), timeout=60, capture=True)
+    z = nrf.inspect(out)
+    return {"kind": "nrf-dfu", "file": out, "application": args.image, "size": os.path.getsize(out),
+            "md5": _md5(out), "bin_size": z["bin_size"], "device_type": z["device_type"], "crc16": z["crc16"]}
+
+
+def _bundle(args):
+    import tempfile
+
+    from ..board import bundle, mpy
+
+    march = BOARDS[args.board]["march"]
+    with tempfile.TemporaryDirectory() as tmp:
+        outs = mpy.compile_all(tmp, march)
+        files = [(DEVICE_LIB + "/" + os.path.basename(p), _read(p)) for p in outs]
+    blob = bundle.pack(files)
+    out = args.output or os.path.join(ROOT, "build", args.board, "onenet_ota.otab")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "wb") as f:
+        f.write(blob)
+    return {"kind": "otab-bundle", "file": out, "march": march, "files": len(files), "size": len(blob),
+            "md5": hashlib.md5(blob).hexdigest()}
+
+
+def _print_info(info):
+    kind = info["kind"]
+    if kind == "esp-app":
+        print("%s: %s app image, %d segments, valid (checksum, SHA-256)" % (info["file"], info["chip"], info["segments"]))
+        if info["trailing"]:
+            print("warning: %d bytes after the image's digest" % info["trailing"])
+        if info["version"]:
+            print("version: %s" % info["version"])
+        else:
+            print("version: (empty in the app descriptor, as MicroPython builds leave it; type yours in the console)")
+    elif kind == "nrf-dfu":
+        print("%s: DFU package (device type 0x%04x, application %d bytes, crc16 0x%04x)"
+              % (rel(info["file"]), info["device_type"], info["bin_size"], info["crc16"]))
+    elif kind == "otab-bundle":
+        print("%s: OTAB bundle of %d .mpy files (-march=%s)" % (rel(info["file"]), info["files"], info["march"]))
+    else:
+        print("%s: raw binary" % info["file"])
+    print("size: %d" % info["size"])
+    print("md5: %s" % info["md5"])
