@@ -41,29 +41,13 @@ class BadImage(OtaError):
 
 class PlatformError(OtaError):
     # An errno from the platform (contract sections 3, 4, 6), or the one-byte error
-    # body of a download (1/2/3, kept as errno 1001..1003).
+    # body of a download (1/2/3, kept as errno 1001..1003). Modules that react to an
+    # errno name it with a private const(), which costs no RAM:
+    #   1 auth failed, 2 bad parameters, 4 token/device differ, 7 internal error,
+    #   8 manuf/model differ, 9 version differs, 11 no task, 12 token expired,
+    #   17 invalid state, 20 task finished, 21 invalid operation, 22 cancelled,
+    #   24 bad result, 27 bad version format.
     def __init__(self, errno, msg=""):
         OtaError.__init__(self, errno, msg)
         self.errno = errno
         self.msg = msg
-
-
-# Platform errnos the agent reacts to (contract tables).
-E_AUTH = 1
-E_PARAMS = 2
-E_TOKEN_DEVICE = 4
-E_INTERNAL = 7
-E_MODEL = 8
-E_VERSION = 9
-E_NO_TASK = 11
-E_TOKEN_EXPIRED = 12
-E_STATE = 17
-E_FINISHED = 20
-E_INVALID_OP = 21
-E_CANCELLED = 22
-E_RESULT = 24
-E_VERSION_FORMAT = 27
-# Download answered with a one-byte body and no Content-Length (contract section 5).
-E_DL_NOT_FOUND = 1001
-E_DL_SIZE = 1002
-E_DL_TOKEN = 1003

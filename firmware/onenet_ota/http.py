@@ -1,0 +1,509 @@
+# A small HTTP/1.1 client for one server, built for streaming into flash on a device
+# with a few KiB of heap.
+#
+# - One connection kept alive across requests; if the server closed an idle
+#   connection, the request is sent again once on a fresh one.
+# - Each request is formatted into one preallocated buffer and written with one call
+#   (several small writes meet Nagle's algorithm and cost ~40 ms each).
+# - The status line and headers are parsed byte by byte from a small receive buffer
+#   under hard caps (line length, header count, total bytes): ProtocolError beyond.
+# - Bodies framed by Content-Length, chunked, or connection close; read into the
+#   caller's buffer. The download path (prepare + send_range + readinto) allocates
+#   nothing per request once warmed up.
+# - Nothing with CR, LF or other control bytes reaches the wire.
+from .errors import NetError, ProtocolError, Timeout
+
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython, for the host tools
+    from time import monotonic
+
+    def ticks_ms():
+        return int(monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_RB = const(256)  # receive buffer for status line and headers
+_LINE = const(512)  # longest status/header line
+_NHDR = const(32)  # most header lines
+_HBYTES = const(4096)  # most bytes in status line + headers
+_REQ = const(640)  # request buffer: request line, headers, small body
+_MAXNUM = const(0x3FFFFFFF)  # numbers stay small ints on 32-bit ports
+_TAILS = const(8)  # cached memoryview tails of the caller's buffer
+_DRAIN = const(16384)  # a longer unread body closes the connection instead
+
+_CRLF = b"\r\n"
+
+
+def _safe(s, what):
+    # Reject control bytes and spaces in request-line parts / header values.
+    for c in s:
+        c = c if isinstance(c, int) else ord(c)
+        if c < 0x20 or c == 0x7F:
+            raise ProtocolError("bad character in " + what)
+    return s
+
+
+def _lower_eq(buf, a, b, name):
+    # buf[a:b] equals name (lower-case bytes) ignoring ASCII case; no allocation.
+    if b - a != len(name):
+        return False
+    for i in range(len(name)):
+        if buf[a + i] | 0x20 != name[i]:
+            return False
+    return True
+
+
+class Client:
+    def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None):
+        _safe(host, "host")
+        self.host = host
+        self.port = port
+        self.timeout_ms = timeout_ms
+        self.tls = tls
+        self.ca = ca
+        self._connect = connect
+        self.t = None
+        self.connections = 0
+        self.requests = 0
+        self._req = bytearray(_REQ)
+        self._rb = bytearray(_RB)
+        self._rpos = self._rend = 0
+        self._line = bytearray(_LINE)
+        self._tails = {}
+        self._tails_of = None
+        self._dl_path = None
+        self._dl_len = 0
+        self._reset_response()
+
+    # -- connection ------------------------------------------------------------
+
+    def _open(self):
+        if self._connect:
+            self.t = self._connect(self.host, self.port, self.timeout_ms)
+        else:
+            from .transport import connect
+
+            self.t = connect(self.host, self.port, self.timeout_ms, self.tls, self.ca)
+        self.connections += 1
+        self._rpos = self._rend = 0
+
+    def close(self):
+        t = self.t
+        self.t = None
+        if t:
+            t.close()
+
+    # -- requests --------------------------------------------------------------
+
+    def _put(self, pos, data):
+        if isinstance(data, str):
+            data = data.encode()
+        end = pos + len(data)
+        if end > _REQ:
+            raise ProtocolError("request too large")
+        self._req[pos:end] = data
+        return end
+
+    def _put_int(self, pos, v):
+        if v < 0 or v > _MAXNUM:
+            raise ProtocolError("number out of range")
+        n = 1
+        x = v
+        while x >= 10:
+            x //= 10
+            n += 1
+        if pos + n > _REQ:
+            raise ProtocolError("request too large")
+        i = pos + n
+        while True:
+            i -= 1
+            self._req[i] = 48 + v % 10
+            v //= 10
+            if i == pos:
+                return pos + n
+
+    # Format request line and headers, without the final blank line; -> length.
+    # headers: sequence of (name, value) strings.
+    def prepare(self, method, path, headers=()):
+        p = self._put(0, _safe(method, "method"))
+        p = self._put(p, " ")
+        p = self._put(p, _safe(path.replace(" ", "%20"), "path"))
+        p = self._put(p, " HTTP/1.1\r\nHost: ")
+        p = self._put(p, self.host)
+        if self.port != 80:
+            p = self._put(p, ":")
+            p = self._put_int(p, self.port)
+        p = self._put(p, _CRLF)
+        for k, v in headers:
+            p = self._put(p, _safe(k, "header"))
+            p = self._put(p, ": ")
+            p = self._put(p, _safe(v, "header"))
+            p = self._put(p, _CRLF)
+        self._method_head = method == "HEAD"
+        return p
+
+    # One request; body (bytes or str) goes in the same write. Returns the status.
+    def request(self, method, path, headers=(), body=None):
+        self._dl_len = 0
+        p = self.prepare(method, path, headers)
+        if body is not None:
+            if isinstance(body, str):
+                body = body.encode()
+            p = self._put(p, "Content-Length: ")
+            p = self._put_int(p, len(body))
+            p = self._put(p, _CRLF)
+        p = self._put(p, _CRLF)
+        if body:
+            p = self._put(p, body)
+        return self._exchange(p)
+
+    # The download request: GET path with a Range header. The head is formatted once
+    # and reused while the same path object comes back (no allocation per range).
+    def send_range(self, path, start, end, headers=()):
+        if path is not self._dl_path or not self._dl_len:
+            self._dl_len = self.prepare("GET", path, headers)
+            self._dl_path = path
+        p = self._put(self._dl_len, b"Range: bytes=")
+        p = self._put_int(p, start)
+        p = self._put(p, b"-")
+        p = self._put_int(p, end)
+        p = self._put(p, b"\r\n\r\n")
+        return self._exchange(p)
+
+    def _exchange(self, n):
+        if self._left or self.chunked:
+            self.drain()
+        while True:
+            fresh = self.t is None
+            if fresh:
+                self._open()
+            self._hbytes = 0
+            self._t0 = ticks_ms()
+            try:
+                self.t.write(self._req, n)
+                self.requests += 1
+                self._read_head()
+                return self.status
+            except (Timeout, ProtocolError):
+                self.close()  # the stream is in an unknown state
+                raise
+            except NetError:
+                self.close()
+                # A reused connection closed by the server before any answer byte:
+                # the request never got there; send it once more on a new one.
+                if fresh or self._hbytes:
+                    raise
+
+    # -- response head ---------------------------------------------------------
+
+    def _reset_response(self):
+        self.status = 0
+        self.length = -1  # Content-Length, -1 when absent
+        self.chunked = False
+        self.keep = True
+        self.range_start = self.range_end = self.range_total = -1
+        self._left = 0  # body bytes left (in this chunk when chunked); -1: until close
+        self._hbytes = 0
+
+    def _fill(self):
+        # The whole head must come within one time-out (a trickling server cannot
+        # hold the device for header-cap x time-out).
+        if ticks_diff(ticks_ms(), self._t0) > self.timeout_ms:
+            raise Timeout("answer too slow")
+        r = self.t.readinto(self._rb, _RB)
+        if not r:
+            raise NetError("connection closed")
+        self._rpos = 0
+        self._rend = r
+
+    def _read_line(self):
+        line = self._line
+        n = 0
+        while True:
+            if self._rpos == self._rend:
+                self._fill()
+            b = self._rb[self._rpos]
+            self._rpos += 1
+            self._hbytes += 1
+            if b == 10:
+                break
+            if n == _LINE:
+                raise ProtocolError("header line too long")
+            line[n] = b
+            n += 1
+        if self._hbytes > _HBYTES:
+            raise ProtocolError("headers too large")
+        if n and line[n - 1] == 13:
+            n -= 1
+        return n
+
+    def _num(self, a, b, base=10):
+        # Unsigned number in line[a:b]; ProtocolError unless it is all digits.
+        line = self._line
+        while a < b and line[a] == 32:
+            a += 1
+        while b > a and line[b - 1] == 32:
+            b -= 1
+        if a == b or b - a > 10:
+            raise ProtocolError("bad number")
+        v = 0
+        for i in range(a, b):
+            c = line[i]
+            if 48 <= c <= 57:
+                d = c - 48
+            elif base == 16 and 97 <= (c | 0x20) <= 102:
+                d = (c | 0x20) - 87
+            else:
+                raise ProtocolError("bad number")
+            v = v * base + d
+            if v > _MAXNUM:
+                raise ProtocolError("number too large")
+        return v
+
+    def _read_head(self):
+        for _ in range(4):
+            self._read_head1()
+            if self.status >= 200:
+                break
+        else:
+            raise ProtocolError("too many interim answers")
+        if self._method_head or self.status in (204, 304):
+            self._left = 0
+        elif self.chunked:
+            self._left = 0
+            self._chunk_next = True
+        elif self.length >= 0:
+            self._left = self.length
+        else:
+            self._left = -1
+            self.keep = False
+        if self.range_start >= 0 and self.length >= 0:
+            if self.range_end - self.range_start + 1 != self.length:
+                raise ProtocolError("Content-Range disagrees with Content-Length")
+        if not self._left and not self.chunked and not self.keep:
+            self.close()
+
+    def _read_head1(self):
+        self._reset_response()
+        line = self._line
+        n = self._read_line()
+        if n < 12 or not _lower_eq(line, 0, 7, b"http/1.") or line[8] != 32:
+            raise ProtocolError("bad status line")
+        http10 = line[7] == 48
+        if n > 12 and line[12] != 32:
+            raise ProtocolError("bad status line")
+        self.status = self._num(9, 12)
+        if self.status < 100:
+            raise ProtocolError("bad status line")
+        self.keep = not http10
+        for _ in range(_NHDR + 1):
+            n = self._read_line()
+            if n == 0:
+                return
+            if line[0] in (32, 9):
+                raise ProtocolError("folded header")
+            c = 0
+            while c < n and line[c] != 58:
+                c += 1
+            if c == n or c == 0:
+                raise ProtocolError("bad header line")
+            v = c + 1
+            while v < n and line[v] in (32, 9):
+                v += 1
+            self._header(c, v, n)
+        raise ProtocolError("too many headers")
+
+    def _header(self, c, v, n):
+        line = self._line
+        if _lower_eq(line, 0, c, b"content-length"):
+            x = self._num(v, n)
+            if self.length >= 0 and x != self.length:
+                raise ProtocolError("conflicting Content-Length")
+            self.length = x
+        elif _lower_eq(line, 0, c, b"transfer-encoding"):
+            while n > v and line[n - 1] in (32, 9):
+                n -= 1
+            if not _lower_eq(line, v, n, b"chunked"):
+                raise ProtocolError("unsupported Transfer-Encoding")
+            self.chunked = True
+        elif _lower_eq(line, 0, c, b"connection"):
+            while n > v and line[n - 1] in (32, 9):
+                n -= 1
+            if _lower_eq(line, v, n, b"close"):
+                self.keep = False
+            elif _lower_eq(line, v, n, b"keep-alive"):
+                self.keep = True
+        elif _lower_eq(line, 0, c, b"content-range"):
+            self._content_range(v, n)
+
+    def _content_range(self, v, n):
+        # "bytes a-b/total" (or "bytes */total"): validated, never trusted.
+        line = self._line
+        if not _lower_eq(line, v, v + 6, b"bytes "):
+            raise ProtocolError("bad Content-Range")
+        a = v + 6
+        s = a
+        while s < n and line[s] != 47:  # '/'
+            s += 1
+        if s == n:
+            raise ProtocolError("bad Content-Range")
+        total = self._num(s + 1, n)
+        if s - a == 1 and line[a] == 42:  # '*'
+            self.range_total = total
+            return
+        d = a
+        while d < s and line[d] != 45:  # '-'
+            d += 1
+        if d == s:
+            raise ProtocolError("bad Content-Range")
+        start = self._num(a, d)
+        end = self._num(d + 1, s)
+        if start > end or end >= total:
+            raise ProtocolError("bad Content-Range")
+        self.range_start = start
+        self.range_end = end
+        self.range_total = total
+
+    # -- response body ---------------------------------------------------------
+
+    def _tail(self, buf, off):
+        # buf[off:] as a memoryview, cached per offset so steady-state reads allocate
+        # nothing (the header's length, hence the offset, repeats request after request).
+        if not off:
+            return buf
+        if self._tails_of is not buf:
+            self._tails = {}
+            self._tails_of = buf
+        t = self._tails.get(off)
+        if t is None:
+            t = memoryview(buf)[off:]
+            if len(self._tails) < _TAILS:
+                self._tails[off] = t
+        return t
+
+    def _take(self, buf, off, n, exact):
+        # Move up to n body bytes (of the current chunk/length) into buf[off:].
+        k = self._rend - self._rpos
+        if k:
+            if k > n:
+                k = n
+            rb = self._rb
+            p = self._rpos
+            for i in range(k):
+                buf[off + i] = rb[p + i]
+            self._rpos = p + k
+            return k
+        if exact:
+            self.t.read_exact(self._tail(buf, off), n)
+            return n
+        return self.t.readinto(self._tail(buf, off), n)
+
+    def _next_chunk(self):
+        # Chunked framing: CRLF after the previous chunk, then "size[;ext]".
+        if not self._chunk_next:
+            if self._read_line() != 0:
+                raise ProtocolError("bad chunk end")
+        self._chunk_next = False
+        n = self._read_line()
+        e = 0
+        while e < n and self._line[e] not in (59, 32, 9):  # ';' or blanks
+            e += 1
+        size = self._num(0, e, 16)
+        if size == 0:
+            for _ in range(_NHDR):
+                if self._read_line() == 0:
+                    break
+            else:
+                raise ProtocolError("too many trailers")
+            self.chunked = False
+            self._left = 0
+            if not self.keep:
+                self.close()
+        else:
+            self._left = size
+        return size
+
+    # Fill buf[0:n] with exactly the next n body bytes, or raise (ProtocolError if the
+    # body is shorter, NetError/Timeout on the link). Returns n.
+    def readinto(self, buf, n):
+        if self.length >= 0 and not self.chunked and n > self._left:
+            raise ProtocolError("body shorter than asked")
+        off = 0
+        while off < n:
+            if self.chunked and self._left == 0:
+                if not self._next_chunk():
+                    raise ProtocolError("body shorter than asked")
+            want = n - off
+            if 0 < self._left < want:
+                want = self._left
+            got = self._take(buf, off, want, self._left != -1)
+            if not got:
+                self.close()
+                raise NetError("connection closed mid-body")
+            off += got
+            if self._left != -1:
+                self._left -= got
+        self._body_end()
+        return n
+
+    # Read the whole remaining body into buf; ProtocolError if it does not fit.
+    # Returns its length. For small answers (JSON, the one-byte error bodies).
+    def read_body(self, buf):
+        off = 0
+        size = len(buf)
+        while True:
+            if self.chunked and self._left == 0:
+                if not self._next_chunk():
+                    break
+            if self._left == 0:
+                break
+            want = size - off
+            if not want:
+                self.close()
+                raise ProtocolError("body too large")
+            if 0 < self._left < want:
+                want = self._left
+            got = self._take(buf, off, want, False)
+            if not got:
+                if self._left == -1:
+                    self._left = 0
+                    break
+                self.close()
+                raise NetError("connection closed mid-body")
+            off += got
+            if self._left != -1:
+                self._left -= got
+        self._body_end()
+        return off
+
+    def _body_end(self):
+        if not self._left and not self.chunked and not self.keep:
+            self.close()
+
+    # Discard the rest of the body, or close the connection if it is long.
+    def drain(self):
+        if self._left == 0 and not self.chunked:
+            return
+        if self._left < 0 or self._left > _DRAIN or self.chunked:
+            self.close()
+            self._left = 0
+            self.chunked = False
+            return
+        try:
+            while self._left:
+                k = self._left if self._left < _RB else _RB
+                self._left -= self._take(self._line, 0, k, True)
+        except (NetError, ProtocolError):
+            self.close()
+            self._left = 0
+        self._body_end()
