@@ -112,8 +112,10 @@ def _deploy(args):
             print(quote(argv))
         return 0
     deploy.execute(local, device, config_path, cfg)
-    print("deployed to %s: %d modules in /%s, config.json, boot.py, main.py; reset the board to start"
-          % (args.port, len([a for a in device[1] if a.endswith((".py", ".mpy"))]), DEVICE_LIB))
+    copied = [os.path.basename(a) for a in device[2][device[2].index("-f") + 1 : -1]]
+    n = len([a for a in device[1] if a.endswith((".py", ".mpy"))])
+    print("deployed to %s: %d modules in /%s; %s in /; reset the board to start the agent"
+          % (args.port, n, DEVICE_LIB, ", ".join(copied)))
     return 0
 
 
