@@ -18,11 +18,11 @@ boards/BOARD/config.json with the git-ignored secrets file, and copy the modules
 with `mpremote connect PORT ...`. Secrets are never printed: --dry-run shows the path of
 the merged config file (written mode 0600 under build/BOARD/), not its content.
 
-board   -march     note
-esp32   xtensawin
-nrf52832 armv7emsp
-gd32    xtensawin  the agent runs on the ESP32 module that programs the GD32
-unix    host       for a unix micropython (or the raw-REPL stand-in of the tests)""",
+board     -march     note
+esp32     xtensawin
+nrf52832  armv7emsp  no hashlib on the board: see boards/nrf52832/README.md
+gd32      xtensawin  the agent runs on the ESP32 module that programs the GD32
+unix      host       a unix micropython (or the tests' raw-REPL stand-in)""",
     "flash": """\
 Write MicroPython itself to a board.
 
