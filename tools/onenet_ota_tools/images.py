@@ -139,3 +139,38 @@ def parse_app_image(data):
         return fail("sha256")
     r["valid"] = True
     return r
+
+
+def sample_images():
+    """Named images for tests: a valid one and ways to be wrong (name -> bytes)."""
+    a = make_app_image(20000, "2.0.0", seed=1)
+    imgs = {
+        "img_a.bin": a,
+        "img_b.bin": make_app_image(9000, "2.1.0", seed=2),
+        "img_chip5.bin": make_app_image(20000, "2.0.0", chip_id=5, seed=1),
+        "img_trunc.bin": a[:15000],
+    }
+
+    def bad(name, i, value=None, xor=0):
+        b = bytearray(a)
+        b[i] = value if value is not None else b[i] ^ xor
+        imgs[name] = bytes(b)
+
+    bad("img_bad_sha.bin", -1, xor=1)  # appended SHA-256 wrong
+    bad("img_bad_sum.bin", 5000, xor=0x10)  # a payload byte: checksum wrong
+    bad("img_noseg.bin", 1, value=0)  # segment count 0
+    bad("img_nomagic.bin", 0, value=0xE8)
+    bad("img_nodesc.bin", 32, value=0)  # app descriptor magic broken
+    return imgs
+
+
+def write_samples(directory):
+    """Write sample_images() into directory; returns the dict."""
+    import os
+
+    imgs = sample_images()
+    os.makedirs(directory, exist_ok=True)
+    for k, v in imgs.items():
+        with open(os.path.join(directory, k), "wb") as f:
+            f.write(v)
+    return imgs

@@ -238,6 +238,8 @@ class Partition:
             raise OSError(_ENOENT)
         self._e = e
         self.bs = block_size
+        if e[0] == 0:
+            _flash(label)  # app slots exist (erased) from the first look at them
 
     @staticmethod
     def find(type=0, subtype=0xFF, label=None, block_size=4096):
@@ -307,9 +309,9 @@ class Partition:
         apps = [p for p in _apps() if p[1] >= 0x10]
         if not apps:
             raise OSError(_ENOENT)
-        running = _load_state()["running"]
+        # esp_ota_get_next_update_partition(self): the OTA slot after this one
         for i in range(len(apps)):
-            if apps[i][4] == running:
+            if apps[i][4] == self._e[4]:
                 return Partition(apps[(i + 1) % len(apps)][4], self.bs)
         return Partition(apps[0][4], self.bs)
 

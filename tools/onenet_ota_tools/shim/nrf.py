@@ -12,9 +12,13 @@ _EINVAL = 22
 _chip = [None]
 
 
+def _forget():
+    _chip[0] = None
+
+
 def _flash():
     f = _chip[0]
-    if f is None or f.path != ota_shim.path("nrf_flash.bin"):
+    if f is None:
         f = FlashFile("nrf_flash.bin", ota_shim.CONFIG["nrf_flash_size"], _EINVAL, _EINVAL)
         _chip[0] = f
     return f

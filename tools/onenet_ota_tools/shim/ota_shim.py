@@ -107,9 +107,34 @@ def install(state_dir=None, **config):
 
 def _forget():
     # Drop the stand-ins' cached state so they re-read the files (a new boot).
-    m = sys.modules.get("esp32")
-    if m is not None and hasattr(m, "_forget"):
-        m._forget()
+    for n in ("esp32", "nrf"):
+        m = sys.modules.get(n)
+        if m is not None and hasattr(m, "_forget"):
+            m._forget()
+
+
+# Test helper: an empty directory <base>/<name> (base: $OTA_STATE_BASE, else
+# /tmp/ota_shim), installed as the state directory with config.
+def fresh(name, **config):
+    import os
+
+    base = os.getenv("OTA_STATE_BASE") or "/tmp/ota_shim"
+    for d in (base, base + "/" + name):
+        try:
+            os.mkdir(d)
+        except OSError:
+            pass
+    d = base + "/" + name
+    for f in os.listdir(d):
+        os.remove(d + "/" + f)
+    install(d, **config)
+    return d
+
+
+def base_dir():
+    import os
+
+    return os.getenv("OTA_STATE_BASE") or "/tmp/ota_shim"
 
 
 def path(name):
@@ -224,7 +249,7 @@ def simulate(main, boots=3):
 def esp32_state():
     import esp32
 
-    return esp32._load_state()
+    return dict(esp32._load_state())
 
 
 def esp32_flash(label, data, offset=0):

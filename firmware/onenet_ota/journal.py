@@ -1,0 +1,189 @@
+# The resume record: one small text file of key=value lines, the last line
+# "crc=<8 hex>" (CRC-32 of every byte before it). save() writes path + ".tmp" and
+# renames it over path, so the file is always the old record or the new one. load()
+# trusts nothing: a torn file, a wrong CRC, a missing or unknown key, a value out of
+# range gives None (and the file is removed), never an exception.
+#
+# All file changes go through _write(), _rename() and _remove() below, looked up at
+# call time: the shim's ota_shim.count_fs(journal) wraps them to count them as flash
+# operations and to cut power in the middle of one.
+import os
+
+try:
+    from binascii import crc32 as _crc32
+except ImportError:  # nRF52832 builds may lack it
+    _crc32 = None
+
+_MAX = 512  # bytes a record may take
+_INTS = ("seq", "size", "offset", "task_type", "retries", "boots")
+_STRS = ("state", "token", "md5", "target", "from_ver")
+FIELDS = ("seq", "state", "token", "md5", "size", "target", "offset", "from_ver", "task_type", "retries", "boots")
+STATES = ("dl", "ready", "applied")
+_HEX = "0123456789abcdef"
+_TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_VER = _TOKEN + "."
+
+
+# CRC-32 (IEEE, as binascii.crc32 and zlib): the port's, or a nibble-table fallback
+# that gives the same value.
+_T = (
+    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
+    0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C, 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
+)
+
+
+def crc32(data, crc=0):
+    if _crc32 is not None:
+        return _crc32(data, crc) & 0xFFFFFFFF
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        crc = (crc >> 4) ^ _T[crc & 15]
+        crc = (crc >> 4) ^ _T[crc & 15]
+    return crc ^ 0xFFFFFFFF
+
+
+def _write(path, data):
+    f = open(path, "wb")
+    try:
+        f.write(data)
+    finally:
+        f.close()
+
+
+def _rename(src, dst):
+    os.rename(src, dst)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _read(path):
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    try:
+        return f.read(_MAX + 1)
+    finally:
+        f.close()
+
+
+def _only(s, chars, lo, hi):
+    if not lo <= len(s) <= hi:
+        return False
+    for c in s:
+        if c not in chars:
+            return False
+    return True
+
+
+def _hex8(x):
+    out = ""
+    for i in range(28, -4, -4):
+        out += _HEX[(x >> i) & 15]
+    return out
+
+
+# The record as a dict, or None when data is not a whole, valid record.
+def parse(data):
+    if not data or len(data) > _MAX or data[-1:] != b"\n":
+        return None
+    i = data.rfind(b"crc=")
+    if i < 0 or (i and data[i - 1 : i] != b"\n") or len(data) - i != 13:
+        return None
+    try:
+        body = data[:i].decode()
+        want = data[i + 4 : i + 12].decode()
+    except (UnicodeError, ValueError):
+        return None
+    if _hex8(crc32(data[:i])) != want:
+        return None
+    rec = {}
+    for line in body.split("\n")[:-1]:
+        j = line.find("=")
+        k = line[:j]
+        v = line[j + 1 :]
+        if j < 0 or k in rec or k not in FIELDS:
+            return None
+        if k in _INTS:
+            if not _only(v, "0123456789", 1, 10):
+                return None
+            v = int(v)
+        rec[k] = v
+    if len(rec) != len(FIELDS):
+        return None
+    if rec["state"] not in STATES or rec["offset"] > rec["size"]:
+        return None
+    if not _only(rec["md5"], _HEX, 32, 32) or not _only(rec["token"], _TOKEN, 1, 64):
+        return None
+    if not _only(rec["target"], _VER, 1, 20) or not _only(rec["from_ver"], _VER, 0, 20):
+        return None
+    return rec
+
+
+def encode(rec):
+    out = ""
+    for k in FIELDS:
+        v = rec[k]
+        if k in _INTS:
+            v = int(v)
+            if v < 0:
+                raise ValueError(k)
+            v = str(v)
+        elif "\n" in v or "=" in v:
+            raise ValueError(k)
+        out += k + "=" + v + "\n"
+    b = out.encode()
+    return b + b"crc=" + _hex8(crc32(b)).encode() + b"\n"
+
+
+class Journal:
+    def __init__(self, path):
+        self.path = path
+        self.seq = 0
+
+    # The saved record, or None (nothing saved, or a record that does not validate:
+    # then the file is removed).
+    def load(self):
+        p = self.path
+        data = _read(p)
+        if data is None:
+            # a port whose rename cannot replace (FAT) removes first: the new record
+            # may be only in the .tmp file
+            p += ".tmp"
+            data = _read(p)
+            if data is None:
+                return None
+        rec = parse(data)
+        if rec is None:
+            _remove(p)
+            return None
+        self.seq = rec["seq"]
+        return rec
+
+    # Save rec (every field of FIELDS) atomically with seq bumped; returns the seq.
+    def save(self, rec):
+        rec["seq"] = max(self.seq, rec.get("seq", 0)) + 1
+        data = encode(rec)
+        if len(data) > _MAX:
+            raise ValueError("journal record too long")
+        tmp = self.path + ".tmp"
+        _write(tmp, data)
+        try:
+            _rename(tmp, self.path)
+        except OSError:
+            # VfsFat's rename does not replace an existing file
+            _remove(self.path)
+            _rename(tmp, self.path)
+        self.seq = rec["seq"]
+        return self.seq
+
+    def clear(self):
+        _remove(self.path)
+        _remove(self.path + ".tmp")
+        self.seq = 0
