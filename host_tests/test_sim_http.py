@@ -29,7 +29,7 @@ def test_keep_alive_many_requests_one_connection(sim):  # noqa: F811
             assert st == 206 and b == DATA[a:a + 1000]
             assert api(sim, "GET", check_path(), conn=c)["errno"] == 0
         # 200 requests: a Nagle/delayed-ACK stall would cost ~40 ms each.
-        assert time.time() - t0 < 3
+        assert time.time() - t0 < 6
     finally:
         c.close()
     s = sim.stats.as_dict()

@@ -18,8 +18,8 @@ class Simulator:
         self.verbose = verbose
         self.faults = Faults()
         self.stats = Stats()
-        self.store = Store(state_dir, self.clock)
-        self.south = South(self.store, "%s:%d" % (host, port))
+        self._store = Store(state_dir, self.clock)
+        self.south = South(self._store, "%s:%d" % (host, port))
         self.url = None
         self._httpd = None
         self._thread = None
@@ -32,8 +32,6 @@ class Simulator:
     def start(self):
         if self._httpd is not None:
             return self
-        if self.store is None:
-            self.store = Store(self.state_dir, self.clock)
         self._stopping.clear()
         self._httpd = Server((self.host, self.port), self)
         self.port = self._httpd.server_address[1]
@@ -46,6 +44,9 @@ class Simulator:
 
     def stop(self):
         if self._httpd is None:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
             return
         self._stopping.set()
         self._httpd.shutdown()
@@ -62,8 +63,15 @@ class Simulator:
         for t, s in conns:
             t.join(10)
         self._httpd = None
-        self.store.close()
-        self.store = None
+        self._store.close()
+        self._store = None
+
+    @property
+    def store(self):
+        """The SQLite state; closed by stop(), reopened on use (inspect after stop)."""
+        if self._store is None:
+            self._store = Store(self.state_dir, self.clock)
+        return self._store
 
     def __enter__(self):
         return self.start()
