@@ -33,7 +33,10 @@ Decisions where the contract leaves room (all documented behaviour is followed a
   the one byte `3`. Resume returns the task to the state it was paused in.
 - A parsed Range is answered 206 with Content-Range, even when it covers the whole file
   (`bytes=0-`, `-n` with n > len); no Range or an unparseable one -> 200, whole file,
-  without Content-Range. `-0` is taken as the whole file.
+  without Content-Range. `-0` is taken as the whole file. The one-byte error answers
+  (`1` no package file, `2` file size differs from the published size, `3` token
+  unknown/expired/of another dev_id/task not pending-downloading-upgrading) are status
+  200, `Connection: close`, no Content-Length.
 - Reporting a version completes an active task of the matching type (f_version -> FOTA
   type 1, s_version -> SOTA type 2) whose target equals it.
 - `check` does not change the device's recorded version; a manuf/model mismatch fails
