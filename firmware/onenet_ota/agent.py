@@ -1,0 +1,498 @@
+# The update agent: one cycle of the OneNET OTA state machine.
+#
+#   boot: journal "applied"? -> confirm (self-test, version == target, mark valid,
+#         201 BEFORE the new version is reported, journal cleared)
+#   report version -> check task -> validate (capacity 102, signal 106, power 105)
+#   -> token check -> ranged download (socket -> readinto -> md5 -> sink -> journal
+#   -> progress <= 99) -> md5 verify (205) -> 101 -> commit -> journal "applied" -> reset
+#
+# Resume: the journal holds the task's md5/size/target and the offset durably written;
+# on start a matching journal resumes there, the digest rebuilt from the sink.
+# Errors from the link are retried with backoff; the task's retry budget bounds the
+# attempts (207 when spent). Cancelled (22): clean up, report nothing.
+import time
+
+from . import digest
+from .api import Api
+from .errors import BadImage, NetError, NoSpace, OtaError, PlatformError, ProtocolError
+from .http import Client
+from .journal import Journal
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_E_INTERNAL = const(7)
+_E_NO_TASK = const(11)
+_E_TOKEN_EXPIRED = const(12)
+_E_STATE = const(17)
+_E_FINISHED = const(20)
+_E_CANCELLED = const(22)
+_E_DL_TOKEN = const(1003)
+
+
+class Stop(Exception):
+    # Ends the cycle with a result ("none", "failed", "cancelled", "paused").
+    def __init__(self, result, code=0):
+        Exception.__init__(self, result)
+        self.result = result
+        self.code = code
+
+
+def _log(msg):
+    print("ota:", msg)
+
+
+def _sleep_ms(ms):
+    if ms > 0:
+        time.sleep_ms(ms)
+
+
+class Agent:
+    def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
+        self.cfg = cfg
+        self.b = board
+        self.log = log or _log
+        self.sleep_ms = sleep_ms or _sleep_ms
+        self.progress = progress  # progress(done, total) for a host's display
+        self.j = Journal(cfg["journal"])
+        self.c = Client(cfg["host"], cfg["port"], None, cfg["timeout_ms"], cfg["tls"], cfg["ca"])
+        self.api = Api(self.c, cfg["dev_id"], self._authorization())
+        self.summary = {"result": None, "code": 0, "old_version": None, "new_version": None,
+                        "bytes": 0, "resumed_at": -1, "size": 0}
+        self._sink = None
+
+    def _authorization(self):
+        c = self.cfg
+        if c.get("authorization"):
+            return c["authorization"]
+        from .auth import token
+
+        et = c["et"]
+        now = time.time()
+        if c["et_ttl"] and now > 1600000000:  # the clock is set
+            et = int(now) + c["et_ttl"]
+        return token(c["product_id"], c["access_key"], et, c["method"])
+
+    # -- plumbing ------------------------------------------------------------
+
+    # Call fn(*args) with per-request retries: link errors and errno 7 are retried
+    # with exponential backoff and jitter; anything else goes up at once.
+    def _net(self, fn, *args):
+        wait = self.cfg["backoff_ms"]
+        n = self.cfg["retries"]
+        while True:
+            try:
+                return fn(*args)
+            except NetError as e:
+                err = e
+            except PlatformError as e:
+                if e.errno != _E_INTERNAL:
+                    raise
+                err = e
+            if n <= 0:
+                raise err
+            n -= 1
+            self.log("retry after %s" % _what(err))
+            self.c.close()
+            self.sleep_ms(wait + _jitter(wait))
+            wait *= 2
+
+    def _report(self, token, code, ok_errnos=()):
+        self.log("report %d" % code)
+        try:
+            self._net(self.api.report, token, code)
+        except PlatformError as e:
+            if e.errno not in ok_errnos:
+                raise
+            self.log("report %d: errno %d (%s)" % (code, e.errno, e.msg))
+            return e.errno
+        self.summary["code"] = code
+        return 0
+
+    def _fail(self, token, code, why):
+        # Report a failure code (the task fails on the platform) and end the cycle.
+        self.log("failed: %s" % why)
+        try:
+            self._report(token, code, (_E_STATE, _E_FINISHED, _E_CANCELLED))
+            self.summary["code"] = code
+        except OtaError as e:
+            self.log("could not report %d: %s" % (code, _what(e)))
+        self._forget()
+        raise Stop("failed", code)
+
+    def _forget(self):
+        if self._sink:
+            try:
+                self._sink.abort()
+            except OtaError:
+                pass
+        self.j.clear()
+
+    def sink(self):
+        if not self._sink:
+            self._sink = self.b.sink()
+        return self._sink
+
+    # -- the cycle -----------------------------------------------------------
+
+    # One cycle; returns the summary dict ("result": updated, none, failed,
+    # cancelled, paused, or applied — the reset did not happen).
+    def run(self):
+        t0 = time.ticks_ms()
+        try:
+            self.summary["result"] = self._cycle()
+        except Stop as s:
+            self.summary["result"] = s.result
+        finally:
+            self.c.close()
+            self.summary["requests"] = self.c.requests
+            self.summary["connections"] = self.c.connections
+            self.summary["seconds"] = time.ticks_diff(time.ticks_ms(), t0) / 1000
+        return self.summary
+
+    def _cycle(self):
+        rec = self.j.load()
+        if rec and rec["state"] == "applied":
+            return self._confirm(rec)
+        version = self.b.running_version()
+        self.summary["old_version"] = version
+        self._report_version(version)
+        task = self._check(version)
+        if task is None:
+            if rec:
+                self.log("journal without a task: dropped")
+                self._forget()
+            return "none"
+        self.summary["new_version"] = task["target"]
+        self.summary["size"] = task["size"]
+        if rec and (rec["md5"] != task["md5"] or rec["size"] != task["size"]
+                    or rec["target"] != task["target"]):
+            self.log("journal is for another package: dropped")
+            self._forget()
+            rec = None
+        if not rec:
+            rec = {"state": "dl", "token": task["token"], "md5": task["md5"],
+                   "size": task["size"], "target": task["target"], "offset": 0,
+                   "from_ver": version, "task_type": self.cfg["task_type"],
+                   "retries": 0, "boots": 0}
+        rec["token"] = task["token"]
+        if rec["state"] == "dl":
+            self._validate(task)
+            self._token_check(task)
+            self._download(task, rec)
+        else:  # "ready": verified earlier, 101 maybe not reported yet
+            self._verify(task, rec, True)
+        self._report(task["token"], 101, (_E_STATE,))
+        try:
+            self.sink().commit()
+        except BadImage as e:
+            self._fail(task["token"], 206, _what(e))
+        rec["state"] = "applied"
+        rec["boots"] = 0
+        self.j.save(rec)
+        self.b.applied(rec)
+        self.log("applied %s; resetting" % task["target"])
+        self.b.reset()
+        return "applied"
+
+    def _report_version(self, version):
+        if self.cfg["task_type"] == 1:
+            self._net(self.api.report_version, None, version)
+        else:
+            self._net(self.api.report_version, version)
+
+    def _check(self, version):
+        c = self.cfg
+        try:
+            return self._net(self.api.check, c["task_type"], version, c["manuf"], c["model"],
+                             c["cdn"], self.b.signal(), self.b.power())
+        except PlatformError as e:
+            if e.errno == _E_NO_TASK:
+                self.log("no task")
+                return None
+            if e.errno == _E_CANCELLED:
+                raise Stop("cancelled")
+            self.log("check: errno %d (%s)" % (e.errno, e.msg))
+            raise Stop("failed")
+
+    # Capacity, then signal/power against the task's thresholds (wait and retry).
+    def _validate(self, task):
+        try:
+            self.sink().begin(task["size"], 0)
+        except NoSpace as e:
+            self._fail(task["token"], 102, _what(e))
+        for _ in range(task["retry"] + 1):
+            sig, pwr = self.b.signal(), self.b.power()
+            if (sig is None or sig >= task["signal"]) and (pwr is None or pwr >= task["power"]):
+                return
+            self.log("signal %s / power %s under the task's thresholds: waiting" % (sig, pwr))
+            self.sleep_ms(task["interval"] * 1000)
+        self._fail(task["token"], 106 if sig is not None and sig < task["signal"] else 105,
+                   "signal or power too low")
+
+    def _token_check(self, task):
+        try:
+            self._net(self.api.check_token, task["token"])
+        except PlatformError as e:
+            self._platform(e, task)
+
+    # React to a platform errno met while downloading or reporting.
+    def _platform(self, e, task):
+        if e.errno == _E_CANCELLED:
+            self.log("task cancelled")
+            self._forget()
+            raise Stop("cancelled")
+        if e.errno in (_E_TOKEN_EXPIRED, _E_DL_TOKEN, _E_STATE):
+            return self._recheck(task)
+        if e.errno == _E_FINISHED:
+            self._forget()
+            raise Stop("failed")
+        self._fail(task["token"], 107, "errno %d" % e.errno)
+
+    # The token was refused or the state is wrong: ask for the task again. Same
+    # package -> carry on with its (maybe new) token; paused -> wait `interval`
+    # without spending a retry; gone -> stop.
+    def _recheck(self, task):
+        c = self.cfg
+        for _ in range(c["pause_waits"] + 1):
+            try:
+                t = self._check_again()
+            except PlatformError as e:
+                if e.errno == _E_CANCELLED:
+                    self._forget()
+                    raise Stop("cancelled")
+                raise
+            if t is None:
+                self._forget()
+                raise Stop("cancelled")
+            if t["md5"] != task["md5"] or t["size"] != task["size"] or t["target"] != task["target"]:
+                self.log("task changed: starting over")
+                self._forget()
+                raise Stop("failed")
+            task["token"] = t["token"]
+            task["retry"], task["interval"] = t["retry"], t["interval"]
+            try:
+                self._net(self.api.check_token, task["token"])
+                return
+            except PlatformError as e:
+                if e.errno == _E_CANCELLED:
+                    self._forget()
+                    raise Stop("cancelled")
+                if e.errno != _E_STATE:
+                    raise
+            self.log("task paused: waiting %d s" % task["interval"])
+            self.sleep_ms(task["interval"] * 1000)
+        raise Stop("paused")
+
+    def _check_again(self):
+        try:
+            return self._check(self.summary["old_version"])
+        except Stop as s:
+            if s.result == "cancelled":
+                raise PlatformError(_E_CANCELLED)
+            raise
+
+    # -- download ------------------------------------------------------------
+
+    def _download(self, task, rec):
+        attempt_errors = 0
+        restarted = False
+        while True:
+            try:
+                self._fetch_all(task, rec)
+                if self._verify(task, rec, False):
+                    return
+                if restarted or not self.summary["resumed_at"] > 0:
+                    self._fail(task["token"], 205, "md5 mismatch")
+                # A resumed image that fails the md5: the journal lied. Start over once.
+                self.log("md5 mismatch after resume: downloading again from 0")
+                restarted = True
+                rec["offset"] = 0
+                self.summary["resumed_at"] = -1
+            except PlatformError as e:
+                self._platform(e, task)
+            except (NetError, ProtocolError) as e:
+                attempt_errors += 1
+                rec["retries"] += 1
+                self.j.save(rec)
+                self.c.close()
+                if rec["retries"] > task["retry"]:
+                    self._fail(task["token"], 207 if task["retry"] else e.code,
+                               "retries spent (%s)" % _what(e))
+                self.log("attempt failed (%s): again in %d s" % (_what(e), task["interval"]))
+                self.sleep_ms(task["interval"] * 1000)
+            except BadImage as e:
+                self._fail(task["token"], 206, _what(e))
+            except NoSpace as e:
+                self._fail(task["token"], 102, _what(e))
+
+    def _fetch_all(self, task, rec):
+        c = self.cfg
+        size = task["size"]
+        sink = self.sink()
+        md = digest.new("md5")
+        off = sink.begin(size, rec["offset"])
+        if off:
+            self.log("resuming at %d" % off)
+            self.summary["resumed_at"] = off
+            self._rehash(md, off)
+        rec["offset"] = off
+        chunk = c["chunk"]
+        if not hasattr(self, "_buf") or len(self._buf) != chunk:
+            self._buf = bytearray(chunk)
+            self._mv = memoryview(self._buf)
+        buf, mv = self._buf, self._mv
+        every = c["journal_every"]
+        next_j = off + every
+        pstep = c["progress_every"]
+        pct = off * 100 // size if pstep else 100
+        next_p = pct - pct % pstep + pstep if pstep else 100
+        api, http = self.api, self.c
+        while off < size:
+            end = off + chunk - 1
+            if end >= size:
+                end = size - 1
+            n = self._net(api.fetch, task["token"], off, end, size)
+            if http.status == 200 and off:
+                # The server ignored Range: the body is the whole package. Start over.
+                self.log("server ignored Range: restarting from 0")
+                off = sink.begin(size, 0)
+                md = digest.new("md5")
+                next_j = every
+            while n:
+                k = chunk if n >= chunk else n
+                http.readinto(buf, k)
+                v = mv if k == chunk else mv[:k]
+                md.update(v)
+                sink.write(v)
+                off += k
+                n -= k
+                self.summary["bytes"] += k
+                if off >= next_j or off == size:
+                    sink.flush()
+                    rec["offset"] = off
+                    self.j.save(rec)
+                    next_j = off + every
+                if self.progress:
+                    self.progress(off, size)
+            if pstep and next_p < 100 and off * 100 // size >= next_p:
+                p = off * 100 // size
+                self._step(task, 99 if p > 99 else p)
+                next_p = p - p % pstep + pstep
+        self._md = md
+
+    # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
+    def _step(self, task, p):
+        try:
+            self._net(self.api.report, task["token"], p)
+        except PlatformError as e:
+            if e.errno == _E_CANCELLED:
+                raise
+            self.log("progress %d: errno %d (%s)" % (p, e.errno, e.msg))
+
+    # Rebuild the digest of the first `upto` bytes from what the sink holds.
+    def _rehash(self, md, upto):
+        buf = bytearray(1024)
+        off = 0
+        sink = self.sink()
+        while off < upto:
+            k = upto - off if upto - off < 1024 else 1024
+            sink.readinto(off, buf if k == 1024 else memoryview(buf)[:k])
+            md.update(buf if k == 1024 else memoryview(buf)[:k])
+            off += k
+
+    # md5 of the package; on success journal "ready". reread: hash from the sink.
+    def _verify(self, task, rec, reread):
+        if reread:
+            md = digest.new("md5")
+            self._rehash(md, task["size"])
+        else:
+            md = self._md
+        got = digest.hexstr(md.digest())
+        if got != task["md5"]:
+            self.log("md5 mismatch")
+            return False
+        rec["state"] = "ready"
+        rec["offset"] = task["size"]
+        self.j.save(rec)
+        self.log("md5 ok")
+        return True
+
+    # -- after the reset -----------------------------------------------------
+
+    def _confirm(self, rec):
+        target = rec["target"]
+        self.summary["old_version"] = rec["from_ver"]
+        self.summary["new_version"] = target
+        self.summary["size"] = rec["size"]
+        rec["boots"] += 1
+        self.j.save(rec)
+        token = rec["token"]
+        running = self.b.running_version()
+        if rec["boots"] > self.cfg["max_boots"]:
+            return self._confirm_fail(token, 207, "new image never confirmed")
+        if not self.b.self_test():
+            # Report while the new image still has the network, then let the
+            # bootloader return to the old one (never confirmed).
+            self._confirm_fail(token, 206, "self-test failed", False)
+            self.b.reset()
+            return "failed"
+        if running != target:
+            code = 206 if running == rec["from_ver"] else 204
+            return self._confirm_fail(token, code, "running %s, expected %s" % (running, target))
+        self.b.confirm(rec)
+        # 201 first: reporting the target version completes the task, after which the
+        # platform refuses 201. 'Task finished' means it already counts as done.
+        try:
+            self._report(token, 201, (_E_FINISHED,))
+            self.summary["code"] = 201
+        except (PlatformError, NetError) as e:
+            self.log("201 not accepted: %s" % _what(e))
+        self._report_version(target)
+        self.j.clear()
+        self.log("updated to %s" % target)
+        return "updated"
+
+    def _confirm_fail(self, token, code, why, clear=True):
+        self.log("confirm failed: %s" % why)
+        try:
+            self._report(token, code, (_E_STATE, _E_FINISHED, _E_CANCELLED))
+            self.summary["code"] = code
+        except OtaError as e:
+            self.log("could not report %d: %s" % (code, _what(e)))
+        self.j.clear()
+        return "failed"
+
+
+def _what(e):
+    return "%s: %s" % (type(e).__name__, e.args[0] if e.args else "")
+
+
+def _jitter(ms):
+    if ms <= 0:
+        return 0
+    try:
+        from os import urandom
+
+        return urandom(1)[0] * ms // 512
+    except (ImportError, AttributeError):
+        return time.ticks_ms() % (ms // 2 + 1)
+
+
+# Board entry point: load the config, then run a cycle every check_interval seconds.
+def main(config_path="config.json", overrides=None, loop=True):
+    from . import board, config
+
+    cfg = config.load(config_path, overrides)
+    b = board.make(cfg)
+    while True:
+        s = Agent(cfg, b).run()
+        _log("cycle: %s" % s["result"])
+        if not loop:
+            return s
+        _sleep_ms(cfg["check_interval"] * 1000)

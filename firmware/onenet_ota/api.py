@@ -1,0 +1,212 @@
+# OneNET OTA south-bound calls (docs: onenet-ota-api.md) over one http.Client.
+# Every answer is checked before use: errno -> PlatformError, fields of a task
+# validated (token charset, size, md5, version format, ipPort). Messages carry no
+# secrets: the Authorization value and download tokens never appear in them.
+from .errors import ConfigError, NetError, PlatformError, ProtocolError
+
+try:
+    from json import loads
+except ImportError:  # nRF52832 builds have no json
+    from .jsonlite import loads
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_BODY = const(768)  # the largest JSON answer accepted
+_MAXSIZE = const(0x3FFFFFFF)
+_VCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+_TCHARS = _VCHARS.replace(".", "")
+_HEX = "0123456789abcdef"
+
+
+def _chars(s, allowed, lo, hi, what, err=ProtocolError):
+    if not isinstance(s, str) or not lo <= len(s) <= hi:
+        raise err("bad " + what)
+    for ch in s:
+        if ch not in allowed:
+            raise err("bad " + what)
+    return s
+
+
+# A version as the platform accepts it: 1..20 of [A-Za-z0-9_.-] (errno 27 otherwise).
+def check_version(v, err=ConfigError):
+    return _chars(v, _VCHARS, 1, 20, "version", err)
+
+
+def _int(d, key, lo, hi, default=None):
+    v = d.get(key, default)
+    if v is None and default is None:
+        raise ProtocolError("missing " + key)
+    if isinstance(v, str) and v.isdigit() and len(v) < 11:
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ProtocolError("bad " + key)
+    return v
+
+
+def _ipport(s):
+    # "host:port" where the platform wants the device to download from (cdn=false).
+    if not s:
+        return None
+    if not isinstance(s, str) or s.count(":") != 1:
+        raise ProtocolError("bad ipPort")
+    host, port = s.split(":")
+    _chars(host, _VCHARS, 1, 64, "ipPort")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ProtocolError("bad ipPort")
+    return (host, int(port))
+
+
+# The task of a check answer, validated field by field -> dict.
+def parse_task(d):
+    if not isinstance(d, dict):
+        raise ProtocolError("bad task")
+    md5 = d.get("md5")
+    md5 = _chars(md5.lower() if isinstance(md5, str) else md5, _HEX, 32, 32, "md5")
+    return {
+        "target": check_version(d.get("target"), ProtocolError),
+        "token": _chars(d.get("token"), _TCHARS, 1, 64, "token"),
+        "size": _int(d, "size", 1, _MAXSIZE),
+        "md5": md5,
+        "signal": _int(d, "signal", -200, 200, 0),
+        "power": _int(d, "power", 0, 100, 0),
+        "retry": _int(d, "retry", 0, 1000, 3),
+        "interval": _int(d, "interval", 0, 86400, 60),
+        "type": _int(d, "type", 1, 2, 1),
+        "ipPort": _ipport(d.get("ipPort")),
+    }
+
+
+def _clean(msg):
+    # The platform's error text, printable and short (it ends up in logs).
+    if not isinstance(msg, str):
+        return ""
+    out = ""
+    for ch in msg[:48]:
+        out += ch if " " <= ch <= "~" else "?"
+    return out
+
+
+class Api:
+    def __init__(self, client, dev_id, authorization):
+        _chars(str(dev_id), _VCHARS, 1, 32, "dev_id", ConfigError)
+        self.c = client
+        self.dev_id = str(dev_id)
+        self._auth = (("Authorization", authorization),)
+        self._json = (("Authorization", authorization), ("Content-Type", "application/json"))
+        self._buf = bytearray(_BODY)
+        self._dl_token = None
+        self._dl_path = None
+
+    # One JSON call -> the answer's data (errno 0), else PlatformError.
+    def _call(self, method, path, body=None):
+        c = self.c
+        st = c.request(method, path, self._json if body else self._auth, body)
+        n = c.read_body(self._buf)
+        if st != 200:
+            if st >= 500:
+                raise NetError("HTTP %d" % st)
+            raise ProtocolError("HTTP %d" % st)
+        try:
+            d = loads(bytes(memoryview(self._buf)[:n]))
+        except (ValueError, TypeError, ProtocolError):
+            raise ProtocolError("bad JSON answer")
+        if not isinstance(d, dict):
+            raise ProtocolError("bad JSON answer")
+        e = d.get("errno")
+        if not isinstance(e, int):
+            raise ProtocolError("answer without errno")
+        if e:
+            raise PlatformError(e, _clean(d.get("error")))
+        return d.get("data")
+
+    def _q(self, path):
+        return path + ("&" if "?" in path else "?") + "dev_id=" + self.dev_id
+
+    # POST /ota/device/version: the application (s_version) and/or module version.
+    def report_version(self, s_version=None, f_version=None):
+        parts = []
+        if f_version is not None:
+            parts.append('"f_version":"%s"' % check_version(f_version))
+        if s_version is not None:
+            parts.append('"s_version":"%s"' % check_version(s_version))
+        if not parts:
+            raise ConfigError("version: nothing to report")
+        return self._call("POST", self._q("/ota/device/version"), "{" + ",".join(parts) + "}")
+
+    # GET /ota/device/version -> {"f_version":…, "s_version":…}
+    def query_version(self):
+        return self._call("GET", self._q("/ota/device/version"))
+
+    # GET /ota/south/check -> validated task dict; PlatformError(11) when none.
+    def check(self, task_type, version, manuf, model, cdn=True, signals=None, powers=None):
+        check_version(version)
+        # manuf/model are digit strings: FOTA module codes keep leading zeros ("001").
+        _chars(str(manuf), "0123456789", 1, 8, "manuf", ConfigError)
+        _chars(str(model), "0123456789", 1, 8, "model", ConfigError)
+        q = "/ota/south/check?dev_id=%s&manuf=%s&model=%s&type=%d&version=%s&cdn=%s" % (
+            self.dev_id, manuf, model, int(task_type), version, "true" if cdn else "false")
+        if signals is not None:
+            q += "&signals=%d" % int(signals)
+        if powers is not None:
+            q += "&powers=%d" % int(powers)
+        return parse_task(self._call("GET", q))
+
+    def _token_path(self, token, tail):
+        return self._q("/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token") + tail)
+
+    # GET /ota/south/download/{token}/check: moves the task pending -> downloading.
+    def check_token(self, token):
+        return self._call("GET", self._token_path(token, "/check"))
+
+    # POST …/progress {"step": N}: 0..100 progress, >100 a result code.
+    def report(self, token, step):
+        path = "/ota/south/device/download/%s/progress" % _chars(token, _TCHARS, 1, 64, "token")
+        return self._call("POST", self._q(path), '{"step":%d}' % int(step))
+
+    # The older form: POST /ota/south/report?dev_id=&token= {"result": N}.
+    def report_result_old(self, token, result):
+        path = self._q("/ota/south/report") + "&token=" + _chars(token, _TCHARS, 1, 64, "token")
+        return self._call("POST", path, '{"result":%d}' % int(result))
+
+    # GET /ota/south/tasking (simulator extension, see tools/onenet_ota_tools/sim).
+    def tasking(self, task_type=None):
+        q = self._q("/ota/south/tasking")
+        if task_type is not None:
+            q += "&type=%d" % int(task_type)
+        return self._call("GET", q)
+
+    # Ask for bytes start..end of the package. Returns how many body bytes follow
+    # (read them with self.c.readinto); self.c.status 200 means the server ignored the
+    # Range and the body is the whole package from byte 0. The one-byte answers without
+    # Content-Length raise PlatformError(1001..1003): "report 107".
+    def fetch(self, token, start, end, total):
+        if token is not self._dl_token:
+            self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
+            self._dl_token = token
+        c = self.c
+        st = c.send_range(self._dl_path, start, end)
+        if c.length < 0 and not c.chunked:
+            n = c.read_body(self._buf)
+            if n == 1 and 49 <= self._buf[0] <= 51:
+                raise PlatformError(1000 + self._buf[0] - 48, "download refused")
+            raise ProtocolError("download without Content-Length")
+        if st == 206:
+            if c.range_start != start or c.range_end > end or c.range_total != total:
+                c.drain()
+                raise ProtocolError("wrong Content-Range")
+            return c.range_end - start + 1
+        if st == 200:
+            if c.length >= 0 and c.length != total:
+                c.drain()
+                raise ProtocolError("whole-file answer of wrong size")
+            return total
+        c.drain()
+        if st >= 500:
+            raise NetError("HTTP %d" % st)
+        raise ProtocolError("HTTP %d" % st)

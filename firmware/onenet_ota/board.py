@@ -1,0 +1,112 @@
+# What the agent needs from the device it runs on: the running version, the sink,
+# confirming a new image, resetting. One class per kind of target; the agent sees
+# only these methods.
+import os
+
+from .errors import OtaError
+
+
+def _read(path):
+    try:
+        f = open(path)
+    except OSError:
+        return None
+    try:
+        return f.read().strip()
+    finally:
+        f.close()
+
+
+def _write(path, text):
+    # temp + rename: the version file is the old one or the new one, never torn
+    f = open(path + ".tmp", "w")
+    try:
+        f.write(text)
+    finally:
+        f.close()
+    os.rename(path + ".tmp", path)
+
+
+class Board:
+    # A board that keeps the package as a file (unix port, gateways, app bundles):
+    # the new version counts as running once the file is committed.
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def running_version(self):
+        return _read(self.cfg["version_file"]) or self.cfg["version"]
+
+    def sink(self):
+        c = self.cfg
+        if c["sink"] == "file":
+            from .sink_file import FileSink
+
+            return FileSink(c["sink_path"], c["capacity"] or (1 << 30))
+        if c["sink"] == "esp32":
+            from .sink_esp32 import Esp32Sink
+
+            return Esp32Sink(None, c["chip_id"])
+        raise OtaError("sink %s needs its board profile" % c["sink"])
+
+    # After commit, before the reset.
+    def applied(self, rec):
+        _write(self.cfg["version_file"], rec["target"])
+
+    # The new image runs and passed its self-test: keep it.
+    def confirm(self, rec):
+        pass
+
+    def self_test(self):
+        name = self.cfg.get("self_test")
+        if not name:
+            return True
+        try:
+            return bool(__import__(name).run())
+        except Exception:
+            return False
+
+    def signal(self):
+        return None
+
+    def power(self):
+        return None
+
+    def reset(self):
+        import machine
+
+        machine.reset()
+
+
+class Esp32Board(Board):
+    # ESP32 with two OTA slots: the version is read from the running image's app
+    # descriptor when it has one (MicroPython builds leave it empty: then the version
+    # file, written when a new image is confirmed). Rollback is the bootloader's: an
+    # image never confirmed is abandoned at the next reset.
+    def running_version(self):
+        from esp32 import Partition
+
+        from .esp32img import version
+
+        buf = bytearray(80)
+        Partition(Partition.RUNNING).readblocks(0, buf)
+        return version(buf) or Board.running_version(self)
+
+    def running_slot(self):
+        from esp32 import Partition
+
+        return Partition(Partition.RUNNING).info()[4]
+
+    def applied(self, rec):
+        pass
+
+    def confirm(self, rec):
+        from esp32 import Partition
+
+        Partition.mark_app_valid_cancel_rollback()
+        _write(self.cfg["version_file"], rec["target"])
+
+
+def make(cfg):
+    if cfg["board"] == "esp32" or cfg["sink"] == "esp32":
+        return Esp32Board(cfg)
+    return Board(cfg)

@@ -1,0 +1,156 @@
+# Agent configuration: boards/<board>/config.json merged with overrides, checked
+# field by field. A bad value raises ConfigError naming the field; a secret's value
+# never appears in a message.
+from .errors import ConfigError
+
+# Board defaults: manuf/model from the contract's SOTA table.
+BOARDS = {
+    "esp32": ("101", "10101", "esp32"),
+    "nrf52832": ("102", "10201", "block"),
+    "gd32": ("103", "10301", "file"),
+    "unix": ("100", "10001", "file"),
+}
+
+DEFAULTS = {
+    "board": "unix",
+    "host": "ota.heclouds.com",
+    "port": 80,
+    "tls": False,
+    "ca": None,
+    "task_type": 2,  # 1 FOTA (module firmware), 2 SOTA (application)
+    "method": "sha1",
+    "et": 4102444800,  # far future (2100-01-01): for a device without a clock
+    "et_ttl": 0,  # > 0: et = now + ttl when the clock is known
+    "version": "V1.0",  # version before the first update
+    "version_file": "ota_version.txt",  # where the running version is kept
+    "sink": None,  # board default
+    "sink_path": "ota_package.bin",
+    "capacity": 0,  # file sink: 0 = no limit
+    "chip_id": 0,  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
+    "chunk": 4096,  # bytes per Range request (also the one download buffer)
+    "journal": "ota.jrn",
+    "journal_every": 16384,  # bytes between journal writes
+    "progress_every": 10,  # percent between progress reports (0: none)
+    "check_interval": 3600,  # seconds between checks (main loop)
+    "timeout_ms": 10000,
+    "retries": 3,  # per request
+    "backoff_ms": 500,  # first retry wait, doubled each time, with jitter
+    "pause_waits": 10,  # paused task: waits of `interval` before giving up this cycle
+    "max_boots": 3,  # boots of a new image without confirmation before giving up
+    "cdn": True,
+    "self_test": None,  # module name with run() -> bool, called before confirming
+}
+
+_REQUIRED = ("product_id", "dev_id")
+
+
+def _int(cfg, k, lo, hi):
+    v = cfg[k]
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ConfigError("%s: an integer in %d..%d" % (k, lo, hi))
+
+
+def _str(cfg, k, chars=None, hi=64):
+    v = cfg[k]
+    if not isinstance(v, str) or not 0 < len(v) <= hi:
+        raise ConfigError("%s: a string of 1..%d characters" % (k, hi))
+    if chars:
+        for ch in v:
+            if ch not in chars:
+                raise ConfigError("%s: bad character" % k)
+
+
+_DIGITS = "0123456789"
+_HOST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:"
+
+
+# dict -> complete, checked dict (defaults filled in).
+def check(raw):
+    if not isinstance(raw, dict):
+        raise ConfigError("config: a JSON object")
+    cfg = dict(DEFAULTS)
+    for k in raw:
+        if k not in DEFAULTS and k not in _REQUIRED and k not in (
+            "access_key", "authorization", "manuf", "model"):
+            raise ConfigError("%s: unknown setting" % k)
+        cfg[k] = raw[k]
+    for k in _REQUIRED:
+        if k not in raw:
+            raise ConfigError("%s: required" % k)
+    cfg["product_id"] = str(cfg["product_id"])
+    cfg["dev_id"] = str(cfg["dev_id"])
+    _str(cfg, "product_id", _DIGITS, 20)
+    _str(cfg, "dev_id", _DIGITS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 32)
+    if cfg["board"] not in BOARDS:
+        raise ConfigError("board: one of " + ", ".join(sorted(BOARDS)))
+    manuf, model, sink = BOARDS[cfg["board"]]
+    cfg.setdefault("manuf", manuf)
+    cfg.setdefault("model", model)
+    cfg["manuf"] = str(cfg["manuf"])
+    cfg["model"] = str(cfg["model"])
+    _str(cfg, "manuf", _DIGITS, 8)
+    _str(cfg, "model", _DIGITS, 8)
+    if cfg["sink"] is None:
+        cfg["sink"] = sink
+    if cfg["sink"] not in ("esp32", "file", "block"):
+        raise ConfigError("sink: esp32, file or block")
+    key, auth = cfg.get("access_key"), cfg.get("authorization")
+    if bool(key) == bool(auth):
+        raise ConfigError("access_key or authorization: exactly one of them")
+    if key:
+        from .auth import decode_key
+
+        decode_key(key)  # ConfigError("access_key: not base64"), value not shown
+    elif not isinstance(auth, str) or "sign=" not in auth or "\n" in auth or "\r" in auth:
+        raise ConfigError("authorization: a precomputed Authorization value")
+    if cfg["method"] not in ("md5", "sha1", "sha256"):
+        raise ConfigError("method: md5, sha1 or sha256")
+    _str(cfg, "host", _HOST, 253)
+    _int(cfg, "port", 1, 65535)
+    _int(cfg, "task_type", 1, 2)
+    _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
+    if not isinstance(cfg["et"], int) or cfg["et"] < 0:
+        raise ConfigError("et: unix seconds")
+    from .api import check_version
+
+    try:
+        check_version(cfg["version"])
+    except ConfigError:
+        raise ConfigError("version: 1..20 of A-Z a-z 0-9 _ . -")
+    _int(cfg, "chunk", 512, 65536)
+    _int(cfg, "journal_every", cfg["chunk"], 1 << 24)
+    _int(cfg, "progress_every", 0, 99)
+    _int(cfg, "check_interval", 1, 7 * 86400)
+    _int(cfg, "timeout_ms", 100, 600000)
+    _int(cfg, "retries", 0, 20)
+    _int(cfg, "backoff_ms", 0, 600000)
+    _int(cfg, "pause_waits", 0, 1000)
+    _int(cfg, "max_boots", 1, 20)
+    _int(cfg, "capacity", 0, 1 << 30)
+    _int(cfg, "chip_id", 0, 0xFFFF)
+    for k in ("journal", "version_file", "sink_path"):
+        _str(cfg, k, None, 128)
+    return cfg
+
+
+# Read a JSON config file (json, or jsonlite where the port has none) and check it.
+def load(path, overrides=None):
+    try:
+        f = open(path)
+    except OSError:
+        raise ConfigError("config: cannot open " + path)
+    try:
+        text = f.read()
+    finally:
+        f.close()
+    try:
+        from json import loads
+    except ImportError:
+        from .jsonlite import loads
+    try:
+        raw = loads(text)
+    except Exception:
+        raise ConfigError("config: not valid JSON")
+    if overrides:
+        raw.update(overrides)
+    return check(raw)

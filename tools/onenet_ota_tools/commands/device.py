@@ -1,0 +1,191 @@
+# onenet-ota device: run the firmware agent, unchanged, on this PC.
+#
+# Each boot of the device is one process (CPython with the shim, or the real unix
+# micropython with the same stand-ins) whose current directory is the device's
+# filesystem (--state-dir). When the agent resets the device, the next boot starts
+# and confirms the update, as on a board.
+import json
+import os
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+from .. import SHIM, runtimes
+from ..cli import CommandError
+
+EXIT = {"updated": 0, "failed": 1, "none": 10, "cancelled": 11, "paused": 12, "applied": 13}
+MAX_BOOTS = 6
+
+DESCRIPTION_EPILOG = """exit codes: 0 updated, 1 failed (a failure code was reported), 10 no task,
+11 task cancelled, 12 task paused, 13 applied but not confirmed, 2 usage/config error.
+Credentials may come from ONENET_SERVER, ONENET_PRODUCT_ID, ONENET_ACCESS_KEY, ONENET_DEV_ID."""
+
+
+def add_arguments(p):
+    p.epilog = DESCRIPTION_EPILOG
+    p.formatter_class = __import__("argparse").RawDescriptionHelpFormatter
+    env = os.environ.get
+    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--server", default=env("ONENET_SERVER", "http://127.0.0.1:8080"),
+                   help="OneNET OTA server URL (default: the local simulator)")
+    p.add_argument("--board", default="esp32", choices=("esp32", "unix"),
+                   help="board profile (esp32: two OTA slots over simulated flash)")
+    p.add_argument("--product-id", default=env("ONENET_PRODUCT_ID"))
+    p.add_argument("--access-key", default=env("ONENET_ACCESS_KEY"),
+                   help="product access key (never printed)")
+    p.add_argument("--dev-id", default=env("ONENET_DEV_ID"))
+    p.add_argument("--version", default="V1.0", help="version the device runs before the update")
+    p.add_argument("--state-dir", default="state/device",
+                   help="the device's filesystem and flash (kept between runs: resume)")
+    p.add_argument("--sink", help="file:PATH to download into a file instead of the board's sink")
+    p.add_argument("--chunk", type=int, default=4096, help="bytes per Range request")
+    p.add_argument("--heap", default="256k", help="micropython heap (-X heapsize)")
+    p.add_argument("--slot-size", type=lambda s: int(s, 0), default=0x180000,
+                   help="esp32: size of each OTA slot")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="any other agent setting, e.g. --set retries=1")
+    p.add_argument("--json", action="store_true", help="last line: a JSON summary")
+    p.add_argument("--quiet", action="store_true", help="no agent log, no progress bar")
+
+
+def _config(args):
+    for k in ("product_id", "access_key", "dev_id"):
+        if not getattr(args, k):
+            raise CommandError("--%s is required (or ONENET_%s)" % (k.replace("_", "-"), k.upper()), 2)
+    u = urlsplit(args.server if "://" in args.server else "http://" + args.server)
+    cfg = {
+        "board": args.board, "product_id": args.product_id, "dev_id": args.dev_id,
+        "access_key": args.access_key, "host": u.hostname or "127.0.0.1",
+        "port": u.port or (443 if u.scheme == "https" else 80), "tls": u.scheme == "https",
+        "version": args.version, "chunk": args.chunk, "backoff_ms": 200,
+    }
+    if args.sink:
+        if not args.sink.startswith("file:"):
+            raise CommandError("--sink: file:PATH", 2)
+        cfg["sink"] = "file"
+        cfg["sink_path"] = os.path.abspath(args.sink[5:])
+    for kv in args.set:
+        k, _, v = kv.partition("=")
+        try:
+            cfg[k] = json.loads(v)
+        except ValueError:
+            cfg[k] = v
+    return cfg
+
+
+def _seed_flash(state, args):
+    # A factory-fresh esp32 stand-in: ota_0 holds a valid image of the current version.
+    from ..images import make_app_image
+
+    path = os.path.join(state, "esp32_ota_0.bin")
+    if os.path.exists(path):
+        return
+    img = make_app_image(64 * 1024, args.version, seed=1)
+    with open(path, "wb") as f:
+        f.write(img + b"\xff" * (args.slot_size - len(img)))
+
+
+def sink_md5(state, cfg, size):
+    # MD5 of the first `size` bytes of what the device now boots / holds.
+    import hashlib
+
+    if cfg.get("sink") == "file" or cfg["board"] != "esp32":
+        path = cfg.get("sink_path") or os.path.join(state, "ota_package.bin")
+        path = path if os.path.isabs(path) else os.path.join(state, path)
+    else:
+        st = {}
+        try:
+            with open(os.path.join(state, "esp32_otadata")) as f:
+                st = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
+        except OSError:
+            pass
+        path = os.path.join(state, "esp32_%s.bin" % (st.get("boot") or "ota_0"))
+    try:
+        with open(path, "rb") as f:
+            return hashlib.md5(f.read(size)).hexdigest()
+    except OSError:
+        return None
+
+
+class _Bar:
+    def __init__(self, enabled):
+        self.bar = None
+        self.enabled = enabled
+
+    def update(self, done, total):
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="download", leave=False)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+            self.bar = None
+
+
+def run_device(args, log=None):
+    # Boots the device until it has nothing more to do; returns (summary, boots).
+    state = os.path.abspath(args.state_dir)
+    os.makedirs(state, exist_ok=True)
+    cfg = _config(args)
+    cfgpath = os.path.join(state, "config.json")
+    fd = os.open(cfgpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(cfg, f)
+    if args.board == "esp32" and not args.sink:
+        _seed_flash(state, args)
+    script = os.path.join(SHIM, "ota_device.py")
+    total = {"bytes": 0, "requests": 0, "connections": 0, "seconds": 0.0}
+    summary = None
+    bar = _Bar(log is None and not args.quiet and sys.stderr.isatty())
+    boots = 0
+    t0 = time.monotonic()
+    for boots in range(1, MAX_BOOTS + 1):
+        cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
+        proc = subprocess.Popen(cmd, cwd=state, env=runtimes.env(compiled=args.runtime == "micropython"),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if line.startswith("PROGRESS "):
+                _, d, t = line.split()
+                bar.update(int(d), int(t))
+            elif line.startswith("SUMMARY "):
+                summary = json.loads(line[8:])
+            elif log:
+                log(line)
+            elif not args.quiet:
+                bar.close()
+                print(line, file=sys.stderr)
+        rc = proc.wait()
+        bar.close()
+        if summary is None:
+            raise CommandError("the device crashed (exit %d): see the log above" % rc, 1)
+        for k in ("bytes", "requests", "connections"):
+            total[k] += summary.get(k) or 0
+        if rc != 3:
+            break
+        summary = dict(summary)
+    total["seconds"] = round(time.monotonic() - t0, 3)
+    summary.update(total)
+    summary["boots"] = boots
+    summary["runtime"] = args.runtime
+    size = summary.get("size")
+    summary["sink_md5"] = sink_md5(state, cfg, size) if size else None
+    return summary
+
+
+def run(args):
+    summary = run_device(args)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print("result: %(result)s  code: %(code)s  %(old_version)s -> %(new_version)s  "
+              "bytes: %(bytes)d  requests: %(requests)d  connections: %(connections)d  "
+              "seconds: %(seconds).2f" % summary)
+    return EXIT.get(summary.get("result"), 1)
