@@ -8,8 +8,12 @@
 #   still compiles (mpy-cross) and imports on ports without emitters (WebAssembly),
 #   where the decorator alone is a SyntaxError. Machine-word ints: 64-bit on the unix
 #   port, 32-bit on boards; every value is masked to 32 bits where bits above matter.
-# - _pblk: plain Python on 16-bit halves (generated, fully unrolled), so every
-#   intermediate stays below 2**30: a small int on 32-bit boards, no big-int allocation.
+# - _pblk: plain Python on 16-bit halves, so every intermediate stays below 2**30: a
+#   small int on 32-bit boards, no big-int allocation. Generated: each round is its own
+#   function, a loop over 4 unrolled steps (shifts inlined, message index and sine
+#   constant from _MT). Fully unrolling all 64 steps ran ~45% faster but made one 8 KB
+#   bytecode block that a fragmented 32 KB heap could not load; here no bytecode block
+#   is much over 1 KB and md5.mpy is ~6 KB.
 # Full 64-byte blocks are hashed straight from the caller's buffer; only a partial block
 # is copied into the object's own 64-byte buffer. Nothing is allocated per update().
 
@@ -86,440 +90,205 @@ _VSRC = None
 
 
 # Plain block function, generated: state and words as 16-bit (low, high) halves.
-def _pblk(H, b, o, e):
+# _MT: per step, 2 * message index, sine constant low half, high half.
+_MT = (
+    0, 42104, 55146, 2, 46934, 59591, 4, 28891, 9248, 6, 52974, 49597,
+    8, 4015, 62844, 10, 50730, 18311, 12, 17939, 43056, 14, 38145, 64838,
+    16, 39128, 27008, 18, 63407, 35652, 20, 23473, 65535, 22, 55230, 35164,
+    24, 4386, 27536, 26, 29075, 64920, 28, 17294, 42617, 30, 2081, 18868,
+    2, 9570, 63006, 12, 45888, 49216, 22, 23121, 9822, 0, 51114, 59830,
+    10, 4189, 54831, 20, 5203, 580, 30, 59009, 55457, 8, 64456, 59347,
+    18, 52710, 8673, 28, 2006, 49975, 6, 3463, 62677, 16, 5357, 17754,
+    26, 59653, 43491, 4, 41976, 64751, 14, 729, 26479, 24, 19594, 36138,
+    10, 14658, 65530, 16, 63105, 34673, 22, 24866, 28061, 28, 14348, 64997,
+    2, 59972, 42174, 8, 53161, 19422, 14, 19296, 63163, 20, 48240, 48831,
+    26, 32454, 10395, 0, 10234, 60065, 6, 12421, 54511, 12, 7429, 1160,
+    18, 53305, 55764, 24, 39397, 59099, 30, 31992, 8098, 4, 22117, 50348,
+    0, 8772, 62505, 14, 65431, 17194, 28, 9127, 43924, 10, 41017, 64659,
+    24, 22979, 25947, 6, 52370, 36620, 20, 62589, 65519, 2, 24017, 34180,
+    16, 32335, 28584, 30, 59104, 65068, 12, 17172, 41729, 26, 4513, 19976,
+    8, 32386, 63315, 22, 62005, 48442, 4, 53947, 10967, 18, 54161, 60294,
+)
+
+
+# Round 1 (F) of one block on the state halves in H.
+def _r0(H, X):
+    M = _MT
     al, ah, bl, bh, cl, ch, dl, dh = H
-    while o < e:
-        x0l = b[o] | (b[o + 1] << 8)
-        x0h = b[o + 2] | (b[o + 3] << 8)
-        x1l = b[o + 4] | (b[o + 5] << 8)
-        x1h = b[o + 6] | (b[o + 7] << 8)
-        x2l = b[o + 8] | (b[o + 9] << 8)
-        x2h = b[o + 10] | (b[o + 11] << 8)
-        x3l = b[o + 12] | (b[o + 13] << 8)
-        x3h = b[o + 14] | (b[o + 15] << 8)
-        x4l = b[o + 16] | (b[o + 17] << 8)
-        x4h = b[o + 18] | (b[o + 19] << 8)
-        x5l = b[o + 20] | (b[o + 21] << 8)
-        x5h = b[o + 22] | (b[o + 23] << 8)
-        x6l = b[o + 24] | (b[o + 25] << 8)
-        x6h = b[o + 26] | (b[o + 27] << 8)
-        x7l = b[o + 28] | (b[o + 29] << 8)
-        x7h = b[o + 30] | (b[o + 31] << 8)
-        x8l = b[o + 32] | (b[o + 33] << 8)
-        x8h = b[o + 34] | (b[o + 35] << 8)
-        x9l = b[o + 36] | (b[o + 37] << 8)
-        x9h = b[o + 38] | (b[o + 39] << 8)
-        x10l = b[o + 40] | (b[o + 41] << 8)
-        x10h = b[o + 42] | (b[o + 43] << 8)
-        x11l = b[o + 44] | (b[o + 45] << 8)
-        x11h = b[o + 46] | (b[o + 47] << 8)
-        x12l = b[o + 48] | (b[o + 49] << 8)
-        x12h = b[o + 50] | (b[o + 51] << 8)
-        x13l = b[o + 52] | (b[o + 53] << 8)
-        x13h = b[o + 54] | (b[o + 55] << 8)
-        x14l = b[o + 56] | (b[o + 57] << 8)
-        x14h = b[o + 58] | (b[o + 59] << 8)
-        x15l = b[o + 60] | (b[o + 61] << 8)
-        x15h = b[o + 62] | (b[o + 63] << 8)
-        sal = al; sah = ah; sbl = bl; sbh = bh; scl = cl; sch = ch; sdl = dl; sdh = dh
-        l = al + (dl ^ (bl & (cl ^ dl))) + x0l + 42104
-        h = (ah + (dh ^ (bh & (ch ^ dh))) + x0h + 55146 + (l >> 16)) & 0xFFFF
+    j = 0
+    while j < 48:
+        k = M[j]
+        l = al + (dl ^ (bl & (cl ^ dl))) + X[k] + M[j + 1]
+        h = (ah + (dh ^ (bh & (ch ^ dh))) + X[k + 1] + M[j + 2] + (l >> 16)) & 0xFFFF
         l &= 0xFFFF
         m = bl + (((l << 7) & 0xFFFF) | (h >> 9))
         ah = (bh + (((h << 7) & 0xFFFF) | (l >> 9)) + (m >> 16)) & 0xFFFF
         al = m & 0xFFFF
-        l = dl + (cl ^ (al & (bl ^ cl))) + x1l + 46934
-        h = (dh + (ch ^ (ah & (bh ^ ch))) + x1h + 59591 + (l >> 16)) & 0xFFFF
+        k = M[j + 3]
+        l = dl + (cl ^ (al & (bl ^ cl))) + X[k] + M[j + 4]
+        h = (dh + (ch ^ (ah & (bh ^ ch))) + X[k + 1] + M[j + 5] + (l >> 16)) & 0xFFFF
         l &= 0xFFFF
         m = al + (((l << 12) & 0xFFFF) | (h >> 4))
         dh = (ah + (((h << 12) & 0xFFFF) | (l >> 4)) + (m >> 16)) & 0xFFFF
         dl = m & 0xFFFF
-        l = cl + (bl ^ (dl & (al ^ bl))) + x2l + 28891
-        h = (ch + (bh ^ (dh & (ah ^ bh))) + x2h + 9248 + (l >> 16)) & 0xFFFF
+        k = M[j + 6]
+        l = cl + (bl ^ (dl & (al ^ bl))) + X[k] + M[j + 7]
+        h = (ch + (bh ^ (dh & (ah ^ bh))) + X[k + 1] + M[j + 8] + (l >> 16)) & 0xFFFF
         l &= 0xFFFF
         m = dl + (((h << 1) & 0xFFFF) | (l >> 15))
         ch = (dh + (((l << 1) & 0xFFFF) | (h >> 15)) + (m >> 16)) & 0xFFFF
         cl = m & 0xFFFF
-        l = bl + (al ^ (cl & (dl ^ al))) + x3l + 52974
-        h = (bh + (ah ^ (ch & (dh ^ ah))) + x3h + 49597 + (l >> 16)) & 0xFFFF
+        k = M[j + 9]
+        l = bl + (al ^ (cl & (dl ^ al))) + X[k] + M[j + 10]
+        h = (bh + (ah ^ (ch & (dh ^ ah))) + X[k + 1] + M[j + 11] + (l >> 16)) & 0xFFFF
         l &= 0xFFFF
         m = cl + (((h << 6) & 0xFFFF) | (l >> 10))
         bh = (ch + (((l << 6) & 0xFFFF) | (h >> 10)) + (m >> 16)) & 0xFFFF
         bl = m & 0xFFFF
-        l = al + (dl ^ (bl & (cl ^ dl))) + x4l + 4015
-        h = (ah + (dh ^ (bh & (ch ^ dh))) + x4h + 62844 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 7) & 0xFFFF) | (h >> 9))
-        ah = (bh + (((h << 7) & 0xFFFF) | (l >> 9)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (cl ^ (al & (bl ^ cl))) + x5l + 50730
-        h = (dh + (ch ^ (ah & (bh ^ ch))) + x5h + 18311 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 12) & 0xFFFF) | (h >> 4))
-        dh = (ah + (((h << 12) & 0xFFFF) | (l >> 4)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (bl ^ (dl & (al ^ bl))) + x6l + 17939
-        h = (ch + (bh ^ (dh & (ah ^ bh))) + x6h + 43056 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 1) & 0xFFFF) | (l >> 15))
-        ch = (dh + (((l << 1) & 0xFFFF) | (h >> 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (al ^ (cl & (dl ^ al))) + x7l + 38145
-        h = (bh + (ah ^ (ch & (dh ^ ah))) + x7h + 64838 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 6) & 0xFFFF) | (l >> 10))
-        bh = (ch + (((l << 6) & 0xFFFF) | (h >> 10)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (dl ^ (bl & (cl ^ dl))) + x8l + 39128
-        h = (ah + (dh ^ (bh & (ch ^ dh))) + x8h + 27008 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 7) & 0xFFFF) | (h >> 9))
-        ah = (bh + (((h << 7) & 0xFFFF) | (l >> 9)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (cl ^ (al & (bl ^ cl))) + x9l + 63407
-        h = (dh + (ch ^ (ah & (bh ^ ch))) + x9h + 35652 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 12) & 0xFFFF) | (h >> 4))
-        dh = (ah + (((h << 12) & 0xFFFF) | (l >> 4)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (bl ^ (dl & (al ^ bl))) + x10l + 23473
-        h = (ch + (bh ^ (dh & (ah ^ bh))) + x10h + 65535 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 1) & 0xFFFF) | (l >> 15))
-        ch = (dh + (((l << 1) & 0xFFFF) | (h >> 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (al ^ (cl & (dl ^ al))) + x11l + 55230
-        h = (bh + (ah ^ (ch & (dh ^ ah))) + x11h + 35164 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 6) & 0xFFFF) | (l >> 10))
-        bh = (ch + (((l << 6) & 0xFFFF) | (h >> 10)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (dl ^ (bl & (cl ^ dl))) + x12l + 4386
-        h = (ah + (dh ^ (bh & (ch ^ dh))) + x12h + 27536 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 7) & 0xFFFF) | (h >> 9))
-        ah = (bh + (((h << 7) & 0xFFFF) | (l >> 9)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (cl ^ (al & (bl ^ cl))) + x13l + 29075
-        h = (dh + (ch ^ (ah & (bh ^ ch))) + x13h + 64920 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 12) & 0xFFFF) | (h >> 4))
-        dh = (ah + (((h << 12) & 0xFFFF) | (l >> 4)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (bl ^ (dl & (al ^ bl))) + x14l + 17294
-        h = (ch + (bh ^ (dh & (ah ^ bh))) + x14h + 42617 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 1) & 0xFFFF) | (l >> 15))
-        ch = (dh + (((l << 1) & 0xFFFF) | (h >> 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (al ^ (cl & (dl ^ al))) + x15l + 2081
-        h = (bh + (ah ^ (ch & (dh ^ ah))) + x15h + 18868 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 6) & 0xFFFF) | (l >> 10))
-        bh = (ch + (((l << 6) & 0xFFFF) | (h >> 10)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (dl & (bl ^ cl))) + x1l + 9570
-        h = (ah + (ch ^ (dh & (bh ^ ch))) + x1h + 63006 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 5) & 0xFFFF) | (h >> 11))
-        ah = (bh + (((h << 5) & 0xFFFF) | (l >> 11)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (cl & (al ^ bl))) + x6l + 45888
-        h = (dh + (bh ^ (ch & (ah ^ bh))) + x6h + 49216 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 9) & 0xFFFF) | (h >> 7))
-        dh = (ah + (((h << 9) & 0xFFFF) | (l >> 7)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (bl & (dl ^ al))) + x11l + 23121
-        h = (ch + (ah ^ (bh & (dh ^ ah))) + x11h + 9822 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((l << 14) & 0xFFFF) | (h >> 2))
-        ch = (dh + (((h << 14) & 0xFFFF) | (l >> 2)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (al & (cl ^ dl))) + x0l + 51114
-        h = (bh + (dh ^ (ah & (ch ^ dh))) + x0h + 59830 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 4) & 0xFFFF) | (l >> 12))
-        bh = (ch + (((l << 4) & 0xFFFF) | (h >> 12)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (dl & (bl ^ cl))) + x5l + 4189
-        h = (ah + (ch ^ (dh & (bh ^ ch))) + x5h + 54831 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 5) & 0xFFFF) | (h >> 11))
-        ah = (bh + (((h << 5) & 0xFFFF) | (l >> 11)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (cl & (al ^ bl))) + x10l + 5203
-        h = (dh + (bh ^ (ch & (ah ^ bh))) + x10h + 580 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 9) & 0xFFFF) | (h >> 7))
-        dh = (ah + (((h << 9) & 0xFFFF) | (l >> 7)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (bl & (dl ^ al))) + x15l + 59009
-        h = (ch + (ah ^ (bh & (dh ^ ah))) + x15h + 55457 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((l << 14) & 0xFFFF) | (h >> 2))
-        ch = (dh + (((h << 14) & 0xFFFF) | (l >> 2)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (al & (cl ^ dl))) + x4l + 64456
-        h = (bh + (dh ^ (ah & (ch ^ dh))) + x4h + 59347 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 4) & 0xFFFF) | (l >> 12))
-        bh = (ch + (((l << 4) & 0xFFFF) | (h >> 12)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (dl & (bl ^ cl))) + x9l + 52710
-        h = (ah + (ch ^ (dh & (bh ^ ch))) + x9h + 8673 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 5) & 0xFFFF) | (h >> 11))
-        ah = (bh + (((h << 5) & 0xFFFF) | (l >> 11)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (cl & (al ^ bl))) + x14l + 2006
-        h = (dh + (bh ^ (ch & (ah ^ bh))) + x14h + 49975 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 9) & 0xFFFF) | (h >> 7))
-        dh = (ah + (((h << 9) & 0xFFFF) | (l >> 7)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (bl & (dl ^ al))) + x3l + 3463
-        h = (ch + (ah ^ (bh & (dh ^ ah))) + x3h + 62677 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((l << 14) & 0xFFFF) | (h >> 2))
-        ch = (dh + (((h << 14) & 0xFFFF) | (l >> 2)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (al & (cl ^ dl))) + x8l + 5357
-        h = (bh + (dh ^ (ah & (ch ^ dh))) + x8h + 17754 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 4) & 0xFFFF) | (l >> 12))
-        bh = (ch + (((l << 4) & 0xFFFF) | (h >> 12)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (dl & (bl ^ cl))) + x13l + 59653
-        h = (ah + (ch ^ (dh & (bh ^ ch))) + x13h + 43491 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 5) & 0xFFFF) | (h >> 11))
-        ah = (bh + (((h << 5) & 0xFFFF) | (l >> 11)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (cl & (al ^ bl))) + x2l + 41976
-        h = (dh + (bh ^ (ch & (ah ^ bh))) + x2h + 64751 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 9) & 0xFFFF) | (h >> 7))
-        dh = (ah + (((h << 9) & 0xFFFF) | (l >> 7)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (bl & (dl ^ al))) + x7l + 729
-        h = (ch + (ah ^ (bh & (dh ^ ah))) + x7h + 26479 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((l << 14) & 0xFFFF) | (h >> 2))
-        ch = (dh + (((h << 14) & 0xFFFF) | (l >> 2)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (al & (cl ^ dl))) + x12l + 19594
-        h = (bh + (dh ^ (ah & (ch ^ dh))) + x12h + 36138 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 4) & 0xFFFF) | (l >> 12))
-        bh = (ch + (((l << 4) & 0xFFFF) | (h >> 12)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (bl ^ cl ^ dl) + x5l + 14658
-        h = (ah + (bh ^ ch ^ dh) + x5h + 65530 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 4) & 0xFFFF) | (h >> 12))
-        ah = (bh + (((h << 4) & 0xFFFF) | (l >> 12)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (al ^ bl ^ cl) + x8l + 63105
-        h = (dh + (ah ^ bh ^ ch) + x8h + 34673 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 11) & 0xFFFF) | (h >> 5))
-        dh = (ah + (((h << 11) & 0xFFFF) | (l >> 5)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (dl ^ al ^ bl) + x11l + 24866
-        h = (ch + (dh ^ ah ^ bh) + x11h + 28061 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 0) & 0xFFFF) | (l >> 16))
-        ch = (dh + (((l << 0) & 0xFFFF) | (h >> 16)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (cl ^ dl ^ al) + x14l + 14348
-        h = (bh + (ch ^ dh ^ ah) + x14h + 64997 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 7) & 0xFFFF) | (l >> 9))
-        bh = (ch + (((l << 7) & 0xFFFF) | (h >> 9)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (bl ^ cl ^ dl) + x1l + 59972
-        h = (ah + (bh ^ ch ^ dh) + x1h + 42174 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 4) & 0xFFFF) | (h >> 12))
-        ah = (bh + (((h << 4) & 0xFFFF) | (l >> 12)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (al ^ bl ^ cl) + x4l + 53161
-        h = (dh + (ah ^ bh ^ ch) + x4h + 19422 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 11) & 0xFFFF) | (h >> 5))
-        dh = (ah + (((h << 11) & 0xFFFF) | (l >> 5)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (dl ^ al ^ bl) + x7l + 19296
-        h = (ch + (dh ^ ah ^ bh) + x7h + 63163 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 0) & 0xFFFF) | (l >> 16))
-        ch = (dh + (((l << 0) & 0xFFFF) | (h >> 16)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (cl ^ dl ^ al) + x10l + 48240
-        h = (bh + (ch ^ dh ^ ah) + x10h + 48831 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 7) & 0xFFFF) | (l >> 9))
-        bh = (ch + (((l << 7) & 0xFFFF) | (h >> 9)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (bl ^ cl ^ dl) + x13l + 32454
-        h = (ah + (bh ^ ch ^ dh) + x13h + 10395 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 4) & 0xFFFF) | (h >> 12))
-        ah = (bh + (((h << 4) & 0xFFFF) | (l >> 12)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (al ^ bl ^ cl) + x0l + 10234
-        h = (dh + (ah ^ bh ^ ch) + x0h + 60065 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 11) & 0xFFFF) | (h >> 5))
-        dh = (ah + (((h << 11) & 0xFFFF) | (l >> 5)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (dl ^ al ^ bl) + x3l + 12421
-        h = (ch + (dh ^ ah ^ bh) + x3h + 54511 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 0) & 0xFFFF) | (l >> 16))
-        ch = (dh + (((l << 0) & 0xFFFF) | (h >> 16)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (cl ^ dl ^ al) + x6l + 7429
-        h = (bh + (ch ^ dh ^ ah) + x6h + 1160 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 7) & 0xFFFF) | (l >> 9))
-        bh = (ch + (((l << 7) & 0xFFFF) | (h >> 9)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (bl ^ cl ^ dl) + x9l + 53305
-        h = (ah + (bh ^ ch ^ dh) + x9h + 55764 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 4) & 0xFFFF) | (h >> 12))
-        ah = (bh + (((h << 4) & 0xFFFF) | (l >> 12)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (al ^ bl ^ cl) + x12l + 39397
-        h = (dh + (ah ^ bh ^ ch) + x12h + 59099 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 11) & 0xFFFF) | (h >> 5))
-        dh = (ah + (((h << 11) & 0xFFFF) | (l >> 5)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (dl ^ al ^ bl) + x15l + 31992
-        h = (ch + (dh ^ ah ^ bh) + x15h + 8098 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + (((h << 0) & 0xFFFF) | (l >> 16))
-        ch = (dh + (((l << 0) & 0xFFFF) | (h >> 16)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (cl ^ dl ^ al) + x2l + 22117
-        h = (bh + (ch ^ dh ^ ah) + x2h + 50348 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 7) & 0xFFFF) | (l >> 9))
-        bh = (ch + (((l << 7) & 0xFFFF) | (h >> 9)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (bl | (dl ^ 0xFFFF))) + x0l + 8772
-        h = (ah + (ch ^ (bh | (dh ^ 0xFFFF))) + x0h + 62505 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 6) & 0xFFFF) | (h >> 10))
-        ah = (bh + (((h << 6) & 0xFFFF) | (l >> 10)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (al | (cl ^ 0xFFFF))) + x7l + 65431
-        h = (dh + (bh ^ (ah | (ch ^ 0xFFFF))) + x7h + 17194 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 10) & 0xFFFF) | (h >> 6))
-        dh = (ah + (((h << 10) & 0xFFFF) | (l >> 6)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (dl | (bl ^ 0xFFFF))) + x14l + 9127
-        h = (ch + (ah ^ (dh | (bh ^ 0xFFFF))) + x14h + 43924 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + ((h >> 1) | ((l & 1) << 15))
-        ch = (dh + ((l >> 1) | ((h & 1) << 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (cl | (al ^ 0xFFFF))) + x5l + 41017
-        h = (bh + (dh ^ (ch | (ah ^ 0xFFFF))) + x5h + 64659 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 5) & 0xFFFF) | (l >> 11))
-        bh = (ch + (((l << 5) & 0xFFFF) | (h >> 11)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (bl | (dl ^ 0xFFFF))) + x12l + 22979
-        h = (ah + (ch ^ (bh | (dh ^ 0xFFFF))) + x12h + 25947 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 6) & 0xFFFF) | (h >> 10))
-        ah = (bh + (((h << 6) & 0xFFFF) | (l >> 10)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (al | (cl ^ 0xFFFF))) + x3l + 52370
-        h = (dh + (bh ^ (ah | (ch ^ 0xFFFF))) + x3h + 36620 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 10) & 0xFFFF) | (h >> 6))
-        dh = (ah + (((h << 10) & 0xFFFF) | (l >> 6)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (dl | (bl ^ 0xFFFF))) + x10l + 62589
-        h = (ch + (ah ^ (dh | (bh ^ 0xFFFF))) + x10h + 65519 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + ((h >> 1) | ((l & 1) << 15))
-        ch = (dh + ((l >> 1) | ((h & 1) << 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (cl | (al ^ 0xFFFF))) + x1l + 24017
-        h = (bh + (dh ^ (ch | (ah ^ 0xFFFF))) + x1h + 34180 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 5) & 0xFFFF) | (l >> 11))
-        bh = (ch + (((l << 5) & 0xFFFF) | (h >> 11)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (bl | (dl ^ 0xFFFF))) + x8l + 32335
-        h = (ah + (ch ^ (bh | (dh ^ 0xFFFF))) + x8h + 28584 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 6) & 0xFFFF) | (h >> 10))
-        ah = (bh + (((h << 6) & 0xFFFF) | (l >> 10)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (al | (cl ^ 0xFFFF))) + x15l + 59104
-        h = (dh + (bh ^ (ah | (ch ^ 0xFFFF))) + x15h + 65068 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 10) & 0xFFFF) | (h >> 6))
-        dh = (ah + (((h << 10) & 0xFFFF) | (l >> 6)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (dl | (bl ^ 0xFFFF))) + x6l + 17172
-        h = (ch + (ah ^ (dh | (bh ^ 0xFFFF))) + x6h + 41729 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + ((h >> 1) | ((l & 1) << 15))
-        ch = (dh + ((l >> 1) | ((h & 1) << 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (cl | (al ^ 0xFFFF))) + x13l + 4513
-        h = (bh + (dh ^ (ch | (ah ^ 0xFFFF))) + x13h + 19976 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 5) & 0xFFFF) | (l >> 11))
-        bh = (ch + (((l << 5) & 0xFFFF) | (h >> 11)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        l = al + (cl ^ (bl | (dl ^ 0xFFFF))) + x4l + 32386
-        h = (ah + (ch ^ (bh | (dh ^ 0xFFFF))) + x4h + 63315 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = bl + (((l << 6) & 0xFFFF) | (h >> 10))
-        ah = (bh + (((h << 6) & 0xFFFF) | (l >> 10)) + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        l = dl + (bl ^ (al | (cl ^ 0xFFFF))) + x11l + 62005
-        h = (dh + (bh ^ (ah | (ch ^ 0xFFFF))) + x11h + 48442 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = al + (((l << 10) & 0xFFFF) | (h >> 6))
-        dh = (ah + (((h << 10) & 0xFFFF) | (l >> 6)) + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        l = cl + (al ^ (dl | (bl ^ 0xFFFF))) + x2l + 53947
-        h = (ch + (ah ^ (dh | (bh ^ 0xFFFF))) + x2h + 10967 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = dl + ((h >> 1) | ((l & 1) << 15))
-        ch = (dh + ((l >> 1) | ((h & 1) << 15)) + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        l = bl + (dl ^ (cl | (al ^ 0xFFFF))) + x9l + 54161
-        h = (bh + (dh ^ (ch | (ah ^ 0xFFFF))) + x9h + 60294 + (l >> 16)) & 0xFFFF
-        l &= 0xFFFF
-        m = cl + (((h << 5) & 0xFFFF) | (l >> 11))
-        bh = (ch + (((l << 5) & 0xFFFF) | (h >> 11)) + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        m = al + sal
-        ah = (ah + sah + (m >> 16)) & 0xFFFF
-        al = m & 0xFFFF
-        m = bl + sbl
-        bh = (bh + sbh + (m >> 16)) & 0xFFFF
-        bl = m & 0xFFFF
-        m = cl + scl
-        ch = (ch + sch + (m >> 16)) & 0xFFFF
-        cl = m & 0xFFFF
-        m = dl + sdl
-        dh = (dh + sdh + (m >> 16)) & 0xFFFF
-        dl = m & 0xFFFF
-        o += 64
+        j += 12
     H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh
+
+
+# Round 2 (G) of one block on the state halves in H.
+def _r1(H, X):
+    M = _MT
+    al, ah, bl, bh, cl, ch, dl, dh = H
+    j = 48
+    while j < 96:
+        k = M[j]
+        l = al + (cl ^ (dl & (bl ^ cl))) + X[k] + M[j + 1]
+        h = (ah + (ch ^ (dh & (bh ^ ch))) + X[k + 1] + M[j + 2] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = bl + (((l << 5) & 0xFFFF) | (h >> 11))
+        ah = (bh + (((h << 5) & 0xFFFF) | (l >> 11)) + (m >> 16)) & 0xFFFF
+        al = m & 0xFFFF
+        k = M[j + 3]
+        l = dl + (bl ^ (cl & (al ^ bl))) + X[k] + M[j + 4]
+        h = (dh + (bh ^ (ch & (ah ^ bh))) + X[k + 1] + M[j + 5] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = al + (((l << 9) & 0xFFFF) | (h >> 7))
+        dh = (ah + (((h << 9) & 0xFFFF) | (l >> 7)) + (m >> 16)) & 0xFFFF
+        dl = m & 0xFFFF
+        k = M[j + 6]
+        l = cl + (al ^ (bl & (dl ^ al))) + X[k] + M[j + 7]
+        h = (ch + (ah ^ (bh & (dh ^ ah))) + X[k + 1] + M[j + 8] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = dl + (((l << 14) & 0xFFFF) | (h >> 2))
+        ch = (dh + (((h << 14) & 0xFFFF) | (l >> 2)) + (m >> 16)) & 0xFFFF
+        cl = m & 0xFFFF
+        k = M[j + 9]
+        l = bl + (dl ^ (al & (cl ^ dl))) + X[k] + M[j + 10]
+        h = (bh + (dh ^ (ah & (ch ^ dh))) + X[k + 1] + M[j + 11] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = cl + (((h << 4) & 0xFFFF) | (l >> 12))
+        bh = (ch + (((l << 4) & 0xFFFF) | (h >> 12)) + (m >> 16)) & 0xFFFF
+        bl = m & 0xFFFF
+        j += 12
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh
+
+
+# Round 3 (H) of one block on the state halves in H.
+def _r2(H, X):
+    M = _MT
+    al, ah, bl, bh, cl, ch, dl, dh = H
+    j = 96
+    while j < 144:
+        k = M[j]
+        l = al + (bl ^ cl ^ dl) + X[k] + M[j + 1]
+        h = (ah + (bh ^ ch ^ dh) + X[k + 1] + M[j + 2] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = bl + (((l << 4) & 0xFFFF) | (h >> 12))
+        ah = (bh + (((h << 4) & 0xFFFF) | (l >> 12)) + (m >> 16)) & 0xFFFF
+        al = m & 0xFFFF
+        k = M[j + 3]
+        l = dl + (al ^ bl ^ cl) + X[k] + M[j + 4]
+        h = (dh + (ah ^ bh ^ ch) + X[k + 1] + M[j + 5] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = al + (((l << 11) & 0xFFFF) | (h >> 5))
+        dh = (ah + (((h << 11) & 0xFFFF) | (l >> 5)) + (m >> 16)) & 0xFFFF
+        dl = m & 0xFFFF
+        k = M[j + 6]
+        l = cl + (dl ^ al ^ bl) + X[k] + M[j + 7]
+        h = (ch + (dh ^ ah ^ bh) + X[k + 1] + M[j + 8] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = dl + (((h << 0) & 0xFFFF) | (l >> 16))
+        ch = (dh + (((l << 0) & 0xFFFF) | (h >> 16)) + (m >> 16)) & 0xFFFF
+        cl = m & 0xFFFF
+        k = M[j + 9]
+        l = bl + (cl ^ dl ^ al) + X[k] + M[j + 10]
+        h = (bh + (ch ^ dh ^ ah) + X[k + 1] + M[j + 11] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = cl + (((h << 7) & 0xFFFF) | (l >> 9))
+        bh = (ch + (((l << 7) & 0xFFFF) | (h >> 9)) + (m >> 16)) & 0xFFFF
+        bl = m & 0xFFFF
+        j += 12
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh
+
+
+# Round 4 (I) of one block on the state halves in H.
+def _r3(H, X):
+    M = _MT
+    al, ah, bl, bh, cl, ch, dl, dh = H
+    j = 144
+    while j < 192:
+        k = M[j]
+        l = al + (cl ^ (bl | (dl ^ 0xFFFF))) + X[k] + M[j + 1]
+        h = (ah + (ch ^ (bh | (dh ^ 0xFFFF))) + X[k + 1] + M[j + 2] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = bl + (((l << 6) & 0xFFFF) | (h >> 10))
+        ah = (bh + (((h << 6) & 0xFFFF) | (l >> 10)) + (m >> 16)) & 0xFFFF
+        al = m & 0xFFFF
+        k = M[j + 3]
+        l = dl + (bl ^ (al | (cl ^ 0xFFFF))) + X[k] + M[j + 4]
+        h = (dh + (bh ^ (ah | (ch ^ 0xFFFF))) + X[k + 1] + M[j + 5] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = al + (((l << 10) & 0xFFFF) | (h >> 6))
+        dh = (ah + (((h << 10) & 0xFFFF) | (l >> 6)) + (m >> 16)) & 0xFFFF
+        dl = m & 0xFFFF
+        k = M[j + 6]
+        l = cl + (al ^ (dl | (bl ^ 0xFFFF))) + X[k] + M[j + 7]
+        h = (ch + (ah ^ (dh | (bh ^ 0xFFFF))) + X[k + 1] + M[j + 8] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = dl + ((h >> 1) | ((l & 1) << 15))
+        ch = (dh + ((l >> 1) | ((h & 1) << 15)) + (m >> 16)) & 0xFFFF
+        cl = m & 0xFFFF
+        k = M[j + 9]
+        l = bl + (dl ^ (cl | (al ^ 0xFFFF))) + X[k] + M[j + 10]
+        h = (bh + (dh ^ (ch | (ah ^ 0xFFFF))) + X[k + 1] + M[j + 11] + (l >> 16)) & 0xFFFF
+        l &= 0xFFFF
+        m = cl + (((h << 5) & 0xFFFF) | (l >> 11))
+        bh = (ch + (((l << 5) & 0xFFFF) | (h >> 11)) + (m >> 16)) & 0xFFFF
+        bl = m & 0xFFFF
+        j += 12
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh
+
+
+# Hashes the 64-byte blocks b[o:e] into H; X holds one block's words as halves.
+def _pblk(H, X, b, o, e):
+    while o < e:
+        j = 0
+        while j < 32:
+            X[j] = b[o] | (b[o + 1] << 8)
+            X[j + 1] = b[o + 2] | (b[o + 3] << 8)
+            o += 4
+            j += 2
+        al, ah, bl, bh, cl, ch, dl, dh = H
+        _r0(H, X)
+        _r1(H, X)
+        _r2(H, X)
+        _r3(H, X)
+        m = H[0] + al
+        H[1] = (H[1] + ah + (m >> 16)) & 0xFFFF
+        H[0] = m & 0xFFFF
+        m = H[2] + bl
+        H[3] = (H[3] + bh + (m >> 16)) & 0xFFFF
+        H[2] = m & 0xFFFF
+        m = H[4] + cl
+        H[5] = (H[5] + ch + (m >> 16)) & 0xFFFF
+        H[4] = m & 0xFFFF
+        m = H[6] + dl
+        H[7] = (H[7] + dh + (m >> 16)) & 0xFFFF
+        H[6] = m & 0xFFFF
 
 
 class MD5:
@@ -534,6 +303,7 @@ class MD5:
             self._st = st
         else:
             self._st = [0x2301, 0x6745, 0xAB89, 0xEFCD, 0xDCFE, 0x98BA, 0x5476, 0x1032]
+            self._x = [0] * 32  # message words as halves
         if data is not None:
             self.update(data)
 
@@ -541,7 +311,7 @@ class MD5:
         if self._fast:
             _vblk(self._st, b, o, e)
         else:
-            _pblk(self._st, b, o, e)
+            _pblk(self._st, self._x, b, o, e)
 
     def update(self, buf):
         if self._st is None:

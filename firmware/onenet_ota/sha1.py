@@ -7,8 +7,8 @@
 #   native emitters (see md5.py for why it is source text). Machine-word ints, masked to
 #   32 bits before every rotation.
 # - _spblk: plain Python on 16-bit halves, every intermediate below 2**30 (no big ints on
-#   32-bit boards). SHA-1 is only needed for short inputs (tokens), so this one loops
-#   over 5-step unrolled bodies (small .mpy) instead of unrolling all 80 steps.
+#   32-bit boards). Generated: one function per 20-step round, a loop over 5 unrolled
+#   steps, so no bytecode block is much over 1 KB (fragmented heaps load it).
 
 _S_IV = b"\x67\x45\x23\x01\xef\xcd\xab\x89\x98\xba\xdc\xfe\x10\x32\x54\x76\xc3\xd2\xe1\xf0"
 
@@ -79,167 +79,206 @@ _SVSRC = None
 
 # Plain block function, generated: state and words as 16-bit (low, high) halves; W holds
 # the 80 schedule words as 160 halves.
-def _spblk(H, W, b, o, e):
+# Steps 0..19 (Ch) of one block on the state halves in H.
+def _s0(H, W):
     al, ah, bl, bh, cl, ch, dl, dh, el, eh = H
+    j = 0
+    while j < 40:
+        l = ((al << 5) & 0xFFFF) + (ah >> 11) + (dl ^ (bl & (cl ^ dl))) + el + 31129 + W[j]
+        eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (dh ^ (bh & (ch ^ dh))) + eh + 23170 + W[j + 1] + (l >> 16)) & 0xFFFF
+        el = l & 0xFFFF
+        l = bl
+        bl = (l >> 2) | ((bh & 3) << 14)
+        bh = (bh >> 2) | ((l & 3) << 14)
+        l = ((el << 5) & 0xFFFF) + (eh >> 11) + (cl ^ (al & (bl ^ cl))) + dl + 31129 + W[j + 2]
+        dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ch ^ (ah & (bh ^ ch))) + dh + 23170 + W[j + 3] + (l >> 16)) & 0xFFFF
+        dl = l & 0xFFFF
+        l = al
+        al = (l >> 2) | ((ah & 3) << 14)
+        ah = (ah >> 2) | ((l & 3) << 14)
+        l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (bl ^ (el & (al ^ bl))) + cl + 31129 + W[j + 4]
+        ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (bh ^ (eh & (ah ^ bh))) + ch + 23170 + W[j + 5] + (l >> 16)) & 0xFFFF
+        cl = l & 0xFFFF
+        l = el
+        el = (l >> 2) | ((eh & 3) << 14)
+        eh = (eh >> 2) | ((l & 3) << 14)
+        l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (al ^ (dl & (el ^ al))) + bl + 31129 + W[j + 6]
+        bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (ah ^ (dh & (eh ^ ah))) + bh + 23170 + W[j + 7] + (l >> 16)) & 0xFFFF
+        bl = l & 0xFFFF
+        l = dl
+        dl = (l >> 2) | ((dh & 3) << 14)
+        dh = (dh >> 2) | ((l & 3) << 14)
+        l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (el ^ (cl & (dl ^ el))) + al + 31129 + W[j + 8]
+        ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (eh ^ (ch & (dh ^ eh))) + ah + 23170 + W[j + 9] + (l >> 16)) & 0xFFFF
+        al = l & 0xFFFF
+        l = cl
+        cl = (l >> 2) | ((ch & 3) << 14)
+        ch = (ch >> 2) | ((l & 3) << 14)
+        j += 10
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh; H[8] = el; H[9] = eh
+
+
+# Steps 20..39 (Parity) of one block on the state halves in H.
+def _s1(H, W):
+    al, ah, bl, bh, cl, ch, dl, dh, el, eh = H
+    j = 40
+    while j < 80:
+        l = ((al << 5) & 0xFFFF) + (ah >> 11) + (bl ^ cl ^ dl) + el + 60321 + W[j]
+        eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (bh ^ ch ^ dh) + eh + 28377 + W[j + 1] + (l >> 16)) & 0xFFFF
+        el = l & 0xFFFF
+        l = bl
+        bl = (l >> 2) | ((bh & 3) << 14)
+        bh = (bh >> 2) | ((l & 3) << 14)
+        l = ((el << 5) & 0xFFFF) + (eh >> 11) + (al ^ bl ^ cl) + dl + 60321 + W[j + 2]
+        dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ah ^ bh ^ ch) + dh + 28377 + W[j + 3] + (l >> 16)) & 0xFFFF
+        dl = l & 0xFFFF
+        l = al
+        al = (l >> 2) | ((ah & 3) << 14)
+        ah = (ah >> 2) | ((l & 3) << 14)
+        l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (el ^ al ^ bl) + cl + 60321 + W[j + 4]
+        ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (eh ^ ah ^ bh) + ch + 28377 + W[j + 5] + (l >> 16)) & 0xFFFF
+        cl = l & 0xFFFF
+        l = el
+        el = (l >> 2) | ((eh & 3) << 14)
+        eh = (eh >> 2) | ((l & 3) << 14)
+        l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (dl ^ el ^ al) + bl + 60321 + W[j + 6]
+        bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (dh ^ eh ^ ah) + bh + 28377 + W[j + 7] + (l >> 16)) & 0xFFFF
+        bl = l & 0xFFFF
+        l = dl
+        dl = (l >> 2) | ((dh & 3) << 14)
+        dh = (dh >> 2) | ((l & 3) << 14)
+        l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (cl ^ dl ^ el) + al + 60321 + W[j + 8]
+        ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (ch ^ dh ^ eh) + ah + 28377 + W[j + 9] + (l >> 16)) & 0xFFFF
+        al = l & 0xFFFF
+        l = cl
+        cl = (l >> 2) | ((ch & 3) << 14)
+        ch = (ch >> 2) | ((l & 3) << 14)
+        j += 10
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh; H[8] = el; H[9] = eh
+
+
+# Steps 40..59 (Maj) of one block on the state halves in H.
+def _s2(H, W):
+    al, ah, bl, bh, cl, ch, dl, dh, el, eh = H
+    j = 80
+    while j < 120:
+        l = ((al << 5) & 0xFFFF) + (ah >> 11) + ((bl & cl) | (dl & (bl | cl))) + el + 48348 + W[j]
+        eh = (((ah << 5) & 0xFFFF) + (al >> 11) + ((bh & ch) | (dh & (bh | ch))) + eh + 36635 + W[j + 1] + (l >> 16)) & 0xFFFF
+        el = l & 0xFFFF
+        l = bl
+        bl = (l >> 2) | ((bh & 3) << 14)
+        bh = (bh >> 2) | ((l & 3) << 14)
+        l = ((el << 5) & 0xFFFF) + (eh >> 11) + ((al & bl) | (cl & (al | bl))) + dl + 48348 + W[j + 2]
+        dh = (((eh << 5) & 0xFFFF) + (el >> 11) + ((ah & bh) | (ch & (ah | bh))) + dh + 36635 + W[j + 3] + (l >> 16)) & 0xFFFF
+        dl = l & 0xFFFF
+        l = al
+        al = (l >> 2) | ((ah & 3) << 14)
+        ah = (ah >> 2) | ((l & 3) << 14)
+        l = ((dl << 5) & 0xFFFF) + (dh >> 11) + ((el & al) | (bl & (el | al))) + cl + 48348 + W[j + 4]
+        ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + ((eh & ah) | (bh & (eh | ah))) + ch + 36635 + W[j + 5] + (l >> 16)) & 0xFFFF
+        cl = l & 0xFFFF
+        l = el
+        el = (l >> 2) | ((eh & 3) << 14)
+        eh = (eh >> 2) | ((l & 3) << 14)
+        l = ((cl << 5) & 0xFFFF) + (ch >> 11) + ((dl & el) | (al & (dl | el))) + bl + 48348 + W[j + 6]
+        bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + ((dh & eh) | (ah & (dh | eh))) + bh + 36635 + W[j + 7] + (l >> 16)) & 0xFFFF
+        bl = l & 0xFFFF
+        l = dl
+        dl = (l >> 2) | ((dh & 3) << 14)
+        dh = (dh >> 2) | ((l & 3) << 14)
+        l = ((bl << 5) & 0xFFFF) + (bh >> 11) + ((cl & dl) | (el & (cl | dl))) + al + 48348 + W[j + 8]
+        ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + ((ch & dh) | (eh & (ch | dh))) + ah + 36635 + W[j + 9] + (l >> 16)) & 0xFFFF
+        al = l & 0xFFFF
+        l = cl
+        cl = (l >> 2) | ((ch & 3) << 14)
+        ch = (ch >> 2) | ((l & 3) << 14)
+        j += 10
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh; H[8] = el; H[9] = eh
+
+
+# Steps 60..79 (Parity) of one block on the state halves in H.
+def _s3(H, W):
+    al, ah, bl, bh, cl, ch, dl, dh, el, eh = H
+    j = 120
+    while j < 160:
+        l = ((al << 5) & 0xFFFF) + (ah >> 11) + (bl ^ cl ^ dl) + el + 49622 + W[j]
+        eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (bh ^ ch ^ dh) + eh + 51810 + W[j + 1] + (l >> 16)) & 0xFFFF
+        el = l & 0xFFFF
+        l = bl
+        bl = (l >> 2) | ((bh & 3) << 14)
+        bh = (bh >> 2) | ((l & 3) << 14)
+        l = ((el << 5) & 0xFFFF) + (eh >> 11) + (al ^ bl ^ cl) + dl + 49622 + W[j + 2]
+        dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ah ^ bh ^ ch) + dh + 51810 + W[j + 3] + (l >> 16)) & 0xFFFF
+        dl = l & 0xFFFF
+        l = al
+        al = (l >> 2) | ((ah & 3) << 14)
+        ah = (ah >> 2) | ((l & 3) << 14)
+        l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (el ^ al ^ bl) + cl + 49622 + W[j + 4]
+        ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (eh ^ ah ^ bh) + ch + 51810 + W[j + 5] + (l >> 16)) & 0xFFFF
+        cl = l & 0xFFFF
+        l = el
+        el = (l >> 2) | ((eh & 3) << 14)
+        eh = (eh >> 2) | ((l & 3) << 14)
+        l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (dl ^ el ^ al) + bl + 49622 + W[j + 6]
+        bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (dh ^ eh ^ ah) + bh + 51810 + W[j + 7] + (l >> 16)) & 0xFFFF
+        bl = l & 0xFFFF
+        l = dl
+        dl = (l >> 2) | ((dh & 3) << 14)
+        dh = (dh >> 2) | ((l & 3) << 14)
+        l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (cl ^ dl ^ el) + al + 49622 + W[j + 8]
+        ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (ch ^ dh ^ eh) + ah + 51810 + W[j + 9] + (l >> 16)) & 0xFFFF
+        al = l & 0xFFFF
+        l = cl
+        cl = (l >> 2) | ((ch & 3) << 14)
+        ch = (ch >> 2) | ((l & 3) << 14)
+        j += 10
+    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh; H[8] = el; H[9] = eh
+
+
+# Hashes the 64-byte blocks b[o:e] into H; W holds the 80 schedule words as halves.
+def _spblk(H, W, b, o, e):
     while o < e:
         j = 0
-        while j < 32:  # message words, big-endian, as (low, high) halves
+        while j < 32:  # message words, big-endian
             W[j] = (b[o + 2] << 8) | b[o + 3]
             W[j + 1] = (b[o] << 8) | b[o + 1]
             o += 4
             j += 2
-        while j < 160:  # schedule: w[t] = rotl1(w[t-3] ^ w[t-8] ^ w[t-14] ^ w[t-16])
+        while j < 160:  # w[t] = rotl1(w[t-3] ^ w[t-8] ^ w[t-14] ^ w[t-16])
             l = W[j - 6] ^ W[j - 16] ^ W[j - 28] ^ W[j - 32]
             h = W[j - 5] ^ W[j - 15] ^ W[j - 27] ^ W[j - 31]
             W[j] = ((l << 1) & 0xFFFF) | (h >> 15)
             W[j + 1] = ((h << 1) & 0xFFFF) | (l >> 15)
             j += 2
-        sal = al; sah = ah; sbl = bl; sbh = bh; scl = cl; sch = ch; sdl = dl; sdh = dh; sel = el; seh = eh
-        j = 0
-        while j < 40:
-            l = ((al << 5) & 0xFFFF) + (ah >> 11) + (dl ^ (bl & (cl ^ dl))) + el + 31129 + W[j]
-            eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (dh ^ (bh & (ch ^ dh))) + eh + 23170 + W[j + 1] + (l >> 16)) & 0xFFFF
-            el = l & 0xFFFF
-            l = bl
-            bl = (l >> 2) | ((bh & 3) << 14)
-            bh = (bh >> 2) | ((l & 3) << 14)
-            l = ((el << 5) & 0xFFFF) + (eh >> 11) + (cl ^ (al & (bl ^ cl))) + dl + 31129 + W[j + 2]
-            dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ch ^ (ah & (bh ^ ch))) + dh + 23170 + W[j + 3] + (l >> 16)) & 0xFFFF
-            dl = l & 0xFFFF
-            l = al
-            al = (l >> 2) | ((ah & 3) << 14)
-            ah = (ah >> 2) | ((l & 3) << 14)
-            l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (bl ^ (el & (al ^ bl))) + cl + 31129 + W[j + 4]
-            ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (bh ^ (eh & (ah ^ bh))) + ch + 23170 + W[j + 5] + (l >> 16)) & 0xFFFF
-            cl = l & 0xFFFF
-            l = el
-            el = (l >> 2) | ((eh & 3) << 14)
-            eh = (eh >> 2) | ((l & 3) << 14)
-            l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (al ^ (dl & (el ^ al))) + bl + 31129 + W[j + 6]
-            bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (ah ^ (dh & (eh ^ ah))) + bh + 23170 + W[j + 7] + (l >> 16)) & 0xFFFF
-            bl = l & 0xFFFF
-            l = dl
-            dl = (l >> 2) | ((dh & 3) << 14)
-            dh = (dh >> 2) | ((l & 3) << 14)
-            l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (el ^ (cl & (dl ^ el))) + al + 31129 + W[j + 8]
-            ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (eh ^ (ch & (dh ^ eh))) + ah + 23170 + W[j + 9] + (l >> 16)) & 0xFFFF
-            al = l & 0xFFFF
-            l = cl
-            cl = (l >> 2) | ((ch & 3) << 14)
-            ch = (ch >> 2) | ((l & 3) << 14)
-            j += 10
-        while j < 80:
-            l = ((al << 5) & 0xFFFF) + (ah >> 11) + (bl ^ cl ^ dl) + el + 60321 + W[j]
-            eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (bh ^ ch ^ dh) + eh + 28377 + W[j + 1] + (l >> 16)) & 0xFFFF
-            el = l & 0xFFFF
-            l = bl
-            bl = (l >> 2) | ((bh & 3) << 14)
-            bh = (bh >> 2) | ((l & 3) << 14)
-            l = ((el << 5) & 0xFFFF) + (eh >> 11) + (al ^ bl ^ cl) + dl + 60321 + W[j + 2]
-            dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ah ^ bh ^ ch) + dh + 28377 + W[j + 3] + (l >> 16)) & 0xFFFF
-            dl = l & 0xFFFF
-            l = al
-            al = (l >> 2) | ((ah & 3) << 14)
-            ah = (ah >> 2) | ((l & 3) << 14)
-            l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (el ^ al ^ bl) + cl + 60321 + W[j + 4]
-            ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (eh ^ ah ^ bh) + ch + 28377 + W[j + 5] + (l >> 16)) & 0xFFFF
-            cl = l & 0xFFFF
-            l = el
-            el = (l >> 2) | ((eh & 3) << 14)
-            eh = (eh >> 2) | ((l & 3) << 14)
-            l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (dl ^ el ^ al) + bl + 60321 + W[j + 6]
-            bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (dh ^ eh ^ ah) + bh + 28377 + W[j + 7] + (l >> 16)) & 0xFFFF
-            bl = l & 0xFFFF
-            l = dl
-            dl = (l >> 2) | ((dh & 3) << 14)
-            dh = (dh >> 2) | ((l & 3) << 14)
-            l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (cl ^ dl ^ el) + al + 60321 + W[j + 8]
-            ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (ch ^ dh ^ eh) + ah + 28377 + W[j + 9] + (l >> 16)) & 0xFFFF
-            al = l & 0xFFFF
-            l = cl
-            cl = (l >> 2) | ((ch & 3) << 14)
-            ch = (ch >> 2) | ((l & 3) << 14)
-            j += 10
-        while j < 120:
-            l = ((al << 5) & 0xFFFF) + (ah >> 11) + ((bl & cl) | (dl & (bl | cl))) + el + 48348 + W[j]
-            eh = (((ah << 5) & 0xFFFF) + (al >> 11) + ((bh & ch) | (dh & (bh | ch))) + eh + 36635 + W[j + 1] + (l >> 16)) & 0xFFFF
-            el = l & 0xFFFF
-            l = bl
-            bl = (l >> 2) | ((bh & 3) << 14)
-            bh = (bh >> 2) | ((l & 3) << 14)
-            l = ((el << 5) & 0xFFFF) + (eh >> 11) + ((al & bl) | (cl & (al | bl))) + dl + 48348 + W[j + 2]
-            dh = (((eh << 5) & 0xFFFF) + (el >> 11) + ((ah & bh) | (ch & (ah | bh))) + dh + 36635 + W[j + 3] + (l >> 16)) & 0xFFFF
-            dl = l & 0xFFFF
-            l = al
-            al = (l >> 2) | ((ah & 3) << 14)
-            ah = (ah >> 2) | ((l & 3) << 14)
-            l = ((dl << 5) & 0xFFFF) + (dh >> 11) + ((el & al) | (bl & (el | al))) + cl + 48348 + W[j + 4]
-            ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + ((eh & ah) | (bh & (eh | ah))) + ch + 36635 + W[j + 5] + (l >> 16)) & 0xFFFF
-            cl = l & 0xFFFF
-            l = el
-            el = (l >> 2) | ((eh & 3) << 14)
-            eh = (eh >> 2) | ((l & 3) << 14)
-            l = ((cl << 5) & 0xFFFF) + (ch >> 11) + ((dl & el) | (al & (dl | el))) + bl + 48348 + W[j + 6]
-            bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + ((dh & eh) | (ah & (dh | eh))) + bh + 36635 + W[j + 7] + (l >> 16)) & 0xFFFF
-            bl = l & 0xFFFF
-            l = dl
-            dl = (l >> 2) | ((dh & 3) << 14)
-            dh = (dh >> 2) | ((l & 3) << 14)
-            l = ((bl << 5) & 0xFFFF) + (bh >> 11) + ((cl & dl) | (el & (cl | dl))) + al + 48348 + W[j + 8]
-            ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + ((ch & dh) | (eh & (ch | dh))) + ah + 36635 + W[j + 9] + (l >> 16)) & 0xFFFF
-            al = l & 0xFFFF
-            l = cl
-            cl = (l >> 2) | ((ch & 3) << 14)
-            ch = (ch >> 2) | ((l & 3) << 14)
-            j += 10
-        while j < 160:
-            l = ((al << 5) & 0xFFFF) + (ah >> 11) + (bl ^ cl ^ dl) + el + 49622 + W[j]
-            eh = (((ah << 5) & 0xFFFF) + (al >> 11) + (bh ^ ch ^ dh) + eh + 51810 + W[j + 1] + (l >> 16)) & 0xFFFF
-            el = l & 0xFFFF
-            l = bl
-            bl = (l >> 2) | ((bh & 3) << 14)
-            bh = (bh >> 2) | ((l & 3) << 14)
-            l = ((el << 5) & 0xFFFF) + (eh >> 11) + (al ^ bl ^ cl) + dl + 49622 + W[j + 2]
-            dh = (((eh << 5) & 0xFFFF) + (el >> 11) + (ah ^ bh ^ ch) + dh + 51810 + W[j + 3] + (l >> 16)) & 0xFFFF
-            dl = l & 0xFFFF
-            l = al
-            al = (l >> 2) | ((ah & 3) << 14)
-            ah = (ah >> 2) | ((l & 3) << 14)
-            l = ((dl << 5) & 0xFFFF) + (dh >> 11) + (el ^ al ^ bl) + cl + 49622 + W[j + 4]
-            ch = (((dh << 5) & 0xFFFF) + (dl >> 11) + (eh ^ ah ^ bh) + ch + 51810 + W[j + 5] + (l >> 16)) & 0xFFFF
-            cl = l & 0xFFFF
-            l = el
-            el = (l >> 2) | ((eh & 3) << 14)
-            eh = (eh >> 2) | ((l & 3) << 14)
-            l = ((cl << 5) & 0xFFFF) + (ch >> 11) + (dl ^ el ^ al) + bl + 49622 + W[j + 6]
-            bh = (((ch << 5) & 0xFFFF) + (cl >> 11) + (dh ^ eh ^ ah) + bh + 51810 + W[j + 7] + (l >> 16)) & 0xFFFF
-            bl = l & 0xFFFF
-            l = dl
-            dl = (l >> 2) | ((dh & 3) << 14)
-            dh = (dh >> 2) | ((l & 3) << 14)
-            l = ((bl << 5) & 0xFFFF) + (bh >> 11) + (cl ^ dl ^ el) + al + 49622 + W[j + 8]
-            ah = (((bh << 5) & 0xFFFF) + (bl >> 11) + (ch ^ dh ^ eh) + ah + 51810 + W[j + 9] + (l >> 16)) & 0xFFFF
-            al = l & 0xFFFF
-            l = cl
-            cl = (l >> 2) | ((ch & 3) << 14)
-            ch = (ch >> 2) | ((l & 3) << 14)
-            j += 10
-        l = al + sal
-        ah = (ah + sah + (l >> 16)) & 0xFFFF
-        al = l & 0xFFFF
-        l = bl + sbl
-        bh = (bh + sbh + (l >> 16)) & 0xFFFF
-        bl = l & 0xFFFF
-        l = cl + scl
-        ch = (ch + sch + (l >> 16)) & 0xFFFF
-        cl = l & 0xFFFF
-        l = dl + sdl
-        dh = (dh + sdh + (l >> 16)) & 0xFFFF
-        dl = l & 0xFFFF
-        l = el + sel
-        eh = (eh + seh + (l >> 16)) & 0xFFFF
-        el = l & 0xFFFF
-    H[0] = al; H[1] = ah; H[2] = bl; H[3] = bh; H[4] = cl; H[5] = ch; H[6] = dl; H[7] = dh; H[8] = el; H[9] = eh
+        al, ah, bl, bh, cl, ch, dl, dh, el, eh = H
+        _s0(H, W)
+        _s1(H, W)
+        _s2(H, W)
+        _s3(H, W)
+        l = H[0] + al
+        H[1] = (H[1] + ah + (l >> 16)) & 0xFFFF
+        H[0] = l & 0xFFFF
+        l = H[2] + bl
+        H[3] = (H[3] + bh + (l >> 16)) & 0xFFFF
+        H[2] = l & 0xFFFF
+        l = H[4] + cl
+        H[5] = (H[5] + ch + (l >> 16)) & 0xFFFF
+        H[4] = l & 0xFFFF
+        l = H[6] + dl
+        H[7] = (H[7] + dh + (l >> 16)) & 0xFFFF
+        H[6] = l & 0xFFFF
+        l = H[8] + el
+        H[9] = (H[9] + eh + (l >> 16)) & 0xFFFF
+        H[8] = l & 0xFFFF
+
+
+def _words():
+    try:
+        from array import array
+
+        return array("H", range(160))  # 320 bytes instead of a 160-slot list
+    except ImportError:
+        return [0] * 160
 
 
 class SHA1:
@@ -256,7 +295,7 @@ class SHA1:
             self._st = st
         else:
             self._st = [0x2301, 0x6745, 0xAB89, 0xEFCD, 0xDCFE, 0x98BA, 0x5476, 0x1032, 0xE1F0, 0xC3D2]
-            self._w = [0] * 160
+            self._w = _words()  # 80 schedule words as halves
         if data is not None:
             self.update(data)
 
