@@ -47,38 +47,6 @@ _rng = 1
 log = None  # set to a list to record (kind, name) of each operation
 
 
-def _cpython():
-    import time
-    import types
-
-    mp = types.ModuleType("micropython")
-    mp.const = lambda x: x
-    mp.native = lambda f: f
-    mp.viper = None  # viper code cannot run here; firmware checks before using it
-    mp.mem_info = lambda *a: None
-    mp.opt_level = lambda *a: 0
-    sys.modules["micropython"] = mp
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000) & 0x3FFFFFFF
-
-    def ticks_us():
-        return int(time.monotonic() * 1000000) & 0x3FFFFFFF
-
-    def ticks_add(t, d):
-        return (t + d) & 0x3FFFFFFF
-
-    def ticks_diff(a, b):
-        d = (a - b) & 0x3FFFFFFF
-        return d - 0x40000000 if d & 0x20000000 else d
-
-    time.ticks_ms = ticks_ms
-    time.ticks_us = ticks_us
-    time.ticks_add = ticks_add
-    time.ticks_diff = ticks_diff
-    time.sleep_ms = lambda ms: time.sleep(ms / 1000)
-
-
 # Point the stand-ins at state_dir and configure the board (keys of _DEFAULTS).
 # Resets the operation counter and any armed cut. Call once per process ("boot").
 def install(state_dir=None, **config):
@@ -92,7 +60,9 @@ def install(state_dir=None, **config):
         except OSError:
             pass
     if not MP and "micropython" not in sys.modules:
-        _cpython()
+        import cpython_compat
+
+        cpython_compat.install()
     for k in config:
         if k not in _DEFAULTS:
             raise ValueError("ota_shim: unknown option " + k)
@@ -111,30 +81,6 @@ def _forget():
         m = sys.modules.get(n)
         if m is not None and hasattr(m, "_forget"):
             m._forget()
-
-
-# Test helper: an empty directory <base>/<name> (base: $OTA_STATE_BASE, else
-# /tmp/ota_shim), installed as the state directory with config.
-def fresh(name, **config):
-    import os
-
-    base = os.getenv("OTA_STATE_BASE") or "/tmp/ota_shim"
-    for d in (base, base + "/" + name):
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass
-    d = base + "/" + name
-    for f in os.listdir(d):
-        os.remove(d + "/" + f)
-    install(d, **config)
-    return d
-
-
-def base_dir():
-    import os
-
-    return os.getenv("OTA_STATE_BASE") or "/tmp/ota_shim"
 
 
 def path(name):
@@ -181,42 +127,6 @@ def bad_write(name, block):
     return (_rng >> 8) < rate * (1 << 23)
 
 
-# Wrap a module's _write(path, data) / _rename(src, dst) / _remove(path) functions
-# (journal.py has them) so each counts as a flash operation and can be cut: a cut
-# _write leaves the first half of the data in the file; a cut rename or remove does
-# not happen (they are atomic on littlefs).
-def count_fs(mod):
-    w = getattr(mod, "_write", None)
-    r = getattr(mod, "_rename", None)
-    d = getattr(mod, "_remove", None)
-    if w is not None and not getattr(mod, "_shim_counted", False):
-
-        def _write(p, data):
-            if tick("fwrite", p):
-                w(p, data[: len(data) // 2])
-                raise PowerCut
-            w(p, data)
-
-        mod._write = _write
-    if r is not None and not getattr(mod, "_shim_counted", False):
-
-        def _rename(a, b):
-            if tick("rename", b):
-                raise PowerCut
-            r(a, b)
-
-        mod._rename = _rename
-    if d is not None and not getattr(mod, "_shim_counted", False):
-
-        def _remove(p):
-            if tick("remove", p):
-                raise PowerCut
-            d(p)
-
-        mod._remove = _remove
-    mod._shim_counted = True
-
-
 # --- boots --------------------------------------------------------------------------
 
 
@@ -229,30 +139,11 @@ def boot():
     return esp32._boot()
 
 
-# Run main() boot after boot: Reset (machine.reset) and PowerCut start a new boot;
-# returns the list of outcomes ("reset", "cut", or main()'s value for the last boot).
-def simulate(main, boots=3):
-    out = []
-    for _ in range(boots):
-        boot()
-        try:
-            out.append(main())
-            break
-        except Reset:
-            out.append("reset")
-        except PowerCut:
-            out.append("cut")
-    return out
+# Helpers that are rarely needed (fresh, base_dir, count_fs, simulate, esp32_state,
+# esp32_flash) live in shimtools.py and load on first use: ota_shim.fresh(...) works.
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import shimtools
 
-
-# Host helpers: read the ESP32 boot state, put bytes into a slot without counting.
-def esp32_state():
-    import esp32
-
-    return dict(esp32._load_state())
-
-
-def esp32_flash(label, data, offset=0):
-    import esp32
-
-    esp32._flash_raw(label, data, offset)
+    return getattr(shimtools, name)
