@@ -50,7 +50,8 @@ def _pad4(b):
 
 
 def make_app_image(size, version, chip_id=0, seed=0, hash_appended=True):
-    """A valid app image of about `size` bytes (within 64), deterministic per seed."""
+    """A valid app image of about `size` bytes (within 64; at least ~480), the same
+    bytes for the same arguments."""
     rnd = random.Random(seed)
     small = 64  # DRAM and IRAM segments: small, like a real image's tail
     overhead = 24 + 3 * 8 + 2 * small + 16 + (32 if hash_appended else 0)
