@@ -162,6 +162,7 @@ class Agent:
         version = self.b.running_version()
         self.summary["old_version"] = version
         self._report_version(version)
+        self.log("version %s reported" % version)
         task = self._check(version)
         if task is None:
             if rec:
@@ -170,6 +171,7 @@ class Agent:
             return "none"
         self.summary["new_version"] = task["target"]
         self.summary["size"] = task["size"]
+        self.log("task: %s, %d bytes, md5 %s" % (task["target"], task["size"], task["md5"]))
         if rec and (rec["md5"] != task["md5"] or rec["size"] != task["size"]
                     or rec["target"] != task["target"]):
             self.log("journal is for another package: dropped")
@@ -491,8 +493,13 @@ def main(config_path="config.json", overrides=None, loop=True):
     cfg = config.load(config_path, overrides)
     b = board.make(cfg)
     while True:
-        s = Agent(cfg, b).run()
-        _log("cycle: %s" % s["result"])
+        try:
+            b.network_up()
+            s = Agent(cfg, b).run()
+            _log("cycle: %s" % s["result"])
+        except OtaError as e:
+            s = {"result": "error"}
+            _log("cycle: %s" % _what(e))
         if not loop:
             return s
         _sleep_ms(cfg["check_interval"] * 1000)

@@ -36,6 +36,24 @@ class Board:
     def running_version(self):
         return _read(self.cfg["version_file"]) or self.cfg["version"]
 
+    # Join the configured WiFi network (bounded wait); nothing to do without one.
+    def network_up(self):
+        w = self.cfg.get("wifi")
+        if not w:
+            return
+        import network
+        import time
+
+        sta = network.WLAN(network.STA_IF)
+        sta.active(True)
+        if not sta.isconnected():
+            sta.connect(w["ssid"], w.get("password", ""))
+            for _ in range(int(w.get("timeout_s", 20)) * 10):
+                if sta.isconnected():
+                    return
+                time.sleep_ms(100)
+            raise OtaError("wifi: not connected")
+
     def sink(self):
         c = self.cfg
         if c["sink"] == "file":

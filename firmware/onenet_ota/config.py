@@ -39,6 +39,7 @@ DEFAULTS = {
     "max_boots": 3,  # boots of a new image without confirmation before giving up
     "cdn": True,
     "self_test": None,  # module name with run() -> bool, called before confirming
+    "wifi": None,  # {"ssid", "password", "timeout_s"}: the board joins before a cycle
 }
 
 _REQUIRED = ("product_id", "dev_id")
@@ -128,6 +129,9 @@ def check(raw):
     _int(cfg, "max_boots", 1, 20)
     _int(cfg, "capacity", 0, 1 << 30)
     _int(cfg, "chip_id", 0, 0xFFFF)
+    w = cfg["wifi"]
+    if w is not None and (not isinstance(w, dict) or not isinstance(w.get("ssid"), str)):
+        raise ConfigError("wifi: {\"ssid\": …, \"password\": …}")
     for k in ("journal", "version_file", "sink_path"):
         _str(cfg, k, None, 128)
     return cfg
