@@ -32,7 +32,7 @@ def cli(capsys):
 def secrets(tmp_path):
     p = tmp_path / "secrets.json"
     p.write_text(json.dumps({"product_id": "198290", "dev_id": "5566", "access_key": SECRET,
-                             "network": {"ssid": "lab", "password": "wifi-pass-123"}}))
+                             "wifi": {"ssid": "lab", "password": "wifi-pass-123"}}))
     return str(p)
 
 
@@ -86,7 +86,7 @@ def test_deploy_placeholder_left(tmp_path, cli):
     s.write_text(json.dumps({"access_key": SECRET}))
     code, out, err = cli("deploy", "--board", "esp32", "--port", "P", "--dry-run", "--secrets", s)
     assert code == 1
-    assert "product_id" in err and "dev_id" in err and "network.ssid" in err and SECRET not in err
+    assert "product_id" in err and "dev_id" in err and "wifi.ssid" in err and SECRET not in err
 
 
 def test_deploy_bad_json(tmp_path, cli):
@@ -104,7 +104,7 @@ def test_merged_config_written_private(tmp_path, secrets):
     assert os.stat(path).st_mode & 0o777 == 0o600
     got = json.load(open(path))
     assert got["access_key"] == SECRET and got["manuf"] == "101" and got["model"] == "10101"
-    assert got["network"] == {"kind": "wlan", "ssid": "lab", "password": "wifi-pass-123", "timeout": 20}
+    assert got["wifi"] == {"ssid": "lab", "password": "wifi-pass-123", "timeout_s": 20}
 
 
 # --- board folders ----------------------------------------------------------------------
@@ -118,7 +118,12 @@ def test_board_folder(board):
     cfg = json.load(open(os.path.join(d, "config.json")))
     assert (cfg["manuf"], cfg["model"]) == CODES[board] == (BOARDS[board]["manuf"], BOARDS[board]["model"])
     assert cfg["product_id"].startswith("YOUR_") and cfg["dev_id"].startswith("YOUR_")
-    assert cfg["sink"]["kind"] and cfg["chunk_size"] > 0
+    # the agent's own config check accepts it once the secrets are filled in
+    from onenet_ota import config
+
+    filled = dict(cfg, product_id="198290", dev_id="5566", access_key=SECRET)
+    checked = config.check(filled)
+    assert checked["sink"] and checked["chunk"] > 0
     json.load(open(os.path.join(d, "secrets.example.json")))
     assert os.path.exists(os.path.join(d, "README.md"))
     main_py = open(os.path.join(d, "main.py")).read()

@@ -45,7 +45,7 @@ def device(tmp_path):
 def secrets(tmp_path):
     p = tmp_path / "secrets.json"
     p.write_text(json.dumps({"product_id": "198290", "dev_id": "5566", "access_key": SECRET,
-                             "network": {"ssid": "lab", "password": "pw"}}))
+                             "wifi": {"ssid": "lab", "password": "pw"}}))
     return str(p)
 
 
