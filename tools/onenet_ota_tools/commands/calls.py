@@ -605,7 +605,7 @@ def _download(s, a):
     c = s.client
     api = s.api(auth=False)
     path = "/ota/south/download/" + tok
-    buf = bytearray(65536)
+    buf = bytearray(8192)  # written out as it comes: an interruption keeps all but < 8 KiB
     bar = None
     show_bar = sys.stderr.isatty() and not a.json and not a.no_progress
     requests = 0
