@@ -38,7 +38,7 @@ _E_DL_TOKEN = const(1003)
 class Stop(Exception):
     # Ends the cycle with a result ("none", "failed", "cancelled", "paused").
     def __init__(self, result, code=0):
-        Exception.__init__(self, result)
+        super().__init__(result)
         self.result = result
         self.code = code
 
@@ -60,7 +60,9 @@ class Agent:
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
-        self.c = Client(cfg["host"], cfg["port"], None, cfg["timeout_ms"], cfg["tls"], cfg["ca"])
+        # A board may bring its own transport (an AT-command modem): board.connect.
+        self.c = Client(cfg["host"], cfg["port"], getattr(board, "connect", None),
+                        cfg["timeout_ms"], cfg["tls"], cfg["ca"])
         self.api = Api(self.c, cfg["dev_id"], self._authorization())
         self.summary = {"result": None, "code": 0, "old_version": None, "new_version": None,
                         "bytes": 0, "resumed_at": -1, "size": 0}
@@ -148,6 +150,12 @@ class Agent:
             self.summary["result"] = self._cycle()
         except Stop as s:
             self.summary["result"] = s.result
+        except OtaError as e:
+            # Anything not handled on the way (the server unreachable, an expired
+            # token the platform did not renew, an errno with no rule): this cycle
+            # ends; the journal stays, so the next one resumes if the task still fits.
+            self.log("cycle ended: %s" % _what(e))
+            self.summary["result"] = "failed"
         finally:
             self.c.close()
             self.summary["requests"] = self.c.requests

@@ -146,7 +146,10 @@ def run_device(args, log=None):
     bar = _Bar(log is None and not args.quiet and sys.stderr.isatty())
     boots = 0
     t0 = time.monotonic()
+    acted = None  # the last boot that reported a code
+    resumed = -1
     for boots in range(1, MAX_BOOTS + 1):
+        summary = None  # each boot must print its own
         cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
         proc = subprocess.Popen(cmd, cwd=state, env=runtimes.env(compiled=args.runtime == "micropython"),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -168,12 +171,20 @@ def run_device(args, log=None):
             raise CommandError("the device crashed (exit %d): see the log above" % rc, 1)
         for k in ("bytes", "requests", "connections"):
             total[k] += summary.get(k) or 0
+        if (summary.get("resumed_at") or -1) > resumed:
+            resumed = summary["resumed_at"]
+        if summary.get("code"):
+            acted = summary
         if rc != 3:
             break
-        summary = dict(summary)
+    if summary.get("result") == "none" and acted and acted["code"] not in (101, 201):
+        # A boot reported a failure and reset (self-test failed: the bootloader went
+        # back to the old image, which then found nothing to do): the run failed.
+        summary = dict(acted, result="failed")
     total["seconds"] = round(time.monotonic() - t0, 3)
     summary.update(total)
     summary["boots"] = boots
+    summary["resumed_at"] = resumed
     summary["runtime"] = args.runtime
     size = summary.get("size")
     summary["sink_md5"] = sink_md5(state, cfg, size) if size else None

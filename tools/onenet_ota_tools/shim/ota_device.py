@@ -10,6 +10,10 @@ import ota_shim
 
 def main(argv):
     slot = int(argv[2]) if len(argv) > 2 else 0x180000
+    # The device's filesystem is importable, as on a board (sys.path has ''): e.g. the
+    # config's self_test module. Last, so it never shadows the firmware or the shim.
+    if "" not in sys.path:
+        sys.path.append("")
     ota_shim.install(".", esp32_slot_size=slot)
     from onenet_ota import agent, board, config
 
