@@ -334,7 +334,9 @@ class Session:
 
 def _platform_message(e, call):
     msg = errnos.describe(e.errno, call)
-    if e.msg and e.errno < 1000 and e.msg.lower() not in msg.lower():
+    # The server's own text, when it says more than the documented meaning.
+    if e.msg and e.errno < 1000 and not set(re.findall(r"\w+", e.msg.lower())) <= set(
+            re.findall(r"\w+", msg.lower())):
         msg += ' (server: "%s")' % e.msg
     return msg
 
@@ -635,10 +637,15 @@ def _download(s, a):
                 requests += 1
                 st = c.status
             if bar is None and show_bar:
+                import shutil
+
                 from tqdm import tqdm
 
+                # A terminal that reports no size (0x0) would get no bar at all.
+                size = shutil.get_terminal_size((80, 24))
                 bar = tqdm(total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
-                           file=sys.stderr, desc=os.path.basename(out), leave=True)
+                           file=sys.stderr, desc=os.path.basename(out), leave=True,
+                           ncols=min(100, size.columns), nrows=size.lines)
             pos = 0 if st == 200 else have  # 200: the whole file from byte 0
             left = n
             while left:
