@@ -100,7 +100,7 @@ class AgentEnv:
 
     def boot_until(self, pct, sets=(), timeout=30, **kw):
         # One boot of the device, killed (SIGKILL: a power loss) once it printed a
-        # PROGRESS line at or past pct percent. Returns the last fraction seen.
+        # PROGRESS line at or past pct percent. Returns the bytes it had reported written.
         args = self.args(sets, **kw)
         os.makedirs(self.state, exist_ok=True)
         cfg = device._config(args)
@@ -117,14 +117,14 @@ class AgentEnv:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
-        seen = 0.0
+        seen = 0
         try:
             for line in proc.stdout:
                 self.log.append(line.rstrip("\n"))
                 if line.startswith("PROGRESS "):
                     _, d, t = line.split()
-                    seen = int(d) / int(t)
-                    if seen * 100 >= pct:
+                    seen = int(d)
+                    if seen * 100 >= pct * int(t):
                         proc.kill()
                         break
         finally:
