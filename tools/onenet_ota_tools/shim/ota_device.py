@@ -8,6 +8,154 @@ import sys
 import ota_shim
 
 
+def _mem():
+    try:
+        import gc
+
+        m = gc.mem_alloc
+        gc.collect()
+        return m()
+    except (ImportError, AttributeError):
+        return None
+
+
+try:
+    import os as _os
+
+    _HS = _os.getenv("OTA_HEAP_STATS") or ""
+except (ImportError, AttributeError):
+    _HS = ""
+_BASE0 = _mem() if _HS else None
+
+
+def _heap_stats(agent):
+    if _HS not in ("1", "2"):
+        return None
+    from onenet_ota import journal
+
+    return _HeapStats(_HS == "2", agent, journal, _BASE0)
+
+
+# OTA_HEAP_STATS=1 (onenet-ota bench; off by default): one extra line "HEAPSTATS {json}"
+# with the download phase's time (Agent._fetch_all, first request to last byte), journal
+# writes (journal._write calls) and, on MicroPython, the heap in use at start and after
+# the imports (baseline). OTA_HEAP_STATS=2 adds the live-heap high-water mark (collect,
+# then gc.mem_alloc() at every chunk and journal write) and the bytes allocated over
+# chunks 20..120 with the collector off (no PROGRESS printed in that window), less what
+# the host's flash stand-in (esp32.Partition writeblocks/ioctl) allocates meanwhile.
+class _HeapStats:
+    def __init__(self, full, agent, journal, base0):
+        import gc
+        import time
+
+        self.gc, self.time, self.full = gc, time, full
+        self.mem = getattr(gc, "mem_alloc", None)
+        self.base0 = base0
+        self.peak = 0
+        self.base = self._live()
+        self.n = self.jw = self.dl_jw = self.dl_us = self.dl_bytes = 0
+        self.m0 = self.m1 = self.prev = self.allocs = -1
+        self.ex = self.ex_prev = 0
+        self.quiet = False
+        if full and self.mem is not None:
+            self._exclude_flash()
+        f, w = agent.Agent._fetch_all, journal._write
+
+        def _fetch_all(a, task, rec):
+            b0, j0, t0 = a.summary["bytes"], self.jw, time.ticks_us()
+            try:
+                return f(a, task, rec)
+            finally:
+                self.dl_us += time.ticks_diff(time.ticks_us(), t0)
+                self.dl_bytes += a.summary["bytes"] - b0
+                self.dl_jw += self.jw - j0
+
+        def _write(p, data):
+            self.jw += 1
+            if self.full and not self.quiet:
+                self._live()
+            w(p, data)
+
+        agent.Agent._fetch_all = _fetch_all
+        journal._write = _write
+
+    def _exclude_flash(self):
+        try:
+            import esp32
+        except ImportError:
+            return
+        P, mem = esp32.Partition, self.mem
+        wb, io = P.writeblocks, P.ioctl
+
+        def writeblocks(p, n, buf, off=None):
+            m = mem()
+            wb(p, n, buf, off)
+            if self.quiet:
+                self.ex += mem() - m
+
+        def ioctl(p, cmd, arg=None):
+            m = mem()
+            r = io(p, cmd, arg)
+            if self.quiet:
+                self.ex += mem() - m
+            return r
+
+        P.writeblocks, P.ioctl = writeblocks, ioctl
+
+    def _live(self):
+        if self.mem is None:
+            return None
+        self.gc.collect()
+        m = self.mem()
+        if self.full and m > self.peak:
+            self.peak = m
+        return m
+
+    def chunk(self, done, total):
+        # After each chunk; allocates nothing inside the window (opened only when 100
+        # more chunks of the same size follow).
+        if not self.full or self.mem is None:
+            return
+        self.n += 1
+        n = self.n
+        if n < 20:
+            self._live()
+        elif n == 20 and (total - done) // (done // 20) >= 100:
+            self._live()
+            self.gc.disable()
+            self.quiet = True
+            self.m0 = self.prev = self.mem()
+            self.allocs = 0
+        elif n <= 120 and self.quiet:
+            m = self.mem()
+            if m - self.prev != self.ex - self.ex_prev:
+                self.allocs += 1
+            self.prev, self.ex_prev = m, self.ex
+            if n == 120:
+                self.m1 = m
+                self.gc.enable()
+                self.quiet = False
+        else:
+            self._live()
+
+    def line(self, a):
+        d = {"base_start": self.base0, "base": self.base, "peak": self.peak if self.full else None,
+             "win_chunks": 100 if self.m1 >= 0 else 0,
+             "win_bytes": self.m1 - self.m0 - self.ex if self.m1 >= 0 else None,
+             "win_flash_bytes": self.ex if self.m1 >= 0 else None,
+             "win_alloc_chunks": self.allocs if self.m1 >= 0 else None,
+             "journal_writes": self.jw, "dl_journal_writes": self.dl_jw, "dl_us": self.dl_us, "dl_bytes": self.dl_bytes,
+             "conns": a.c.connections, "reqs": a.c.requests}
+        if self.quiet:
+            self.gc.enable()
+        try:
+            import json
+
+            return "HEAPSTATS " + json.dumps(d)
+        except ImportError:
+            return "HEAPSTATS " + repr(d)
+
+
 def main(argv):
     slot = int(argv[2]) if len(argv) > 2 else 0x180000
     # The device's filesystem is importable, as on a board (sys.path has ''): e.g. the
@@ -18,11 +166,16 @@ def main(argv):
     from onenet_ota import agent, board, config
 
     cfg = config.load(argv[1])
+    hs = _heap_stats(agent)
     if cfg["sink"] == "esp32":
         ota_shim.boot()
     last = [-1]
 
     def progress(done, total):
+        if hs:
+            hs.chunk(done, total)
+            if hs.quiet:
+                return
         pct = done * 100 // total
         if pct != last[0]:
             last[0] = pct
@@ -36,6 +189,8 @@ def main(argv):
         s = a.summary
         s["result"] = "reset"
         code = 3
+    if hs:
+        print(hs.line(a))
     try:
         import json
 
