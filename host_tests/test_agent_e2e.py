@@ -16,24 +16,8 @@ CHUNK = 4096
 JOURNAL_EVERY = 16384  # config default
 
 
-# Bugs outside this test's files, found by these tests (strict: a fix makes them XPASS,
-# then drop the mark).
-HTTP_BUG = ("http.py: Client.close() keeps _left (and chunked) of a body cut short "
-            "(connection closed mid-body, read timeout): the next request's _exchange() "
-            "calls drain() with self.t None -> AttributeError, the device crashes")
-ERRORS_BUG = ("errors.py: PlatformError.__init__ calls OtaError.__init__(self, ...), which "
-              "MicroPython does not have (AttributeError): every platform errno (11 no task, "
-              "12, 17, 22, one-byte download answers) crashes the device on micropython")
-
-
-def runtimes(cpython=(), micropython=()):
-    # Parametrize the runtime with the known bugs that make a test fail there.
-    def mark(bugs):
-        return [pytest.mark.xfail(strict=True, reason=" AND ".join(bugs))] if bugs else []
-
-    return pytest.mark.parametrize("runtime", [
-        pytest.param("cpython", marks=mark(cpython)),
-        pytest.param("micropython", marks=mark(micropython))])
+def runtimes():
+    return pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 
 
 @pytest.fixture
@@ -87,13 +71,7 @@ def test_fresh_update_esp32(env):
     assert not env.journal_exists()
 
 
-BOARD_FILE_SINK_BUG = pytest.mark.xfail(strict=True, reason=(
-    "board.py: make() returns Esp32Board for board=esp32 even with sink=file; its applied() "
-    "records nothing and running_version() reads the (untouched) OTA slot, so the confirm "
-    "boot sees the old version and reports 206 (issue 4 documents --board esp32 --sink file:PATH)"))
-
-
-@pytest.mark.parametrize("board", ["unix", pytest.param("esp32", marks=BOARD_FILE_SINK_BUG)])
+@pytest.mark.parametrize("board", ["unix", "esp32"])
 def test_fresh_update_file_sink(env, board):
     data = image(100 * 1024, "V1.4")
     codes = {"unix": ("100", "10001"), "esp32": ("101", "10101")}[board]
@@ -114,7 +92,7 @@ def test_fresh_update_file_sink(env, board):
 # -- 2. no task ------------------------------------------------------------------------
 
 
-@runtimes(micropython=[ERRORS_BUG])
+@runtimes()
 def test_no_task_exit_10(env, capsys):
     rc = cli.main(["device"] + env.argv())
     out = capsys.readouterr().out.strip().splitlines()
@@ -152,7 +130,7 @@ def test_resume_after_kill(env):
 # -- 4. MD5 mismatch -------------------------------------------------------------------------
 
 
-@runtimes(micropython=[ERRORS_BUG])
+@runtimes()
 def test_md5_mismatch_205(env):
     data = image(128 * 1024, "V1.4")
     t = env.publish(data, "V1.4")
@@ -189,7 +167,7 @@ def test_too_large_102(env):
 # -- 6. cancelled / paused mid-way ------------------------------------------------------------------
 
 
-@runtimes(cpython=[HTTP_BUG], micropython=[HTTP_BUG, ERRORS_BUG])
+@runtimes()
 def test_cancelled_midway(env):
     data = image(128 * 1024, "V1.4")
     t = env.publish(data, "V1.4")
@@ -203,7 +181,7 @@ def test_cancelled_midway(env):
     _old_image_boots(env)
 
 
-@runtimes(cpython=[HTTP_BUG], micropython=[HTTP_BUG, ERRORS_BUG])
+@runtimes()
 def test_paused_then_resumed_by_admin(env):
     data = image(128 * 1024, "V1.4")
     t = env.publish(data, "V1.4", interval=1)
@@ -236,7 +214,7 @@ def test_paused_then_resumed_by_admin(env):
     assert not env.journal_exists()
 
 
-@runtimes(cpython=[HTTP_BUG], micropython=[HTTP_BUG, ERRORS_BUG])
+@runtimes()
 def test_paused_then_next_run_completes(env):
     data = image(128 * 1024, "V1.4")
     t = env.publish(data, "V1.4", interval=0)
@@ -258,7 +236,7 @@ def test_paused_then_next_run_completes(env):
 # -- 7. token expiry mid-download ------------------------------------------------------------------
 
 
-@runtimes(micropython=[ERRORS_BUG])
+@runtimes()
 @pytest.mark.parametrize("how", ["expire_token", "clock_49h"])
 def test_token_expiry_then_fresh_token_resumes(env, how):
     # The token dies mid-download (the admin's expire action, or 49 h pass on the
@@ -297,7 +275,7 @@ def test_token_expiry_then_fresh_token_resumes(env, how):
 # -- 8. failed self-test -> not confirmed, 206, rollback -------------------------------------------
 
 
-@runtimes(micropython=[ERRORS_BUG])
+@runtimes()
 def test_self_test_fails_206_rollback(env):
     env.write_module("selftest_bad", "def run():\n    return False\n")
     data = image(128 * 1024, "V1.4")
@@ -339,7 +317,7 @@ def test_code_101_then_201_is_the_success_path(env):
     assert [e["detail"]["new"] for e in env.events("state", t["id"])][-2:] == ["upgrading", "succeeded"]
 
 
-@runtimes(cpython=[HTTP_BUG], micropython=[HTTP_BUG, ERRORS_BUG])
+@runtimes()
 def test_code_104_timeouts_retry_0(env):
     data = image(64 * 1024, "V1.4")
     t = env.publish(data, "V1.4", retry=0)
@@ -353,7 +331,7 @@ def test_code_104_timeouts_retry_0(env):
     _old_image_boots(env)
 
 
-@runtimes(cpython=[HTTP_BUG], micropython=[HTTP_BUG, ERRORS_BUG])
+@runtimes()
 def test_code_207_retries_spent(env):
     data = image(64 * 1024, "V1.4")
     t = env.publish(data, "V1.4", retry=1)
@@ -367,7 +345,7 @@ def test_code_207_retries_spent(env):
     _old_image_boots(env)
 
 
-@runtimes(micropython=[ERRORS_BUG])
+@runtimes()
 @pytest.mark.parametrize("how", ["gone", "size"])
 def test_code_107_one_byte_answer(env, how):
     data = image(64 * 1024, "V1.4")
@@ -414,8 +392,16 @@ def test_code_206_not_an_image(env):
     _old_image_boots(env)
 
 
-@pytest.mark.skip(reason="105/106 need a board that reports battery/signal: board.py's Board "
-                  "returns None for both (not configurable from the host), so the agent never "
-                  "sees a value under the task's thresholds")
-def test_code_105_106_thresholds(env):
-    pass
+@runtimes()
+@pytest.mark.parametrize("sets,code", [(["signal=5", "power=80"], 106), (["signal=20", "power=10"], 105)])
+def test_code_105_106_thresholds(env, sets, code):
+    # The board reports a signal / battery level under the task's thresholds: the agent
+    # waits `interval` and checks again `retry` times, then reports 106 (signal) or 105.
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=1, interval=0, signal=10, power=30)
+    s = env.run(sets=sets)
+    _ok(env, s, "failed")
+    assert s["code"] == code and s["bytes"] == 0
+    assert env.codes(t["id"]) == [code]
+    assert env.task(t["id"])["state"] == "failed"
+    _old_image_boots(env)

@@ -83,11 +83,14 @@ class Board:
         except Exception:
             return False
 
+    # Signal strength and battery level the task's thresholds are checked against;
+    # None when the board cannot tell. A board with a modem or a fuel gauge overrides
+    # these; fixed values can be configured.
     def signal(self):
-        return None
+        return self.cfg.get("signal")
 
     def power(self):
-        return None
+        return self.cfg.get("power")
 
     def reset(self):
         import machine
@@ -125,6 +128,8 @@ class Esp32Board(Board):
 
 
 def make(cfg):
-    if cfg["board"] == "esp32" or cfg["sink"] == "esp32":
+    # The sink decides: an esp32 board downloading into a file (an app bundle) keeps
+    # its version in the version file like any file-sink board.
+    if cfg["sink"] == "esp32":
         return Esp32Board(cfg)
     return Board(cfg)

@@ -39,6 +39,8 @@ DEFAULTS = {
     "max_boots": 3,  # boots of a new image without confirmation before giving up
     "cdn": True,
     "self_test": None,  # module name with run() -> bool, called before confirming
+    "signal": None,  # fixed signal strength to report and check (None: unknown)
+    "power": None,  # fixed battery % to report and check (None: unknown)
     "wifi": None,  # {"ssid", "password", "timeout_s"}: the board joins before a cycle
 }
 
@@ -129,6 +131,9 @@ def check(raw):
     _int(cfg, "max_boots", 1, 20)
     _int(cfg, "capacity", 0, 1 << 30)
     _int(cfg, "chip_id", 0, 0xFFFF)
+    for k in ("signal", "power"):
+        if cfg[k] is not None:
+            _int(cfg, k, -200, 200)
     w = cfg["wifi"]
     if w is not None and (not isinstance(w, dict) or not isinstance(w.get("ssid"), str)):
         raise ConfigError("wifi: {\"ssid\": …, \"password\": …}")

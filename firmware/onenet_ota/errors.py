@@ -48,6 +48,6 @@ class PlatformError(OtaError):
     #   17 invalid state, 20 task finished, 21 invalid operation, 22 cancelled,
     #   24 bad result, 27 bad version format.
     def __init__(self, errno, msg=""):
-        OtaError.__init__(self, errno, msg)
+        super().__init__(errno, msg)  # MicroPython has no Base.__init__(self, ...)
         self.errno = errno
         self.msg = msg

@@ -98,8 +98,11 @@ class Client:
         self._rpos = self._rend = 0
 
     def close(self):
+        # Also forgets a body cut short: nothing of it can be read any more.
         t = self.t
         self.t = None
+        self._left = 0
+        self.chunked = False
         if t:
             t.close()
 
