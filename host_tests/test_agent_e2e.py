@@ -206,8 +206,9 @@ def test_paused_then_resumed_by_admin(env):
         th.join(5)
     _ok(env, s, "updated")
     assert s["code"] == 201 and s["sink_md5"] == md5(data)
-    assert 0 < s["resumed_at"] <= len(data) // 2
-    assert s["bytes"] <= len(data) + JOURNAL_EVERY + CHUNK
+    # the same boot carries on after the pause: at most the chunk in flight again
+    assert s["resumed_at"] == -1
+    assert len(data) <= s["bytes"] <= len(data) + CHUNK
     assert env.codes(t["id"]) == [101, 201]
     assert [e["detail"]["new"] for e in env.events("state", t["id"])] == [
         "downloading", "paused", "downloading", "upgrading", "succeeded"]
@@ -240,9 +241,9 @@ def test_paused_then_next_run_completes(env):
 @pytest.mark.parametrize("how", ["expire_token", "clock_49h"])
 def test_token_expiry_then_fresh_token_resumes(env, how):
     # The token dies mid-download (the admin's expire action, or 49 h pass on the
-    # simulator's clock). The agent checks the task again; the simulator hands out the
-    # same, dead token (its tokens never change), so the cycle ends: nothing reported
-    # (the platform would refuse it), no crash, the journal kept, the old image boots.
+    # simulator's clock). The download answers the one byte `3`; the agent checks the
+    # task again, gets a fresh token (the simulator hands one out for an expired task)
+    # and resumes where it was: nothing downloaded twice beyond the chunk in flight.
     data = image(256 * 1024, "V1.4")
     t = env.publish(data, "V1.4", interval=0)
     env.sim.fault(DEV, bandwidth=512 * 1024)
@@ -252,22 +253,12 @@ def test_token_expiry_then_fresh_token_resumes(env, how):
     s = env.run()
     th.join(5)
     env.sim.clear_faults()
-    _ok(env, s, "failed")
-    assert s["code"] == 0 and env.codes(t["id"]) == []
-    assert 0 < s["bytes"] < len(data)
-    assert env.task(t["id"])["expired"]
-    assert env.journal_exists()
-    _old_image_boots(env)
-    # The platform's way to a fresh token: a new task for the same package. The next
-    # cycle takes it and resumes where the journal is, not from 0.
-    fresh = env.publish(data, "V1.4", interval=0, replace=True)
-    assert fresh["token"] != t["token"]
-    s = env.run()
     _ok(env, s, "updated")
     assert s["code"] == 201 and s["sink_md5"] == md5(data)
-    assert s["resumed_at"] > 0 and s["bytes"] == len(data) - s["resumed_at"]
-    assert env.task(fresh["id"])["state"] == "succeeded"
-    assert env.codes(fresh["id"]) == [101, 201]
+    assert len(data) <= s["bytes"] <= len(data) + CHUNK
+    task = env.task(t["id"])
+    assert task["state"] == "succeeded" and task["token"] != t["token"]
+    assert env.codes(t["id"]) == [101, 201]
     assert env.device_version() == "V1.4"
     assert not env.journal_exists()
 

@@ -26,6 +26,7 @@ except ImportError:
         return x
 
 
+_E_TOKEN_DEVICE = const(4)
 _E_INTERNAL = const(7)
 _E_NO_TASK = const(11)
 _E_TOKEN_EXPIRED = const(12)
@@ -67,6 +68,8 @@ class Agent:
         self.summary = {"result": None, "code": 0, "old_version": None, "new_version": None,
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
+        self._md = None  # digest of the bytes downloaded so far in this boot
+        self._off = 0
 
     def _authorization(self):
         c = self.cfg
@@ -323,6 +326,7 @@ class Agent:
                 self.log("md5 mismatch after resume: downloading again from 0")
                 restarted = True
                 rec["offset"] = 0
+                self._md = None
                 self.summary["resumed_at"] = -1
             except PlatformError as e:
                 self._platform(e, task)
@@ -345,13 +349,20 @@ class Agent:
         c = self.cfg
         size = task["size"]
         sink = self.sink()
-        md = digest.new("md5")
-        off = sink.begin(size, rec["offset"])
-        if off:
-            self.log("resuming at %d" % off)
-            self.summary["resumed_at"] = off
-            self._rehash(md, off)
+        md = self._md
+        if md is None:  # first attempt in this boot: from the journal's offset
+            md = digest.new("md5")
+            off = sink.begin(size, rec["offset"])
+            if off:
+                self.log("resuming at %d" % off)
+                self.summary["resumed_at"] = off
+                self._rehash(md, off)
+            self._md = md
+        else:  # the link broke earlier in this boot: carry on from the last chunk
+            off = self._off
+        self._off = off
         rec["offset"] = off
+        rec["token"] = task["token"]  # a re-check may have brought a fresh one
         chunk = c["chunk"]
         if not hasattr(self, "_buf") or len(self._buf) != chunk:
             self._buf = bytearray(chunk)
@@ -372,7 +383,7 @@ class Agent:
                 # The server ignored Range: the body is the whole package. Start over.
                 self.log("server ignored Range: restarting from 0")
                 off = sink.begin(size, 0)
-                md = digest.new("md5")
+                md = self._md = digest.new("md5")
                 next_j = every
             while n:
                 k = chunk if n >= chunk else n
@@ -381,6 +392,7 @@ class Agent:
                 md.update(v)
                 sink.write(v)
                 off += k
+                self._off = off
                 n -= k
                 self.summary["bytes"] += k
                 if off >= next_j or off == size:
@@ -394,7 +406,7 @@ class Agent:
                 p = off * 100 // size
                 self._step(task, 99 if p > 99 else p)
                 next_p = p - p % pstep + pstep
-        self._md = md
+
 
     # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
     def _step(self, task, p):
@@ -459,9 +471,18 @@ class Agent:
         # 201 first: reporting the target version completes the task, after which the
         # platform refuses 201. 'Task finished' means it already counts as done.
         try:
-            self._report(token, 201, (_E_FINISHED,))
+            try:
+                self._report(token, 201, (_E_FINISHED,))
+            except PlatformError as e:
+                if e.errno not in (_E_TOKEN_DEVICE, _E_TOKEN_EXPIRED):
+                    raise
+                # The token died since the download: the task's check hands out a new one.
+                t = self._check(target)
+                if t is None:
+                    raise
+                self._report(t["token"], 201, (_E_FINISHED,))
             self.summary["code"] = 201
-        except (PlatformError, NetError) as e:
+        except (PlatformError, NetError, Stop) as e:
             self.log("201 not accepted: %s" % _what(e))
         self._report_version(target)
         self.j.clear()

@@ -24,7 +24,8 @@ Decisions where the contract leaves room (all documented behaviour is followed a
   has no Authorization); an Authorization header that is present on the token check or
   the older report is verified. `res` must be `products/{pid}` of the device's product.
 - Unknown token or a token of another device: token check and progress -> errno 4;
-  older report -> errno 1; download -> one byte `3`. An expired token (48 h after the
+  older report -> errno 1; download -> one byte `3`. A check of a task whose token has expired hands out a fresh token (48 h from
+  then) and forgets the old one; until then, an expired token (48 h after the
   task was created, simulator clock) -> errno 12 (check, progress), byte `3` (download).
 - Ended tasks: succeeded/failed -> 20, cancelled -> 22, checked before anything else.
 - Paused (from the admin side): `check` still answers errno 0 with the task (wire format

@@ -100,7 +100,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(SCHEMA)
-        self._tok = {}  # token -> task id (tokens never change)
+        self._tok = {}  # token -> task id (a refreshed token is dropped)
 
     def close(self):
         with self.lock:
@@ -232,7 +232,19 @@ class Store:
                 if t:
                     self._tok[token] = t["id"]
                 return t
-            return self.task(tid)
+            t = self.task(tid)
+            return t if t is not None and t["token"] == token else None
+
+    def refresh_token(self, t):
+        """A new download token, valid TOKEN_TTL from now; the old one is unknown from
+        then on. The check answer of a task whose token has expired carries a fresh one
+        (a device resumes with it: contract section 4, errno 12)."""
+        with self.lock:
+            tok = new_token()
+            self._tok.pop(t["token"], None)
+            self.update_task(t["id"], token=tok, expires=self.clock.now() + TOKEN_TTL)
+            self.event(t["dev_id"], t["id"], "token_refreshed")
+            return self.task(t["id"])
 
     def tasks(self, dev_id=None, type=None):
         sql, args = "SELECT * FROM tasks WHERE 1=1", []

@@ -180,6 +180,8 @@ class South:
             if t["pkg_type"] == 2 and t["from_version"] and t["from_version"] != q["version"]:
                 self.s.set_state(t, "failed", why="version differs")
                 return 9, None
+            if self.s.clock.now() > t["expires"] and t["state"] != "paused":
+                t = self.s.refresh_token(t)
             pkg = self.s.package(t["package_id"])
             data = self.task_data(t, pkg)
             if q["cdn"] == "true":
