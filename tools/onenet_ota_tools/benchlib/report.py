@@ -1,0 +1,215 @@
+# The target table (terminal) and docs/PERFORMANCE.md from the results of one run.
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from .. import runtimes
+from .static import CORE, CORE_TARGET
+
+
+def _out(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "n/a"
+
+
+def facts():
+    cpu = "n/a"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "n/a")
+    except OSError:
+        pass
+    mp = runtimes.micropython_binary()
+    f = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "nproc": _out(["nproc"]),
+        "cpu": cpu,
+        "os": platform.platform(),
+        "python": "%s %s" % (platform.python_implementation(), platform.python_version()),
+        "micropython": _out([mp, "-c", "import sys; print(sys.version, sys.implementation)"]),
+        "mpy-cross": _out([runtimes.mpy_cross_binary(), "--version"]),
+        "curl": _out(["/usr/bin/curl", "--version"]),
+    }
+    if os.environ.get("OTA_WASM_MJS"):
+        f["node"] = _out(["node", "--version"])
+        f["wasm"] = os.environ["OTA_WASM_MJS"]
+    return f
+
+
+def _kib(n):
+    return "%.1f KiB" % (n / 1024.0)
+
+
+def _yes(b):
+    return "holds" if b else "**does not hold**"
+
+
+# [(measure, target, measured, verdict)] from the results dict R.
+def targets(R):
+    rows = []
+    for s in R["speed"]:
+        if s["chunk"] == 4096:
+            rows.append(("agent/curl time, %s, 4 KiB chunks" % s["runtime"], "≤ 1.5",
+                         "%.2f (%.3f s / %.3f s)" % (s["ratio"], s["agent_s"], s["curl_s"]),
+                         _yes(s["ratio"] <= 1.5)))
+    dl = [s["dl_connections"] for s in R["speed"]]
+    tot = [s["sim_connections"] for s in R["speed"]]
+    if dl:
+        rows.append(("TCP connections per update", "1 connection per update",
+                     "%s in the download boot; %s per update incl. the confirm boot after the reset"
+                     % (_span(dl), _span(tot)), _yes(max(dl) == 1) + " (download boot)"))
+    h = R.get("min_heap") or {}
+    if "ok24" in h:
+        rows.append(("%s update, micropython -X heapsize=24k, %d B chunks" % (_kib(R["size"]), h["chunk"]),
+                     "completes", "%s; smallest heap that completes: %s"
+                     % ("completes" if h["ok24"] else "fails",
+                        ("%d KiB" % h["min"]) if h["min"] else "> 1 MiB"), _yes(h["ok24"])))
+    for hp in R["heap"]:
+        if hp["chunk"] == 1024:
+            d = hp["peak"] - hp["base"]
+            rows.append(("peak heap above baseline (after imports), 1 KiB chunks",
+                         "≤ 8 KiB", "%s (peak %s, baseline %s; %s above the bare interpreter)"
+                         % (_kib(d), _kib(hp["peak"]), _kib(hp["base"]),
+                            _kib(hp["peak"] - hp["base_start"])), _yes(d <= 8192)))
+            if hp["win_bytes"] is not None:
+                per = hp["win_bytes"] / float(hp["win_chunks"])
+                rows.append(("heap allocated per chunk, steady state, 1 KiB", "0 B/chunk",
+                             "%.0f B/chunk (%d of 100 chunks allocate)" % (per, hp["win_alloc_chunks"]),
+                             _yes(hp["win_bytes"] <= 0)))
+    if R.get("mpy"):
+        core = sum(v for k, v in R["mpy"].items() if k in CORE)
+        rows.append(("core package .mpy (%d modules)" % len([k for k in R["mpy"] if k in CORE]),
+                     "≤ 24 KiB", "%s (%d B); whole package %s" % (_kib(core), core, _kib(sum(R["mpy"].values()))),
+                     _yes(core <= CORE_TARGET)))
+    jw = [s for s in R["speed"] if s["chunk"] == 4096] or R["speed"]
+    if jw:
+        s = jw[0]
+        per_mib = s["dl_journal_writes"] * 1048576.0 / R["size"]
+        rows.append(("journal writes per MiB, download phase",
+                     "≤ 1 per 16 KiB (≤ 64/MiB)", "%.0f/MiB (%d in the whole %s update, all boots)"
+                     % (per_mib, s["journal_writes"], _kib(R["size"])), _yes(per_mib <= 64)))
+    for r in R["hashes"]:
+        if r["mode"] == "plain" and r["hash"] == "md5":
+            rows.append(("pure MD5, %s" % r["where"], "ref. 1125 KB/s unix, 142 KB/s wasm",
+                         "%d KB/s, heap %s B per %d KiB"
+                         % (r["kbps"], r["heap"], R["hash_kib"]), "measured"))
+    for r in R["resume"]:
+        rows.append(("restart → first resumed byte, %s, %s" % (r["runtime"], r["board"]), "—",
+                     "%.3f s (resumed at %d; a fresh boot: %.3f s)" % (r["resume_s"], r["resumed_at"], r["fresh_s"]),
+                     "measured"))
+    return rows
+
+
+def _span(v):
+    return str(v[0]) if min(v) == max(v) else "%d–%d" % (min(v), max(v))
+
+
+def table(rows):
+    w = [max(len(r[i]) for r in rows + [("measure", "target", "measured", "verdict")]) for i in range(4)]
+    w[0] = min(w[0], 60)
+    lines = []
+    for r in [("measure", "target", "measured", "verdict")] + rows:
+        lines.append("  ".join(str(x).ljust(w[i]) for i, x in enumerate(r)).rstrip())
+    lines.insert(1, "-" * min(sum(w) + 6, 160))
+    return "\n".join(lines)
+
+
+def _md_table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def markdown(R, command, elapsed):
+    f = R["facts"]
+    L = ["# Performance and footprint", "",
+         "Generated by `%s` (issue 8) on %s in %.0f s. Do not edit by hand: run it again." % (command, f["date"], elapsed),
+         "", "## Machine", ""]
+    L += ["- %s: %s" % (k, v) for k, v in f.items()]
+    L += ["", "## Targets", "", _md_table(("measure", "target", "measured", "verdict"), targets(R)), ""]
+    L += ["## Update of %s on loopback: agent vs curl" % _kib(R["size"]), "",
+          "Simulator in-process (port 0), one fresh device and task per run, `unix` board "
+          "profile with the firmware's file sink (so no Python flash stand-in is charged to the "
+          "agent). **agent s** = the device's download phase: `Agent._fetch_all` timed inside "
+          "the device with `ticks_us` (OTA_HEAP_STATS=1: first Range request to last byte, "
+          "including the MD5, the sink writes, the journal saves and the 10 %% progress POSTs; "
+          "not process start, imports, version/check/token calls or the confirm boot). "
+          "**curl s** = one `curl -K` process fetching the same ranges (`url`/`range` blocks "
+          "separated by `next`, output /dev/null), the sum of `%%{time_total}`; curl's own "
+          "`%%{num_connects}` and the simulator's connection counter both checked. Median of "
+          "%d run(s) each, interleaved. **whole s** = the device command's wall time (both "
+          "boots, process starts)." % R["repeat"], ""]
+    rows = []
+    for s in R["speed"]:
+        rows.append((s["runtime"], s["chunk"], "%.3f" % s["agent_s"], "%.3f" % s["curl_s"],
+                     "%.2f" % s["ratio"], "%.3f" % s["total_s"], s["requests"], s["dl_requests"],
+                     "%d / %d" % (s["dl_connections"], s["sim_connections"]),
+                     "%d / %d" % (s["curl_connects"], s["curl_sim_connections"])))
+    L += [_md_table(("runtime", "chunk B", "agent s", "curl s", "agent/curl", "whole s",
+                     "requests (update)", "requests (download boot)",
+                     "conns: download boot / update", "curl conns: curl / sim"), rows), ""]
+    if R.get("esp32"):
+        L += ["ESP32 profile for reference (esp32 sink over the shim's flash stand-in, which "
+              "checks every byte in Python: its cost is in the agent time):", ""]
+        L += [_md_table(("runtime", "chunk B", "agent s", "whole s"),
+                        [(e["runtime"], e["chunk"], "%.3f" % e["agent_s"], "%.3f" % e["total_s"])
+                         for e in R["esp32"]]), ""]
+    L += ["## MicroPython heap (unix port, 64-bit: objects are about twice their size on a "
+          "32-bit board)", "",
+          "OTA_HEAP_STATS=2, separate runs from the timing ones. **start** = `gc.mem_alloc()` "
+          "after a collection when the boot script starts (interpreter + shim); **baseline** = "
+          "the same after importing agent/board/config and loading the config; **peak** = "
+          "the high-water mark of live heap, sampled after a collection at every chunk and "
+          "every journal write (transients inside a request are not seen: the heap search "
+          "below covers them). **B/chunk** = `gc.mem_alloc()` growth over chunks 20..120 "
+          "with `gc.disable()`, minus what the flash stand-in allocated meanwhile, / 100.", ""]
+    rows = []
+    for h in R["heap"]:
+        rows.append((h["board"], h["chunk"], _kib(h["base_start"]), _kib(h["base"]), _kib(h["peak"]),
+                     _kib(h["peak"] - h["base"]),
+                     "%.0f" % (h["win_bytes"] / 100.0) if h["win_bytes"] is not None else "n/a (< 120 chunks)",
+                     h["win_alloc_chunks"] if h["win_alloc_chunks"] is not None else "n/a"))
+    L += [_md_table(("board", "chunk B", "start", "baseline", "peak", "peak − baseline",
+                     "B/chunk", "chunks allocating /100"), rows), ""]
+    h = R.get("min_heap")
+    if h:
+        L += ["Smallest `-X heapsize` completing the update (micropython, unix profile, %d B "
+              "chunks, binary search to 1 KiB): **%s**. Runs: %s. `-X heapsize=24k`: %s." % (
+                  h["chunk"], ("%d KiB" % h["min"]) if h["min"] else "none ≤ 1 MiB",
+                  ", ".join("%dk %s" % (k, "ok" if v else "fail") for k, v in sorted(h["tried"].items())),
+                  "completes" if h["ok24"] else "fails"), ""]
+    if R.get("mpy"):
+        core = sum(v for k, v in R["mpy"].items() if k in CORE)
+        L += ["## .mpy sizes (%s, bytecode, no -march)" % f["mpy-cross"], ""]
+        L += [_md_table(("module", "bytes", "core"),
+                        [(k, v, "yes" if k in CORE else "") for k, v in sorted(R["mpy"].items())]
+                        + [("**core total**", core, "target %d" % CORE_TARGET),
+                           ("**package total**", sum(R["mpy"].values()), "")]), ""]
+    L += ["## Pure MD5 / SHA-1 (tools/onenet_ota_tools/hashbench.py, %d KiB in 1 KiB updates; "
+          "heap = bytes allocated over the run with the collector off)" % R["hash_kib"], ""]
+    L += [_md_table(("interpreter", "hash", "path", "KB/s", "heap B"),
+                    [(r["where"], r["hash"], r["mode"], r["kbps"], r["heap"]) for r in R["hashes"]]), ""]
+    L += ["## Journal and resume", "",
+          "Journal writes = calls of `journal._write` (each save is one write + one rename), "
+          "counted in the device (OTA_HEAP_STATS). Restart → first resumed byte: a device "
+          "(unix profile, 4 KiB chunks) is killed (SIGKILL) once past half the image and "
+          "started again; the time is from the new process's start to its first PROGRESS "
+          "line (the first chunk stored after the resume point: interpreter start, imports, "
+          "version report, check, token check, re-hash of the stored part, one request). "
+          "The first boot runs with 5 ms of simulator latency per request so that the kill "
+          "lands mid-download; the restart runs without.", ""]
+    L += [_md_table(("runtime", "journal writes/MiB (download)", "journal writes (update)", ""),
+                    [(s["runtime"], "%.0f" % (s["dl_journal_writes"] * 1048576.0 / R["size"]),
+                      s["journal_writes"], "chunk %d" % s["chunk"]) for s in R["speed"] if s["chunk"] == 4096]), ""]
+    L += [_md_table(("runtime", "profile", "resumed at (-1: from 0)", "restart → first stored byte",
+                     "fresh boot → first byte (5 ms/request latency)"),
+                    [(r["runtime"], r["board"], r["resumed_at"], "%.3f s" % r["resume_s"], "%.3f s" % r["fresh_s"])
+                     for r in R["resume"]]), ""]
+    if R["notes"]:
+        L += ["## Notes", ""] + ["- " + n for n in R["notes"]] + [""]
+    return "\n".join(L)

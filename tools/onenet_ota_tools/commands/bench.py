@@ -1,0 +1,116 @@
+# onenet-ota bench: speed and footprint of the agent (issue 8), in one bounded run.
+# Prints the target table and writes docs/PERFORMANCE.md (--out). The measurements
+# live in onenet_ota_tools/benchlib/; how each is taken is written into the markdown.
+import os
+import sys
+import tempfile
+import time
+
+from .. import ROOT
+
+CHUNKS = (512, 1024, 2048, 4096, 8192, 16384)
+
+
+def add_arguments(p):
+    p.add_argument("--quick", action="store_true",
+                   help="seconds, not minutes: 128 KiB, 1 KiB and 4 KiB chunks, one run each")
+    p.add_argument("--out", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"),
+                   help="markdown report (default docs/PERFORMANCE.md; '-' for none)")
+    p.add_argument("--repeat", type=int, help="runs per timing point (median; default 3, quick 1)")
+    p.add_argument("--size-kib", type=int, help="update size (default 1024, quick 128)")
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure(args):
+    from ..benchlib import report, static
+    from ..benchlib.update import Bench
+
+    quick = args.quick
+    size = (args.size_kib or (128 if quick else 1024)) * 1024
+    chunks = (1024, 4096) if quick else CHUNKS
+    repeat = args.repeat or (1 if quick else 3)
+    R = {"size": size, "repeat": repeat, "notes": [], "speed": [], "heap": [], "esp32": [],
+         "resume": [], "facts": report.facts()}
+    b = Bench(tempfile.mkdtemp(prefix="onenet-bench-"), size)
+    try:
+        for runtime in ("cpython", "micropython"):
+            for c in chunks:
+                _log("update %s, %d B chunks" % (runtime, c))
+                R["speed"].append(b.speed(runtime, c, repeat))
+        if not quick:
+            for runtime in ("cpython", "micropython"):
+                r = b.update(runtime, 4096, stats="1", board="esp32")
+                if r["ok"]:
+                    R["esp32"].append({"runtime": runtime, "chunk": 4096, "agent_s": r["hs"]["dl_us"] / 1e6,
+                                       "total_s": r["summary"]["seconds"]})
+                else:
+                    R["notes"].append("esp32 profile update failed on %s: %s" % (runtime, r["log"]))
+        for c in chunks:
+            _log("heap, %d B chunks" % c)
+            R["heap"].append(dict(b.heap(c), board="unix"))
+        if not quick:
+            R["heap"].append(dict(b.heap(4096, board="esp32"), board="esp32 (stand-in flash)"))
+        _log("smallest heap")
+        chunk = 1024 if quick else 4096
+        m, tried = b.min_heap(chunk, lo=16, hi=128)
+        if 24 not in tried:
+            tried[24] = b.update("micropython", chunk, heap="24k", stats="")["ok"]
+        R["min_heap"] = {"chunk": chunk, "min": m, "tried": tried, "ok24": tried[24]}
+        runs = [("micropython", "esp32")] if quick else [
+            ("micropython", "esp32"), ("cpython", "esp32"), ("micropython", "unix")]
+        for runtime, board in runs:
+            _log("resume, %s, %s profile" % (runtime, board))
+            r = b.resume(runtime, board=board)
+            R["resume"].append(r)
+            if r["resumed_at"] < 0:
+                R["notes"].append(
+                    "%s profile (file sink) on %s: the restarted device started over from 0 "
+                    "instead of resuming (Agent._validate calls sink.begin(size, 0), which "
+                    "reopens the .part file with 'w+b', before _fetch_all asks for the "
+                    "journal's offset)." % (board, runtime))
+    finally:
+        b.close()
+    _log("mpy sizes, hashes")
+    try:
+        R["mpy"] = static.mpy_sizes()
+    except (OSError, RuntimeError) as e:
+        R["mpy"] = {}
+        R["notes"].append("mpy-cross failed: %s" % e)
+    R["hash_kib"] = 16 if quick else 256
+    R["hashes"], notes = static.hashes(R["hash_kib"])
+    R["notes"] += notes
+    return R
+
+
+def _command(args):
+    c = "onenet-ota bench"
+    if args.quick:
+        c += " --quick"
+    if args.repeat:
+        c += " --repeat %d" % args.repeat
+    if args.size_kib:
+        c += " --size-kib %d" % args.size_kib
+    if args.out != os.path.join(ROOT, "docs", "PERFORMANCE.md"):
+        c += " --out %s" % args.out
+    if os.environ.get("OTA_WASM_MJS"):
+        c = "OTA_WASM_MJS=%s %s" % (os.environ["OTA_WASM_MJS"], c)
+    return c
+
+
+def run(args):
+    from ..benchlib import report
+
+    t0 = time.monotonic()
+    R = measure(args)
+    elapsed = time.monotonic() - t0
+    print(report.table(report.targets(R)))
+    print("\n(%.0f s)" % elapsed)
+    if args.out != "-":
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            f.write(report.markdown(R, _command(args), elapsed))
+        print("wrote %s" % args.out)
+    return 0
