@@ -29,8 +29,16 @@ def add_arguments(p):
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
     p.add_argument("--server", default=env("ONENET_SERVER", "http://127.0.0.1:8080"),
                    help="OneNET OTA server URL (default: the local simulator)")
-    p.add_argument("--board", default="esp32", choices=("esp32", "unix"),
-                   help="board profile (esp32: two OTA slots over simulated flash)")
+    p.add_argument("--board", default="esp32", choices=("esp32", "unix", "nrf52832", "gd32"),
+                   help="board profile (esp32: two OTA slots over simulated flash; nrf52832: "
+                        "AT modem + nrf.Flash region; gd32: ESP32 host programming a GD32)")
+    p.add_argument("--modem", choices=("bc26", "m5311"), default="bc26",
+                   help="nrf52832: the modem command set the simulated modem speaks")
+    p.add_argument("--sim-fault", action="append", default=[], metavar="KEY=INT",
+                   help="nrf52832: modem simulator fault (urc_storm, send_fail, open_fail, "
+                        "drop_after, mute, delay_ms, bps); gd32: bootloader simulator fault "
+                        "or setting (nack, timeout_write, bad_checksum, reset_after, erase_ms, "
+                        "write_max, erase_cmd)")
     p.add_argument("--product-id", default=env("ONENET_PRODUCT_ID"))
     p.add_argument("--access-key", default=env("ONENET_ACCESS_KEY"),
                    help="product access key (never printed)")
@@ -90,6 +98,9 @@ def sink_md5(state, cfg, size):
     # MD5 of the first `size` bytes of what the device now boots / holds.
     import hashlib
 
+    if cfg["board"] == "nrf52832" and cfg.get("sink") != "file":
+        return _nrf_region_md5(state, size)
+
     if cfg.get("sink") == "file" or cfg["board"] != "esp32":
         path = cfg.get("sink_path") or os.path.join(state, "ota_package.bin")
         path = path if os.path.isabs(path) else os.path.join(state, path)
@@ -130,17 +141,31 @@ class _Bar:
 
 
 def run_device(args, log=None):
+    # nrf52832/gd32: the modem or bootloader simulator lives for the whole run (all
+    # boots); a caller may bring its own in args.sims (then it stops them itself).
+    own = getattr(args, "sims", None) is None
+    sims = _start_sims(args) if own else args.sims
+    try:
+        return _run_device(args, log, sims)
+    finally:
+        if own:
+            for s in sims.values():
+                s.stop()
+
+
+def _run_device(args, log, sims):
     # Boots the device until it has nothing more to do; returns (summary, boots).
     state = os.path.abspath(args.state_dir)
     os.makedirs(state, exist_ok=True)
     cfg = _config(args)
+    _profile_config(args, cfg, sims)
     cfgpath = os.path.join(state, "config.json")
     fd = os.open(cfgpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(cfg, f)
     if args.board == "esp32" and not args.sink:
         _seed_flash(state, args)
-    script = os.path.join(SHIM, "ota_device.py")
+    script = os.path.join(SHIM, "nrf52_device.py" if args.board == "nrf52832" else "ota_device.py")
     total = {"bytes": 0, "requests": 0, "connections": 0, "seconds": 0.0}
     summary = None
     bar = _Bar(log is None and not args.quiet and sys.stderr.isatty())
@@ -151,7 +176,7 @@ def run_device(args, log=None):
     for boots in range(1, MAX_BOOTS + 1):
         summary = None  # each boot must print its own
         cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
-        proc = subprocess.Popen(cmd, cwd=state, env=runtimes.env(compiled=args.runtime == "micropython"),
+        proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.env(compiled=args.runtime == "micropython"), sims),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             line = line.rstrip("\n")
@@ -159,7 +184,7 @@ def run_device(args, log=None):
                 _, d, t = line.split()
                 bar.update(int(d), int(t))
             elif line.startswith("SUMMARY "):
-                summary = json.loads(line[8:])
+                summary = _parse_summary(line[8:])
             elif log:
                 log(line)
             elif not args.quiet:
@@ -188,6 +213,13 @@ def run_device(args, log=None):
     summary["runtime"] = args.runtime
     size = summary.get("size")
     summary["sink_md5"] = sink_md5(state, cfg, size) if size else None
+    if "bl" in sims:  # read back from the simulated MCU flash
+        import hashlib
+
+        summary["sink_md5"] = hashlib.md5(sims["bl"].image(size)).hexdigest() if size else None
+        summary["mcu"] = dict(sims["bl"].stats)
+    if "modem" in sims:
+        summary["modem"] = dict(sims["modem"].stats)
     return summary
 
 
@@ -200,3 +232,81 @@ def run(args):
               "bytes: %(bytes)d  requests: %(requests)d  connections: %(connections)d  "
               "seconds: %(seconds).2f" % summary)
     return EXIT.get(summary.get("result"), 1)
+
+
+# -- nrf52832 / gd32: simulators on loopback -------------------------------------------
+
+NRF_UNUSED_START, NRF_UNUSED_LEN = 0x40000, 0x30000  # the shim's nrf defaults
+
+
+def _sim_faults(args):
+    out = {}
+    for kv in getattr(args, "sim_fault", None) or []:
+        k, _, v = kv.partition("=")
+        try:
+            out[k] = int(v, 0)
+        except ValueError:
+            raise CommandError("--sim-fault %s: KEY=INT" % kv, 2)
+    return out
+
+
+def _start_sims(args):
+    sims = {}
+    try:
+        if args.board == "nrf52832":
+            from ..modemsim import ModemSim
+
+            sims["modem"] = ModemSim(args.modem, **_sim_faults(args)).start()
+        elif args.board == "gd32":
+            from ..blsim import BootloaderSim
+
+            sims["bl"] = BootloaderSim(**_sim_faults(args)).start()
+    except (TypeError, ValueError) as e:
+        for s in sims.values():
+            s.stop()
+        raise CommandError("--sim-fault: %s" % e, 2)
+    return sims
+
+
+def _profile_config(args, cfg, sims):
+    if args.board == "nrf52832":
+        cfg.setdefault("modem", args.modem)
+        cfg.setdefault("uart", {"id": 0, "baud": 115200})
+    elif args.board == "gd32":
+        bl = sims.get("bl")
+        g = dict(cfg.get("gd32") or {})
+        g.setdefault("uart", {"id": 1, "baud": 115200})
+        if bl:
+            g.setdefault("write_max", bl.write_max)
+            g.setdefault("pages", bl.pages)
+            g.setdefault("page_size", bl.page_size)
+            g.setdefault("base", bl.base)
+        cfg["gd32"] = g
+
+
+def _sim_env(env, sims):
+    s = sims.get("modem") or sims.get("bl")
+    if s:
+        env["OTA_UART"] = str(s.port)
+    return env
+
+
+def _parse_summary(text):
+    # A device without json (nrf52832) prints repr() of the summary dict.
+    try:
+        return json.loads(text)
+    except ValueError:
+        import ast
+
+        return ast.literal_eval(text)
+
+
+def _nrf_region_md5(state, size):
+    import hashlib
+
+    try:
+        with open(os.path.join(state, "nrf_flash.bin"), "rb") as f:
+            f.seek(NRF_UNUSED_START + 4096)  # block 0 of the region is the header
+            return hashlib.md5(f.read(size)).hexdigest()
+    except OSError:
+        return None

@@ -1,0 +1,502 @@
+# AT-modem transport: a socket-like transport over a UART to an NB-IoT / Cat-1 modem,
+# for boards without a network stack (nRF52832). Same interface as transport.py:
+#   readinto(buf, n) -> 1..n bytes (0 at EOF; Timeout when nothing came in time)
+#   read_exact(buf, n), write(buf, n), close()
+#
+# Two command sets (../shared/docs/platform-notes.md):
+#   bc26  (Quectel): AT+QIOPEN=1,<id>,"TCP","<host>",<port>,0,0 -> OK, URC +QIOPEN: <id>,0
+#         AT+QISEND=<id>,<n> -> "> " -> n bytes -> SEND OK | SEND FAIL
+#         buffer mode: URC +QIURC: "recv",<id>, then AT+QIRD=<id>,<k> -> +QIRD: <n>
+#         CRLF, n raw bytes, OK (repeat until +QIRD: 0); URC +QIURC: "closed",<id> = EOF
+#         once the modem's buffer is drained; AT+QICLOSE=<id>.
+#   m5311 (China Mobile): AT+CMDNS="<host>" -> +CMDNS: <ip>; AT+IPSTART=<id>,"TCP",
+#         "<ip>",<port> -> CONNECT OK | CONNECT FAIL; AT+IPSEND=<id>,<n>,<HEX> -> OK;
+#         data arrives by itself as URC +IPRD: <id>,"<ip>",<port>,<n>,<HEX>; URC
+#         +IPCLOSE: <id> (or "<id>,CLOSED") = EOF; AT+IPCLOSE=<id>.
+#
+# The UART is read in pieces of at most 64 bytes (the nRF port's RX ring) into one
+# small buffer and parsed byte by byte: unsolicited lines (URCs: +CEREG, +CSCON, ...)
+# are handled wherever they come, between or inside command answers. Payload goes
+# into one bounded ring (bc26 asks for no more than fits; m5311 pushes: overflow is a
+# NetError). M5311 hex is decoded as it streams in: no line buffer of the payload, no
+# unhexlify. Modem errors (ERROR, +CME ERROR, SEND FAIL, CONNECT FAIL) are NetError,
+# a silent modem is Timeout. Buffers are allocated once per modem.
+import time
+
+from .errors import NetError, ProtocolError, Timeout
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_LINE = const(96)  # stored part of a line (longer lines are cut: only prefixes matter)
+_RX = const(64)  # bytes pulled from the UART per call
+_RING = const(2048)  # payload received, not yet read (>= chunk + HTTP head)
+_SEND = const(1024)  # most payload bytes per send command
+_HEXW = const(32)  # payload bytes hex-encoded per UART write (m5311)
+_QIRD = const(512)  # most bytes asked per AT+QIRD
+
+_HEX = b"0123456789ABCDEF"
+
+
+def _ticks():
+    return time.ticks_ms()
+
+
+class AtModem:
+    def __init__(self, uart, kind="bc26", timeout_ms=10000, cid=0, ring=_RING):
+        if kind not in ("bc26", "m5311"):
+            raise ValueError("modem: bc26 or m5311")
+        self.u = uart
+        self.kind = kind
+        self.m5311 = kind == "m5311"
+        self.to = timeout_ms
+        self.cid = cid
+        self._rx = bytearray(_RX)
+        self._rp = self._re = 0
+        self._ln = bytearray(_LINE)
+        self._ring = bytearray(ring)
+        self._rs = ring
+        self._rh = 0  # ring head (next byte to hand out)
+        self._rc = 0  # bytes in the ring
+        self._cb = bytearray(128)  # command being formatted
+        self._hx = bytearray(2 * _HEXW)
+        self.up = False
+        self.is_open = False
+        self.urcs = 0  # unsolicited lines seen (statistics)
+        self._reset()
+
+    def _reset(self):
+        self._eof = False  # the remote end closed
+        self._pending = False  # bc26: the modem holds data (URC "recv")
+        self._opened = -1  # result of the open (bc26 +QIOPEN err; m5311 0/1)
+        self._err = None  # m5311 ring overflow
+        self._got = -1
+        self._rh = self._rc = 0
+
+    # -- bytes and lines -----------------------------------------------------------
+
+    def _byte(self, deadline):
+        if self._rp == self._re:
+            u = self.u
+            while True:
+                n = u.readinto(self._rx, _RX) if u.any() else None
+                if n:
+                    self._rp = 0
+                    self._re = n
+                    break
+                if time.ticks_diff(deadline, _ticks()) <= 0:
+                    raise Timeout("modem: no answer")
+                time.sleep_ms(1)
+        b = self._rx[self._rp]
+        self._rp += 1
+        return b
+
+    def _flush_input(self):
+        self._rp = self._re = 0
+        for _ in range(64):
+            if not self.u.any() or not self.u.readinto(self._rx, _RX):
+                break
+
+    # The next non-blank line -> its length in self._ln (CR LF and leading blanks
+    # dropped; only the first _LINE bytes kept). The bc26 prompt "> " is a line ">".
+    # m5311 +IPRD data is consumed here (into the ring): then 0 is returned.
+    def _line(self, deadline):
+        ln = self._ln
+        while True:
+            n = 0
+            full = 0
+            while True:
+                b = self._byte(deadline)
+                if b == 10:
+                    break
+                if b == 13 or (b == 32 and not full):
+                    continue
+                if n < _LINE:
+                    ln[n] = b
+                    n += 1
+                full += 1
+                if full == 1 and b == 62:  # '>': the send prompt, no CR LF follows
+                    return 1
+                if full == 7 and ln[0] == 43 and self.m5311 and self._pre(7, b"+IPRD: "):
+                    self._iprd(deadline)
+                    return 0  # data, not a line: let the caller look at the ring
+            if n:
+                return n
+
+    def _pre(self, n, p, at=0):
+        # self._ln[at:n] starts with p
+        k = len(p)
+        if n - at < k:
+            return False
+        ln = self._ln
+        for i in range(k):
+            if ln[at + i] != p[i]:
+                return False
+        return True
+
+    def _idpre(self, n, p):
+        # p, alone or after "<id>," (m5311 answers may carry the socket id)
+        if self._pre(n, p):
+            return True
+        return n > 2 and 48 <= self._ln[0] <= 57 and self._ln[1] == 44 and self._pre(n, p, 2)
+
+    def _num(self, a, n):
+        ln = self._ln
+        while a < n and ln[a] == 32:
+            a += 1
+        v = 0
+        d = 0
+        while a < n and 48 <= ln[a] <= 57 and d < 9:
+            v = v * 10 + ln[a] - 48
+            a += 1
+            d += 1
+        if not d:
+            raise ProtocolError("modem: bad number")
+        return v
+
+    # -- payload ring --------------------------------------------------------------
+
+    def _put(self, b):
+        if self._rc == self._rs:
+            self._err = "modem: receive buffer overflow"
+            return
+        t = self._rh + self._rc
+        if t >= self._rs:
+            t -= self._rs
+        self._ring[t] = b
+        self._rc += 1
+
+    def _raw(self, n, deadline):
+        # bc26: n raw payload bytes after "+QIRD: n"
+        for _ in range(n):
+            self._put(self._byte(deadline))
+
+    def _iprd(self, deadline):
+        # After "+IPRD: ": <id>,"<ip>",<port>,<len>,<HEX> CR LF, decoded into the ring.
+        commas = 0
+        quoted = False
+        n = 0
+        while commas < 4:
+            b = self._byte(deadline)
+            if b == 34:
+                quoted = not quoted
+            elif b == 44 and not quoted:
+                commas += 1
+            elif b == 10:
+                raise ProtocolError("modem: short +IPRD")
+            elif commas == 3 and 48 <= b <= 57:
+                n = n * 10 + b - 48
+                if n > 65536:
+                    raise ProtocolError("modem: bad +IPRD")
+        for _ in range(n):
+            self._put(_nib(self._byte(deadline)) << 4 | _nib(self._byte(deadline)))
+        while self._byte(deadline) != 10:
+            pass
+
+    def _take(self, buf, off, n):
+        k = self._rc if self._rc < n else n
+        r = self._ring
+        h = self._rh
+        rs = self._rs
+        for i in range(off, off + k):
+            buf[i] = r[h]
+            h += 1
+            if h == rs:
+                h = 0
+        self._rh = h
+        self._rc -= k
+        return k
+
+    # -- commands ------------------------------------------------------------------
+
+    def _c(self, pos, data):
+        cb = self._cb
+        for i in range(len(data)):
+            c = data[i]
+            cb[pos + i] = c if isinstance(c, int) else ord(c)
+        return pos + len(data)
+
+    def _ci(self, pos, v):
+        n = 1
+        x = v
+        while x >= 10:
+            x //= 10
+            n += 1
+        i = pos + n
+        while True:
+            i -= 1
+            self._cb[i] = 48 + v % 10
+            v //= 10
+            if i == pos:
+                return pos + n
+
+    def _send_cmd(self, n):
+        self.u.write(memoryview(self._cb)[:n])
+
+    # Read lines until one starting with one of `finals` (-> its index); error results
+    # raise NetError; URCs are handled on the way; a line starting with `want` sets
+    # self._got (bc26 +QIRD: its payload follows and is read at once).
+    def _wait(self, deadline, finals, want=None):
+        while True:
+            n = self._line(deadline)
+            if not n:
+                continue
+            for i in range(len(finals)):
+                if self._idpre(n, finals[i]):
+                    return i
+            if self._pre(n, b"ERROR") or self._pre(n, b"+CME ERROR"):
+                raise NetError("modem: ERROR")
+            if self._idpre(n, b"SEND FAIL"):
+                raise NetError("modem: SEND FAIL")
+            if self._idpre(n, b"CONNECT FAIL"):
+                raise NetError("modem: CONNECT FAIL")
+            if want is not None and self._pre(n, want):
+                self._got = self._num(len(want), n)
+                if want == b"+QIRD:":
+                    self._raw(self._got, deadline)
+                continue
+            self._urc(n)
+
+    def _urc(self, n):
+        ln = self._ln
+        if not n:
+            return
+        if self._pre(n, b"+QIURC: \"recv\""):
+            self._pending = True
+        elif self._pre(n, b"+QIURC: \"closed\""):
+            self._eof = True
+            self._pending = True  # read what the modem still holds, then EOF
+        elif self._pre(n, b"+QIOPEN:"):
+            c = 8
+            while c < n and ln[c] != 44:
+                c += 1
+            self._opened = self._num(c + 1, n) if c < n else 1
+        elif self._pre(n, b"+IPCLOSE:") or self._idpre(n, b"CLOSED"):
+            self._eof = True
+        elif self._idpre(n, b"CONNECT OK"):
+            self._opened = 0
+        elif self._pre(n, b"+CMDNS:"):
+            a = 7
+            while a < n and ln[a] == 32:
+                a += 1
+            self._dns = bytes(ln[a:n]).decode()
+        else:
+            self.urcs += 1
+
+    def _deadline(self, ms=None):
+        return time.ticks_add(_ticks(), ms or self.to)
+
+    def cmd(self, text, finals=(b"OK",), ms=None):
+        # One plain command (str, no CR LF); -> index of the final result.
+        p = self._c(0, text)
+        p = self._c(p, b"\r\n")
+        self._send_cmd(p)
+        return self._wait(self._deadline(ms), finals)
+
+    # -- life cycle ----------------------------------------------------------------
+
+    # Wake the modem (AT until it answers), echo off, wait for the packet attach.
+    def start(self, attach_s=30):
+        for i in range(10):
+            self._flush_input()
+            try:
+                self.cmd("AT", ms=500)
+                break
+            except Timeout:
+                if i == 9:
+                    raise
+        self.cmd("ATE0")
+        for _ in range(attach_s * 2):
+            self._got = -1
+            p = self._c(0, b"AT+CGATT?\r\n")
+            self._send_cmd(p)
+            self._wait(self._deadline(), (b"OK",), b"+CGATT:")
+            if self._got == 1:
+                break
+            time.sleep_ms(500)
+        else:
+            raise NetError("modem: not attached")
+        self.up = True
+
+    def open(self, host, port, timeout_ms=None):
+        if not self.up:
+            self.start()
+        if self.is_open:
+            self.close()
+        self._reset()
+        dl = self._deadline(timeout_ms)
+        cid = self.cid
+        if self.m5311:
+            ip = host if _is_ip(host) else self.resolve(host, timeout_ms)
+            p = self._c(0, b"AT+IPSTART=")
+            p = self._ci(p, cid)
+            p = self._c(p, b",\"TCP\",\"")
+            p = self._c(p, ip)
+            p = self._c(p, b"\",")
+            p = self._ci(p, port)
+            p = self._c(p, b"\r\n")
+            self._send_cmd(p)
+            self._wait(dl, (b"CONNECT OK", b"ALREADY CONNECT"))
+        else:
+            p = self._c(0, b"AT+QIOPEN=1,")
+            p = self._ci(p, cid)
+            p = self._c(p, b",\"TCP\",\"")
+            p = self._c(p, host)
+            p = self._c(p, b"\",")
+            p = self._ci(p, port)
+            p = self._c(p, b",0,0\r\n")
+            self._send_cmd(p)
+            self._wait(dl, (b"OK",))
+            while self._opened < 0:
+                self._urc(self._line(dl))
+            if self._opened:
+                raise NetError("modem: open failed (%d)" % self._opened)
+        self.is_open = True
+        return self
+
+    def resolve(self, host, timeout_ms=None):
+        self._dns = None
+        p = self._c(0, b"AT+CMDNS=\"")
+        p = self._c(p, host)
+        p = self._c(p, b"\"\r\n")
+        self._send_cmd(p)
+        dl = self._deadline(timeout_ms)
+        self._wait(dl, (b"OK",))
+        while self._dns is None:
+            self._urc(self._line(dl))
+        if not _is_ip(self._dns):
+            raise NetError("modem: cannot resolve host")
+        return self._dns
+
+    def close(self):
+        if not self.is_open:
+            return
+        self.is_open = False
+        self._rc = 0
+        p = self._c(0, b"AT+IPCLOSE=" if self.m5311 else b"AT+QICLOSE=")
+        p = self._ci(p, self.cid)
+        p = self._c(p, b"\r\n")
+        try:
+            self._send_cmd(p)
+            self._wait(self._deadline(2000), (b"OK", b"CLOSE OK"))
+        except (NetError, ProtocolError):
+            self._flush_input()
+
+    # -- transport interface -------------------------------------------------------
+
+    def write(self, buf, n):
+        if not self.is_open or self._eof:
+            raise NetError("modem: connection closed")
+        off = 0
+        while off < n:
+            k = n - off if n - off < _SEND else _SEND
+            if self.m5311:
+                self._send_hex(buf, off, k)
+            else:
+                self._send_raw(buf, off, k)
+            off += k
+        return n
+
+    def _send_raw(self, buf, off, k):
+        p = self._c(0, b"AT+QISEND=")
+        p = self._ci(p, self.cid)
+        p = self._c(p, b",")
+        p = self._ci(p, k)
+        p = self._c(p, b"\r\n")
+        self._send_cmd(p)
+        dl = self._deadline()
+        self._wait(dl, (b">",))
+        self.u.write(memoryview(buf)[off:off + k])
+        self._wait(dl, (b"SEND OK",))
+
+    def _send_hex(self, buf, off, k):
+        p = self._c(0, b"AT+IPSEND=")
+        p = self._ci(p, self.cid)
+        p = self._c(p, b",")
+        p = self._ci(p, k)
+        p = self._c(p, b",")
+        self._send_cmd(p)
+        hx = self._hx
+        u = self.u
+        end = off + k
+        while off < end:
+            m = end - off if end - off < _HEXW else _HEXW
+            for i in range(m):
+                b = buf[off + i]
+                hx[2 * i] = _HEX[b >> 4]
+                hx[2 * i + 1] = _HEX[b & 15]
+            u.write(hx if m == _HEXW else memoryview(hx)[: 2 * m])
+            off += m
+        u.write(b"\r\n")
+        self._wait(self._deadline(), (b"OK",))
+
+    def _recv(self, buf, off, n):
+        dl = self._deadline()
+        while not self._rc:
+            if self._err:
+                raise NetError(self._err)
+            if not self.is_open:
+                raise NetError("modem: connection closed")
+            if self._pending and not self.m5311:
+                self._read_bc26(dl)
+            elif self._eof:
+                return 0
+            else:
+                self._urc(self._line(dl))
+        return self._take(buf, off, n)
+
+    def _read_bc26(self, dl):
+        free = self._rs - self._rc
+        p = self._c(0, b"AT+QIRD=")
+        p = self._ci(p, self.cid)
+        p = self._c(p, b",")
+        p = self._ci(p, free if free < _QIRD else _QIRD)
+        p = self._c(p, b"\r\n")
+        self._send_cmd(p)
+        self._got = -1
+        try:
+            self._wait(dl, (b"OK",), b"+QIRD:")
+        except NetError:
+            if not self._eof:
+                raise
+            self._got = 0  # closed and gone: nothing more
+        if self._got <= 0:
+            self._pending = False
+
+    def readinto(self, buf, n):
+        return self._recv(buf, 0, n)
+
+    def read_exact(self, buf, n):
+        got = 0
+        while got < n:
+            r = self._recv(buf, got, n - got)
+            if not r:
+                raise NetError("connection closed mid-body")
+            got += r
+        return n
+
+
+def _nib(c):
+    if 48 <= c <= 57:
+        return c - 48
+    c |= 0x20
+    if 97 <= c <= 102:
+        return c - 87
+    raise ProtocolError("modem: bad hex")
+
+
+def _is_ip(s):
+    if not s:
+        return False
+    dots = 0
+    for ch in s:
+        if ch == ".":
+            dots += 1
+        elif not "0" <= ch <= "9":
+            return False
+    return dots == 3

@@ -1,0 +1,406 @@
+# A simulated NB-IoT modem on a TCP port of 127.0.0.1: the firmware's UART (the shim's
+# machine.UART connects here) talks AT commands to it, and it bridges the modem's
+# socket to real TCP on loopback (the OneNET simulator). Two command sets:
+#
+#   bc26 (Quectel, buffer access mode)        m5311 (China Mobile, hex data)
+#   AT+QIOPEN=1,<id>,"TCP","<h>",<p>,0,0      AT+IPSTART=<id>,"TCP","<ip>",<p>
+#     OK, then +QIOPEN: <id>,<err>              CONNECT OK | CONNECT FAIL
+#   AT+QISEND=<id>,<n>  "> " n bytes SEND OK  AT+IPSEND=<id>,<n>,<HEX>  OK
+#   +QIURC: "recv",<id>; AT+QIRD=<id>,<k>     +IPRD: <id>,"<ip>",<p>,<n>,<HEX>
+#     +QIRD: <n> CRLF bytes CRLF OK
+#   +QIURC: "closed",<id>                     +IPCLOSE: <id>
+#   AT+QICLOSE=<id>  OK                       AT+IPCLOSE=<id>  OK;  AT+CMDNS="h"
+# Both: AT, ATE0/ATE1 (echo is on at power-up), AT+CSQ, AT+CGATT?, AT+CEREG?.
+# Any host name resolves to 127.0.0.1: the bridge never leaves loopback.
+#
+# Faults (constructor keywords or fault(**kw) at any time; counts are used up):
+#   urc_storm=N   N unrelated URCs (+CEREG, +CSCON, ...) before every answer and
+#                 between data URCs
+#   send_fail=N   the next N sends answer SEND FAIL (nothing is forwarded)
+#   open_fail=N   the next N opens fail
+#   drop_after=B  the link drops once B bytes came from the server (the rest is lost,
+#                 the modem reports the socket closed)
+#   mute=N        the next N commands get no answer at all (the firmware times out)
+#   delay_ms=D    each answer comes D ms late; bps=R: output paced to R bytes/s
+import re
+import socket
+import threading
+import time
+
+_STORM = (b"+CEREG: 1", b"+CSCON: 1", b"+QNBIOTEVENT: \"EXIT PSM\"", b"+CSCON: 0",
+          b"+IP: 10.11.12.13", b"+CTZV: 24/01/01,08:00:00,+32", b"+QIURC: \"pdpdeact\",9")
+
+
+class ModemSim:
+    def __init__(self, kind="bc26", port=0, urc_chunk=512, log=None, **faults):
+        if kind not in ("bc26", "m5311"):
+            raise ValueError("kind: bc26 or m5311")
+        self.kind = kind
+        self.urc_chunk = urc_chunk
+        self.log = log
+        self.faults = {"urc_storm": 0, "send_fail": 0, "open_fail": 0, "drop_after": 0,
+                       "mute": 0, "delay_ms": 0, "bps": 0}
+        self.fault(**faults)
+        self.stats = {"down": 0, "up": 0, "urcs": 0, "storm": 0, "sends": 0, "send_fails": 0,
+                      "drops": 0, "opens": 0, "sessions": 0, "commands": 0}
+        self._lock = threading.Lock()
+        self._srv = socket.socket()
+        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._srv.bind(("127.0.0.1", port))
+        self._srv.listen(4)
+        self.port = self._srv.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads = []
+        self._sessions = []
+
+    def fault(self, **kw):
+        for k, v in kw.items():
+            if k not in self.faults:
+                raise ValueError("modemsim: unknown fault " + k)
+            self.faults[k] = v
+
+    def _take(self, name):
+        with self._lock:
+            if self.faults[name] > 0:
+                self.faults[name] -= 1
+                return True
+        return False
+
+    def start(self):
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def stop(self):
+        self._stop.set()
+        try:
+            self._srv.close()
+        except OSError:
+            pass
+        for s in list(self._sessions):
+            s.shutdown()
+        for t in self._threads:
+            t.join(2)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()
+
+    def _accept(self):
+        self._srv.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                c, _ = self._srv.accept()
+            except OSError:
+                continue
+            self.stats["sessions"] += 1
+            s = _Session(self, c)
+            self._sessions = [x for x in self._sessions if x.alive] + [s]
+            t = threading.Thread(target=s.run, daemon=True)
+            t.start()
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+
+
+class _Session:
+    # One UART connection (one boot of the device).
+    def __init__(self, sim, conn):
+        self.sim = sim
+        self.c = conn
+        self.alive = True
+        self.echo = True
+        self.out = threading.Lock()
+        self.tcp = None
+        self.port = 0
+        self.buf = bytearray()  # bc26: received, waiting for AT+QIRD
+        self.armed = True  # bc26: the next data raises +QIURC: "recv"
+        self.block = threading.Lock()
+        self.gen = 0  # connection generation (a bridge thread of an old one stays quiet)
+
+    def shutdown(self):
+        self.alive = False
+        self._close_tcp()
+        try:
+            self.c.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- output ----------------------------------------------------------------------
+    def send(self, data):
+        f = self.sim.faults
+        with self.out:
+            try:
+                if f["bps"]:
+                    for i in range(0, len(data), 64):
+                        piece = data[i:i + 64]
+                        self.c.sendall(piece)
+                        time.sleep(len(piece) / f["bps"])
+                else:
+                    self.c.sendall(data)
+            except OSError:
+                self.alive = False
+
+    def line(self, text):
+        self.send(b"\r\n" + text + b"\r\n")
+
+    def storm(self):
+        n = self.sim.faults["urc_storm"]
+        if n:
+            self.sim.stats["storm"] += n
+            self.send(b"".join(b"\r\n" + _STORM[i % len(_STORM)] + b"\r\n" for i in range(n)))
+
+    def answer(self, *lines):
+        if self.sim.faults["delay_ms"]:
+            time.sleep(self.sim.faults["delay_ms"] / 1000)
+        self.storm()
+        self.send(b"".join(b"\r\n" + x + b"\r\n" for x in lines))
+
+    # -- input -----------------------------------------------------------------------
+    def run(self):
+        self.c.settimeout(0.2)
+        inbuf = bytearray()
+        raw = 0  # bc26: bytes of payload expected after "> "
+        stop = self.sim._stop
+        try:
+            while self.alive and not stop.is_set():
+                try:
+                    d = self.c.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                if not d:
+                    break
+                inbuf += d
+                while self.alive:
+                    if raw:
+                        if len(inbuf) < raw:
+                            break
+                        payload = bytes(inbuf[:raw])
+                        del inbuf[:raw]
+                        raw = 0
+                        self._forward(payload)
+                        continue
+                    i = inbuf.find(b"\r")
+                    if i < 0:
+                        if len(inbuf) > 16384:
+                            inbuf.clear()
+                            self.answer(b"ERROR")
+                        break
+                    line = bytes(inbuf[:i]).strip(b"\n ")
+                    del inbuf[:i + 1]
+                    if inbuf[:1] == b"\n":
+                        del inbuf[:1]
+                    if not line:
+                        continue
+                    raw = self.command(line) or 0
+        finally:
+            self.alive = False
+            self._close_tcp()
+            try:
+                self.c.close()
+            except OSError:
+                pass
+
+    def command(self, line):
+        sim = self.sim
+        sim.stats["commands"] += 1
+        if self.echo:
+            self.send(line + b"\r\n")
+        if sim._take("mute"):
+            return 0
+        text = line.decode("latin-1")
+        u = text.upper()
+        if u == "AT":
+            return self.answer(b"OK")
+        if u in ("ATE0", "ATE1"):
+            self.echo = u == "ATE1"
+            return self.answer(b"OK")
+        if u == "AT+CSQ":
+            return self.answer(b"+CSQ: 24,99", b"OK")
+        if u == "AT+CGATT?":
+            return self.answer(b"+CGATT: 1", b"OK")
+        if u == "AT+CEREG?":
+            return self.answer(b"+CEREG: 0,1", b"OK")
+        if sim.kind == "bc26":
+            return self._bc26(text)
+        return self._m5311(text)
+
+    def _bc26(self, text):
+        m = re.fullmatch(r'AT\+QIOPEN=1,(\d),"TCP","([^"]+)",(\d+),\d+,0', text)
+        if m:
+            self.answer(b"OK")
+            err = self._open(m.group(2), int(m.group(3)))
+            self.storm()
+            self.line(b"+QIOPEN: %s,%d" % (m.group(1).encode(), err))
+            return 0
+        m = re.fullmatch(r"AT\+QISEND=(\d),(\d+)", text)
+        if m:
+            n = int(m.group(2))
+            if self.tcp is None or n < 1 or n > 1024:
+                return self.answer(b"ERROR")
+            self.send(b"\r\n> ")
+            return n
+        m = re.fullmatch(r"AT\+QIRD=(\d),(\d+)", text)
+        if m:
+            k = int(m.group(2))
+            if k < 1 or k > 1500:
+                return self.answer(b"ERROR")
+            with self.block:
+                d = bytes(self.buf[:k])
+                del self.buf[:k]
+                if not d:
+                    self.armed = True
+            if self.sim.faults["delay_ms"]:
+                time.sleep(self.sim.faults["delay_ms"] / 1000)
+            self.storm()
+            self.send(b"\r\n+QIRD: %d\r\n" % len(d) + d + b"\r\n\r\nOK\r\n")
+            return 0
+        m = re.fullmatch(r"AT\+QICLOSE=(\d)", text)
+        if m:
+            self._close_tcp()
+            return self.answer(b"OK")
+        return self.answer(b"ERROR")
+
+    def _m5311(self, text):
+        m = re.fullmatch(r'AT\+CMDNS="([^"]+)"', text)
+        if m:
+            self.answer(b"OK")
+            self.line(b"+CMDNS: 127.0.0.1")
+            return 0
+        m = re.fullmatch(r'AT\+IPSTART=(\d),"TCP","([\d.]+)",(\d+)', text)
+        if m:
+            err = self._open(m.group(2), int(m.group(3)))
+            return self.answer(b"CONNECT FAIL" if err else b"CONNECT OK")
+        m = re.fullmatch(r"AT\+IPSEND=(\d),(\d+),([0-9A-Fa-f]*)", text)
+        if m:
+            n = int(m.group(2))
+            data = bytes.fromhex(m.group(3)) if len(m.group(3)) % 2 == 0 else b""
+            if self.tcp is None or n < 1 or n > 1024 or len(data) != n:
+                return self.answer(b"ERROR")
+            if self._forward(data):
+                return self.answer(b"OK")
+            return 0
+        m = re.fullmatch(r"AT\+IPCLOSE=(\d)", text)
+        if m:
+            self._close_tcp()
+            return self.answer(b"OK")
+        return self.answer(b"ERROR")
+
+    # -- the bridged socket --------------------------------------------------------------
+    def _open(self, host, port):
+        self._close_tcp()
+        self.sim.stats["opens"] += 1
+        if self.sim._take("open_fail"):
+            return 566
+        if host not in ("127.0.0.1", "localhost") and not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+            return 565
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            return 566
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.block:
+            self.tcp = s
+            self.port = port
+            self.buf = bytearray()
+            self.armed = True
+            self.gen += 1
+            gen = self.gen
+        t = threading.Thread(target=self._bridge, args=(s, gen), daemon=True)
+        t.start()
+        return 0
+
+    def _close_tcp(self):
+        with self.block:
+            s = self.tcp
+            self.tcp = None
+            self.buf = bytearray()
+            self.gen += 1
+        if s:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _forward(self, payload):
+        sim = self.sim
+        sim.stats["sends"] += 1
+        if sim._take("send_fail"):
+            sim.stats["send_fails"] += 1
+            self.answer(b"SEND FAIL")
+            return False
+        s = self.tcp
+        try:
+            s.sendall(payload)
+            sim.stats["up"] += len(payload)
+        except (OSError, AttributeError):
+            self.answer(b"SEND FAIL" if sim.kind == "bc26" else b"ERROR")
+            return False
+        if sim.kind == "bc26":
+            self.answer(b"SEND OK")
+        return True
+
+    def _bridge(self, s, gen):
+        sim = self.sim
+        s.settimeout(0.2)
+        dropped = False
+        while self.alive and not sim._stop.is_set() and gen == self.gen:
+            try:
+                d = s.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                d = b""
+            if d and sim.faults["drop_after"]:
+                with sim._lock:
+                    left = sim.faults["drop_after"] - sim.stats["down"]
+                    if left <= len(d):
+                        d = d[:max(left, 0)]
+                        sim.faults["drop_after"] = 0
+                        dropped = True
+                        sim.stats["drops"] += 1
+            if d:
+                sim.stats["down"] += len(d)
+                self._deliver(d, gen)
+            if not d or dropped:
+                break
+        if gen != self.gen:
+            return
+        with self.block:
+            if self.tcp is s:
+                self.tcp = None
+        try:
+            s.close()
+        except OSError:
+            pass
+        self.storm()
+        if sim.kind == "bc26":
+            self.line(b'+QIURC: "closed",0')
+        else:
+            self.line(b"+IPCLOSE: 0")
+
+    def _deliver(self, d, gen):
+        sim = self.sim
+        if sim.kind == "bc26":
+            with self.block:
+                if gen != self.gen:
+                    return
+                self.buf += d
+                urc = self.armed
+                self.armed = False
+            if urc:
+                sim.stats["urcs"] += 1
+                self.storm()
+                self.line(b'+QIURC: "recv",0')
+            return
+        for i in range(0, len(d), self.urc_chunk_size()):
+            piece = d[i:i + self.urc_chunk_size()]
+            sim.stats["urcs"] += 1
+            self.storm()
+            self.line(b'+IPRD: 0,"127.0.0.1",%d,%d,%s' % (self.port, len(piece), piece.hex().upper().encode()))
+
+    def urc_chunk_size(self):
+        return self.sim.urc_chunk
