@@ -27,12 +27,12 @@ _LINE = re.compile(r"^(md5|sha1)\s+(\w+)\s+(\d+) KB/s(?:\s+heap (-?\d+) B)?")
 HASHBENCH = os.path.join(ROOT, "tools", "onenet_ota_tools", "hashbench.py")
 
 
-def _parse(text, where):
+def _parse(text, where, kib):
     out = []
     for line in text.splitlines():
         m = _LINE.match(line)
         if m:
-            out.append({"where": where, "hash": m.group(1), "mode": m.group(2),
+            out.append({"where": where, "kib": kib, "hash": m.group(1), "mode": m.group(2),
                         "kbps": int(m.group(3)),
                         "heap": None if m.group(4) is None else int(m.group(4))})
     return out
@@ -42,7 +42,7 @@ def _parse(text, where):
 def hashes(kib):
     notes = []
     p = runtimes.run("micropython", HASHBENCH, [str(kib)], heap="64k", timeout=300)
-    rows = _parse(p.stdout, "unix micropython (64-bit)")
+    rows = _parse(p.stdout, "unix micropython (64-bit)", kib)
     if not rows:
         notes.append("unix micropython hashbench failed: %s" % (p.stderr or p.stdout)[-300:])
     mjs = os.environ.get("OTA_WASM_MJS")
@@ -50,7 +50,7 @@ def hashes(kib):
         files = [os.path.join(FIRMWARE, "onenet_ota", f) for f in ("md5.py", "sha1.py")]
         p = subprocess.run(["node", mjs, "-X", "heapsize=64k"] + files + [HASHBENCH],
                            capture_output=True, text=True, timeout=300)
-        w = _parse(p.stdout, "WebAssembly micropython (32-bit)")
+        w = _parse(p.stdout, "WebAssembly micropython (32-bit)", 64)  # its CLI takes no argv
         rows += w
         if not w:
             notes.append("WebAssembly hashbench failed: %s" % (p.stderr or p.stdout)[-300:])
