@@ -198,7 +198,7 @@ def markdown(R, command, elapsed):
     L += ["## Journal and resume", "",
           "Journal writes = calls of `journal._write` (each save is one write + one rename), "
           "counted in the device (OTA_HEAP_STATS). Restart → first resumed byte: a device "
-          "(unix profile, 4 KiB chunks) is killed (SIGKILL) once past half the image and "
+          "(4 KiB chunks; profile in the table) is killed (SIGKILL) once past half the image and "
           "started again; the time is from the new process's start to its first PROGRESS "
           "line (the first chunk stored after the resume point: interpreter start, imports, "
           "version report, check, token check, re-hash of the stored part, one request). "
