@@ -37,6 +37,13 @@ class BootloaderError(NetError):
     pass
 
 
+def _has(b, c):
+    for x in b:
+        if x == c:
+            return True
+    return False
+
+
 class Bootloader:
     def __init__(self, uart, timeout_ms=1000, erase_ms=30000):
         self.u = uart
@@ -122,15 +129,15 @@ class Bootloader:
             cmds[i] = self._byte(self.to)
         self._ack()
         self.cmds = bytes(cmds)
-        if 0x44 in cmds:
+        # (`int in bytes` is not implemented on MicroPython)
+        if _has(cmds, 0x44):
             self.erase_cmd = 0x44
-        elif 0x43 in cmds:
+        elif _has(cmds, 0x43):
             self.erase_cmd = 0x43
         else:
             raise BootloaderError("bootloader: no erase command")
-        for c in (0x11, 0x31):
-            if c not in cmds:
-                raise BootloaderError("bootloader: no read/write command")
+        if not (_has(cmds, 0x11) and _has(cmds, 0x31)):
+            raise BootloaderError("bootloader: no read/write command")
         return self.cmds
 
     def erase(self, first, count):

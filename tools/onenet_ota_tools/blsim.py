@@ -24,6 +24,8 @@
 #   reset_after=K     after K more good writes the MCU resets mid-programming (the
 #                     write in flight is lost; what was written stays)
 #   erase_ms=D        each erased page takes D ms
+#   after=K           nack/timeout_write/bad_checksum wait until K writes succeeded in
+#                     this session (a fault mid-image rather than at its first write)
 import socket
 import threading
 import time
@@ -55,7 +57,7 @@ class BootloaderSim:
         self.log = log
         self.flash = bytearray(b"\xff" * self.size)
         self.faults = {"nack": 0, "timeout_write": 0, "bad_checksum": 0, "reset_after": 0,
-                       "erase_ms": 0}
+                       "erase_ms": 0, "after": 0}
         self.fault(**faults)
         self.stats = {"syncs": 0, "writes": 0, "reads": 0, "erased_pages": 0, "nacks": 0,
                       "resets": 0, "timeouts": 0, "bad_checksums": 0, "go": None,
@@ -120,6 +122,7 @@ class BootloaderSim:
             except OSError:
                 continue
             self.stats["sessions"] += 1
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conns.append(c)
             t = threading.Thread(target=self._serve, args=(c,), daemon=True)
             t.start()
@@ -129,10 +132,11 @@ class BootloaderSim:
     def _serve(self, c):
         self.c = c
         self._in = bytearray()
-        self._last = time.monotonic()
+        self._last = time.monotonic() - 1  # powered up long ago: the line is quiet
         c.settimeout(0.05)
         synced = False
         running = False
+        self._session_writes = 0
         try:
             while not self._stop.is_set():
                 try:
@@ -277,17 +281,18 @@ class BootloaderSim:
         n = n1 + 1
         data = bytearray(self._bytes(n))
         chk = self._byte(0.1)
-        if self._take("bad_checksum"):
+        late = self._session_writes >= self.faults["after"]
+        if late and self._take("bad_checksum"):
             self.stats["bad_checksums"] += 1
             data[len(data) // 2] ^= 0x10
-        if self._take("timeout_write"):
+        if late and self._take("timeout_write"):
             self.stats["timeouts"] += 1
             return False  # silence: the host times out
         x = n1
         for b in data:
             x ^= b
         if (x != chk or n > self.write_max or n % 4 or a % 4 or not self._inside(a, n)
-                or self._take("nack")):
+                or (late and self._take("nack"))):
             self._nack()
             return False
         if self.faults["reset_after"]:
@@ -300,6 +305,7 @@ class BootloaderSim:
         for i in range(n):
             self.flash[o + i] &= data[i]
         self.stats["writes"] += 1
+        self._session_writes += 1
         self._out(ACK)
         return False
 

@@ -22,6 +22,8 @@
 #                 the modem reports the socket closed)
 #   mute=N        the next N commands get no answer at all (the firmware times out)
 #   delay_ms=D    each answer comes D ms late; bps=R: output paced to R bytes/s
+# Test hook (not a modem command): AT+SIMFAULT=<name>,<int> sets a fault from the UART
+# side (firmware case modules run in another process than the simulator).
 import re
 import socket
 import threading
@@ -97,6 +99,7 @@ class ModemSim:
             except OSError:
                 continue
             self.stats["sessions"] += 1
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s = _Session(self, c)
             self._sessions = [x for x in self._sessions if x.alive] + [s]
             t = threading.Thread(target=s.run, daemon=True)
@@ -214,6 +217,13 @@ class _Session:
         text = line.decode("latin-1")
         u = text.upper()
         if u == "AT":
+            return self.answer(b"OK")
+        m = re.fullmatch(r"AT\+SIMFAULT=(\w+),(\d+)", text)
+        if m:
+            try:
+                sim.fault(**{m.group(1): int(m.group(2))})
+            except ValueError:
+                return self.answer(b"ERROR")
             return self.answer(b"OK")
         if u in ("ATE0", "ATE1"):
             self.echo = u == "ATE1"

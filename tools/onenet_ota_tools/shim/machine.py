@@ -70,6 +70,7 @@ class UART:
         self.baudrate = baudrate
         self._n = rxbuf if rxbuf > 0 else 64
         self._ring = bytearray(self._n)
+        self._tmp = bytearray(self._n)
         self._h = 0  # next byte to hand out
         self._c = 0  # bytes buffered
         self._s = socket.socket()
@@ -78,6 +79,10 @@ class UART:
             self._s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
         else:  # CPython's getaddrinfo may import codecs a test has hidden
             self._s.connect(("127.0.0.1", port))
+        try:  # a UART has no Nagle: each write leaves at once
+            self._s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+        except (OSError, AttributeError):
+            pass
         self._s.setblocking(False)
         self._eof = False
 
@@ -95,22 +100,24 @@ class UART:
         free = self._n - self._c
         if not free or self._s is None or self._eof:
             return
-        try:
-            d = self._s.recv(free)
+        d = self._tmp
+        try:  # into a buffer kept for it: the stand-in allocates nothing per call
+            k = self._s.readinto(d, free) if ota_shim.MP else self._s.recv_into(d, free)
         except OSError:
             return  # EAGAIN: nothing there
-        if d is None:
+        if k is None:
             return
-        if not d:
+        if not k:
             self._eof = True  # the simulator went away: the line is silent
             return
         t = (self._h + self._c) % self._n
-        for b in d:
-            self._ring[t] = b
+        r = self._ring
+        for i in range(k):
+            r[t] = d[i]
             t += 1
             if t == self._n:
                 t = 0
-        self._c += len(d)
+        self._c += k
 
     def any(self):
         self._pull()
@@ -143,14 +150,13 @@ class UART:
     def write(self, buf):
         if self._s is None:
             raise OSError(9, "UART closed")
-        mv = memoryview(buf)
-        n = len(mv)
+        n = len(buf)
         off = 0
         for _ in range(100000):
             if off >= n:
                 break
             try:
-                w = self._s.send(mv[off:])
+                w = self._s.send(buf if not off else memoryview(buf)[off:])
             except OSError:
                 w = None  # EAGAIN: the simulator is slow to read
             if w:

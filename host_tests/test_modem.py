@@ -1,0 +1,115 @@
+# AT-modem transport over the modem simulator, on both runtimes (cases_at.py), and the
+# simulator's own behaviour seen from a plain socket.
+import os
+import socket
+import threading
+
+import pytest
+
+from conftest import run_cases
+from onenet_ota_tools.modemsim import ModemSim
+
+
+class _Echo:
+    # Loopback echo server; b"BYE" is echoed, then the connection is closed.
+    def __init__(self):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.listen(8)
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.stop_ = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stop_.is_set():
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    def _one(self, c):
+        c.settimeout(5)
+        try:
+            while not self.stop_.is_set():
+                d = c.recv(4096)
+                if not d:
+                    break
+                c.sendall(d)
+                if d.endswith(b"BYE"):
+                    break
+        except OSError:
+            pass
+        c.close()
+
+    def stop(self):
+        self.stop_.set()
+        self.s.close()
+        self.t.join(2)
+
+
+@pytest.fixture
+def modems(monkeypatch):
+    echo = _Echo()
+    sims = [ModemSim("bc26").start(), ModemSim("m5311").start()]
+    try:
+        monkeypatch.setenv("OTA_UART_1", str(sims[0].port))
+        monkeypatch.setenv("OTA_UART_2", str(sims[1].port))
+        monkeypatch.setenv("OTA_ECHO_PORT", str(echo.port))
+        yield sims
+    finally:
+        for s in sims:
+            s.stop()
+        echo.stop()
+
+
+def test_at_transport(modems, runtime):
+    r = run_cases("cases_at", runtime, heap="96k", timeout=120)
+    for k in ("bc26", "m5311"):
+        assert r["case_%s_urc_storm" % k] > 0  # URCs were seen and skipped
+        assert "SEND FAIL" in r["case_%s_send_fail" % k]
+        assert "no answer" in r["case_%s_timeout" % k]
+        assert "ERROR" in r["case_%s_error" % k]
+        assert r["case_%s_remote_close" % k] == 3
+    assert r["case_m5311_dns"] == "127.0.0.1"
+    assert modems[0].stats["storm"] and modems[1].stats["storm"]
+    assert modems[0].stats["send_fails"] == 1 and modems[1].stats["send_fails"] == 1
+    if runtime == "micropython":
+        # steady state: the modem formats commands and decodes in place; what remains
+        # is small per-call objects (memoryview of a send, bound methods)
+        for k in ("bc26", "m5311"):
+            assert r["case_%s_alloc_per_kib" % k] < 512, r
+        print("alloc per KiB echo", {k: r["case_%s_alloc_per_kib" % k] for k in ("bc26", "m5311")})
+
+
+def _chat(port, lines, wait=0.3):
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    out = b""
+    try:
+        for ln in lines:
+            s.sendall(ln)
+        s.settimeout(wait)
+        while True:
+            try:
+                d = s.recv(4096)
+            except socket.timeout:
+                break
+            if not d:
+                break
+            out += d
+    finally:
+        s.close()
+    return out
+
+
+def test_modemsim_speaks_both_sets():
+    with ModemSim("bc26") as a, ModemSim("m5311") as b:
+        out = _chat(a.port, [b"AT\r\n", b"ATE0\r\n", b"AT+CGATT?\r\n", b"AT+IPSTART=0,\"TCP\",\"127.0.0.1\",1\r\n"])
+        assert out.startswith(b"AT\r\n\r\nOK") and b"+CGATT: 1" in out and out.rstrip().endswith(b"ERROR")
+        out = _chat(b.port, [b"ATE0\r\n", b"AT+CMDNS=\"example.com\"\r\n", b"AT+QIRD=0,10\r\n"])
+        assert b"+CMDNS: 127.0.0.1" in out and out.rstrip().endswith(b"ERROR")
+        with pytest.raises(ValueError):
+            a.fault(nonsense=1)
