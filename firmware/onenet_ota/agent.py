@@ -88,24 +88,28 @@ class Agent:
     # Call fn(*args) with per-request retries: link errors and errno 7 are retried
     # with exponential backoff and jitter; anything else goes up at once.
     def _net(self, fn, *args):
+        return self._retry(None, fn, args)
+
+    # After a first failure err (None: not tried yet), call fn(*args) again with
+    # backoff; link errors and errno 7 are retried, anything else goes up at once.
+    def _retry(self, err, fn, args):
         wait = self.cfg["backoff_ms"]
         n = self.cfg["retries"]
         while True:
+            if err is not None:
+                if isinstance(err, PlatformError) and err.errno != _E_INTERNAL:
+                    raise err
+                if n <= 0:
+                    raise err
+                n -= 1
+                self.log("retry after %s" % _what(err))
+                self.c.close()
+                self.sleep_ms(wait + _jitter(wait))
+                wait *= 2
             try:
                 return fn(*args)
-            except NetError as e:
+            except (NetError, PlatformError) as e:
                 err = e
-            except PlatformError as e:
-                if e.errno != _E_INTERNAL:
-                    raise
-                err = e
-            if n <= 0:
-                raise err
-            n -= 1
-            self.log("retry after %s" % _what(err))
-            self.c.close()
-            self.sleep_ms(wait + _jitter(wait))
-            wait *= 2
 
     def _report(self, token, code, ok_errnos=()):
         self.log("report %d" % code)
@@ -168,6 +172,11 @@ class Agent:
 
     def _cycle(self):
         rec = self.j.load()
+        if rec and rec["state"] == "ready" and self.b.running_version() == rec["target"]:
+            # Power lost after the commit, before the journal said so: the new image
+            # runs (the bootloader took it) and still needs confirming.
+            rec["state"] = "applied"
+            rec["boots"] = rec["retries"] = 0
         if rec and rec["state"] == "applied":
             return self._confirm(rec)
         version = self.b.running_version()
@@ -199,14 +208,17 @@ class Agent:
             self._token_check(task)
             self._download(task, rec)
         else:  # "ready": verified earlier, 101 maybe not reported yet
-            self._verify(task, rec, True)
+            # (a power cut after the md5 check: the sink is whole, commit may not be done)
+            self.sink().begin(task["size"], task["size"])
+            if not self._verify(task, rec, True):
+                self._fail(task["token"], 205, "md5 mismatch on re-read")
         self._report(task["token"], 101, (_E_STATE,))
         try:
             self.sink().commit()
         except BadImage as e:
             self._fail(task["token"], 206, _what(e))
         rec["state"] = "applied"
-        rec["boots"] = 0
+        rec["boots"] = rec["retries"] = 0  # confirm phase: boots of the new/old image
         self.j.save(rec)
         self.b.applied(rec)
         self.log("applied %s; resetting" % task["target"])
@@ -235,10 +247,9 @@ class Agent:
 
     # Capacity, then signal/power against the task's thresholds (wait and retry).
     def _validate(self, task):
-        try:
-            self.sink().begin(task["size"], 0)
-        except NoSpace as e:
-            self._fail(task["token"], 102, _what(e))
+        # Capacity only: begin() would reset a partial image the journal resumes.
+        if task["size"] > self.sink().capacity:
+            self._fail(task["token"], 102, "image %d > capacity %d" % (task["size"], self.sink().capacity))
         for _ in range(task["retry"] + 1):
             sig, pwr = self.b.signal(), self.b.power()
             if (sig is None or sig >= task["signal"]) and (pwr is None or pwr >= task["power"]):
@@ -378,7 +389,10 @@ class Agent:
             end = off + chunk - 1
             if end >= size:
                 end = size - 1
-            n = self._net(api.fetch, task["token"], off, end, size)
+            try:  # called directly: a *args call would allocate a tuple per chunk
+                n = api.fetch(task["token"], off, end, size)
+            except (NetError, PlatformError) as e:
+                n = self._retry(e, api.fetch, (task["token"], off, end, size))
             if http.status == 200 and off:
                 # The server ignored Range: the body is the whole package. Start over.
                 self.log("server ignored Range: restarting from 0")
@@ -452,11 +466,16 @@ class Agent:
         self.summary["old_version"] = rec["from_ver"]
         self.summary["new_version"] = target
         self.summary["size"] = rec["size"]
-        rec["boots"] += 1
-        self.j.save(rec)
         token = rec["token"]
         running = self.b.running_version()
-        if rec["boots"] > self.cfg["max_boots"]:
+        # Boots of the new image (boots) and of the old one after a rollback (retries)
+        # are counted before anything else: a crash loop in either ends with 207.
+        if running == target or running != rec["from_ver"]:
+            rec["boots"] += 1
+        else:
+            rec["retries"] += 1
+        self.j.save(rec)
+        if rec["boots"] > self.cfg["max_boots"] or rec["retries"] > self.cfg["max_boots"]:
             return self._confirm_fail(token, 207, "new image never confirmed")
         if not self.b.self_test():
             # Report while the new image still has the network, then let the
@@ -465,8 +484,13 @@ class Agent:
             self.b.reset()
             return "failed"
         if running != target:
-            code = 206 if running == rec["from_ver"] else 204
-            return self._confirm_fail(token, code, "running %s, expected %s" % (running, target))
+            if running == rec["from_ver"]:
+                # The bootloader went back to the old image: the new one was reset
+                # before it confirmed (a power cut, a crash). Commit the verified image
+                # again while boots last; max_boots spent -> 207.
+                self._recommit(rec)
+                return self._confirm_fail(token, 207, "new image never confirmed")
+            return self._confirm_fail(token, 204, "running %s, expected %s" % (running, target))
         self.b.confirm(rec)
         # 201 first: reporting the target version completes the task, after which the
         # platform refuses 201. 'Task finished' means it already counts as done.
@@ -488,6 +512,28 @@ class Agent:
         self.j.clear()
         self.log("updated to %s" % target)
         return "updated"
+
+    # Re-commit the image of an "applied" journal and reset; returns only when that is
+    # not possible (boots spent, no sink, or the slot no longer holds the package).
+    def _recommit(self, rec):
+        if rec["boots"] >= self.cfg["max_boots"]:
+            return
+        try:
+            sink = self.sink()
+            sink.begin(rec["size"], rec["size"])
+            md = digest.new("md5")
+            self._rehash(md, rec["size"])
+            if digest.hexstr(md.digest()) != rec["md5"]:
+                self.log("slot no longer holds the package")
+                return
+            sink.commit()
+        except OtaError as e:
+            self.log("commit again failed: %s" % _what(e))
+            return
+        self.log("rolled back before confirming: committed again (boot %d of %d)"
+                 % (rec["boots"], self.cfg["max_boots"]))
+        self.j.save(rec)
+        self.b.reset()
 
     def _confirm_fail(self, token, code, why, clear=True):
         self.log("confirm failed: %s" % why)

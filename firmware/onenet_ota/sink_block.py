@@ -57,7 +57,8 @@ class BlockSink:
             raise NoSpace("image %d > region %d" % (size, self.capacity))
         if offset < 0 or offset > size:
             raise ValueError("offset")
-        offset -= offset % self.bs
+        if offset < size:  # offset == size: a whole image, to commit again
+            offset -= offset % self.bs
         self.bdev.ioctl(6, self.start)
         self.size = size
         self.off = offset

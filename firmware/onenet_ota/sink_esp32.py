@@ -40,7 +40,8 @@ class Esp32Sink:
             raise NoSpace("image %d > slot %d" % (size, self.capacity))
         if offset < 0 or offset > size:
             raise ValueError("offset")
-        offset -= offset % self.bs
+        if offset < size:  # offset == size: a whole image, to commit again
+            offset -= offset % self.bs
         self.size = size
         self.off = offset
         self._next = offset // self.bs

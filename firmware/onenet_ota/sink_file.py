@@ -33,6 +33,11 @@ class FileSink:
         self._close()
         p = self.path + _PART
         have = _size(p)
+        if offset == size and have < 0 and _size(self.path) == size:
+            # committed, then power lost before the journal said so: take it back
+            # (atomic rename) so the agent re-checks and commits it again
+            os.rename(self.path, p)
+            have = size
         if offset > 0 and have > 0:
             offset = min(offset, have)
             if have > offset:
