@@ -99,3 +99,121 @@ def test_random_cuts_many_seeds(h):
         assert d.bytes - len(data) <= d.cuts_fired * (1024 + 4096), (seed, d.bytes)
         cuts += d.cuts_fired
     record("random", seeds=SEEDS, cuts=cuts, size=len(data), bricked=0, seconds=round(time.monotonic() - t, 1))
+
+
+# -- commit, confirm, rollback, crash loops ------------------------------------------------
+
+
+def _ops_of(dev, kinds):
+    # 1-based operation numbers of a clean run's log whose kind is in kinds
+    return [i + 1 for i, (k, _) in enumerate(dev.op_log) if k in kinds]
+
+
+def test_cuts_during_commit_and_confirm(h):
+    # Every operation from the md5 check on (journal "ready", set_boot, journal
+    # "applied", the bootloader's write, the confirm's journal writes, mark valid, the
+    # journal removal) cut once, then twice in a row (the second cut in the boot
+    # after): 201 in the end, the bootloader never picks a bad image.
+    data = image(64 * 1024)
+    clean = h.device("esp32", data, "V2.0")
+    n, per_boot, _ = clean.clean()
+    first = n - per_boot[-1] - 8  # from the "ready" journal write on
+    pts = list(range(first, n + 1))
+    assert "otadata" in [k for k, _ in clean.op_log[first - 1:]]
+    runs = 0
+    for i in pts:
+        for second in (None, 1, 2, 3, 4):
+            d = h.device("esp32", data, "V2.0")
+            out = d.run([i] + ([second] if second else []))
+            assert out in ("updated", "none"), (i, second, d.logs[-20:])
+            d.check_updated()
+            runs += 1
+    record("commit_confirm", cuts=runs, bricked=0)
+
+
+def test_crash_loop_in_confirm_gives_up_207(h):
+    # The new image is killed at the same point of every boot before it confirms
+    # (here: when it marks itself valid). The bootloader rolls back, the old image
+    # commits it again while boots last, then reports 207; the old image keeps running.
+    import ota_shim
+
+    data = image(32 * 1024)
+    d = h.device("esp32", data, "V2.0")
+    # first boot: download, commit, reset
+    assert d.boot() == "reset"
+    boots = 1
+    while boots < 30:
+        # cut the new image at its mark_app_valid (otadata) write; the old image runs free
+        pc._install(d.state)
+        st = ota_shim.esp32_state()
+        sel = st.get("boot") or "ota_0"
+        if sel == "ota_1" and st.get("st_ota_1") == "NEW":
+            # boot, journal fwrite, journal rename, otadata (mark valid) = 4th op
+            out = d.boot(4)
+            assert out == "cut", d.logs[-10:]
+        else:
+            out = d.boot()
+        d.check_after_boot(out)
+        boots += 1
+        if out not in ("reset", "cut"):
+            break
+    assert out == "failed", [s["out"] for s in d.summaries]
+    assert d.codes() == [101, 207], d.codes()
+    assert h.sim.task(d.task["id"])["state"] == "failed"
+    st = ota_shim.esp32_state()
+    assert st["running"] == "ota_0" and st.get("st_ota_1") != "VALID", st
+    assert d.journal() is None
+    max_boots = 3
+    assert boots <= 2 * max_boots + 2, boots
+    record("crash_loop", sink="esp32", boots=boots, code=207)
+
+
+def test_crash_loop_file_board_207(h):
+    # No bootloader to roll back: a new version whose self-test kills the device
+    # (machine.reset) every boot is given up after max_boots boots with 207.
+    data = image(16 * 1024)
+    d = h.device("file", data, "V2.0", sets={"self_test": "selftest_reset"})
+    with open(d.p("selftest_reset.py"), "w") as f:
+        f.write("import machine\n\ndef run():\n    machine.reset()\n")
+    import sys
+
+    sys.path.insert(0, d.state)
+    try:
+        out = d.run()
+    finally:
+        sys.path.remove(d.state)
+        sys.modules.pop("selftest_reset", None)
+    assert out == "failed"
+    assert d.codes() == [101, 207], d.codes()
+    assert [s["out"] for s in d.summaries] == ["reset", "reset", "reset", "reset", "failed"]
+    record("crash_loop", sink="file", boots=len(d.summaries), code=207)
+
+
+# -- bad flash regions --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["esp32", "block"])
+@pytest.mark.parametrize("rate", [0.002, 0.02, 0.2])
+def test_bad_region_never_boots_half_an_image(h, kind, rate):
+    # Writes fail (OSError EIO) at a set rate: the agent ends the cycle with a failure
+    # code or retries on a later boot; the bootloader never gets a half image, and a
+    # boot that completes the update has the whole package.
+    data = image(64 * 1024)
+    results = []
+    for seed in range(1, 6):
+        d = h.device(kind, data, "V2.0", shim={"bad_rate": rate, "bad_seed": seed})
+        outs = []
+        for _ in range(8):
+            out = d.boot()
+            d.check_after_boot(out)
+            outs.append(out)
+            if out in ("updated", "failed", "none"):
+                break
+        results.append((outs[-1], d.codes()))
+        if outs[-1] == "updated":
+            d.check_updated()
+        else:
+            assert h.sim.task(d.task["id"])["state"] in ("failed", "downloading", "upgrading"), outs
+            assert all(c in (101, 107, 206, 207, 205) for c in d.codes()), d.codes()
+    record("bad_region", sink=kind, rate=rate, runs=len(results),
+           outcomes=sorted(set("%s %s" % (o, c[-1] if c else "-") for o, c in results)))

@@ -163,6 +163,11 @@ class Agent:
             # ends; the journal stays, so the next one resumes if the task still fits.
             self.log("cycle ended: %s" % _what(e))
             self.summary["result"] = "failed"
+        except OSError as e:
+            # Flash or filesystem trouble outside the download loop (a bad block under
+            # the sink's header, a full filesystem): the cycle ends, the journal stays.
+            self.log("cycle ended: %s" % _what(e))
+            self.summary["result"] = "failed"
         finally:
             self.c.close()
             self.summary["requests"] = self.c.requests
@@ -215,7 +220,7 @@ class Agent:
         self._report(task["token"], 101, (_E_STATE,))
         try:
             self.sink().commit()
-        except BadImage as e:
+        except (BadImage, OSError) as e:
             self._fail(task["token"], 206, _what(e))
         rec["state"] = "applied"
         rec["boots"] = rec["retries"] = 0  # confirm phase: boots of the new/old image
@@ -341,13 +346,15 @@ class Agent:
                 self.summary["resumed_at"] = -1
             except PlatformError as e:
                 self._platform(e, task)
-            except (NetError, ProtocolError) as e:
+            except (NetError, ProtocolError, OSError) as e:
+                # OSError: the flash refused a write (a bad block); the next attempt
+                # erases that block again before writing it.
                 attempt_errors += 1
                 rec["retries"] += 1
                 self.j.save(rec)
                 self.c.close()
                 if rec["retries"] > task["retry"]:
-                    self._fail(task["token"], 207 if task["retry"] else e.code,
+                    self._fail(task["token"], 207 if task["retry"] else getattr(e, "code", 107),
                                "retries spent (%s)" % _what(e))
                 self.log("attempt failed (%s): again in %d s" % (_what(e), task["interval"]))
                 self.sleep_ms(task["interval"] * 1000)
@@ -527,7 +534,7 @@ class Agent:
                 self.log("slot no longer holds the package")
                 return
             sink.commit()
-        except OtaError as e:
+        except (OtaError, OSError) as e:
             self.log("commit again failed: %s" % _what(e))
             return
         self.log("rolled back before confirming: committed again (boot %d of %d)"
