@@ -217,3 +217,132 @@ def test_bad_region_never_boots_half_an_image(h, kind, rate):
             assert all(c in (101, 107, 206, 207, 205) for c in d.codes()), d.codes()
     record("bad_region", sink=kind, rate=rate, runs=len(results),
            outcomes=sorted(set("%s %s" % (o, c[-1] if c else "-") for o, c in results)))
+
+
+# -- the real micropython: one process per cut ---------------------------------------------
+
+
+MP_SIZE = 32 * 1024
+MP_CHUNK = 512  # the smallest chunk and journal interval: ~220 operations in 32 KiB
+
+
+def _mp_boot(env, args, cfgpath, cut):
+    import subprocess
+
+    from onenet_ota_tools import SHIM, runtimes
+
+    cmd = runtimes.command("micropython", os.path.join(SHIM, "ota_device.py"), [cfgpath, str(args.slot_size)],
+                           args.heap)
+    e = runtimes.env(compiled=True)
+    e["OTA_CUT_AT"] = str(cut)
+    p = subprocess.run(cmd, cwd=args.state_dir, env=e, capture_output=True, text=True, timeout=60)
+    ops = [int(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("OPS ")]
+    cut_fired = p.returncode == 4 or (p.returncode == 1 and "PowerCut" in p.stderr + p.stdout)
+    return p.returncode, (ops[0] if ops else None), cut_fired, p.stdout + p.stderr
+
+
+
+
+def test_micropython_cut_points(sim, tmp_path):
+    # >= 200 cut points on the real unix micropython: every operation of a 32 KiB update
+    # with 512-byte chunks and journal writes, each a process cut at operation i (exit 4),
+    # then `onenet-ota device` boots it until done. After each cut the bootloader's choice
+    # is a valid image; at the end 201 on the simulator and the package in ota_1.
+    import concurrent.futures as cf
+    import hashlib
+    import json
+    import shutil
+
+    from onenet_ota_tools.commands import device
+    from support.agent_env import DEV, KEY, PID, AgentEnv
+
+    data = image(MP_SIZE)
+    md5 = hashlib.md5(data).hexdigest()
+    sets = ["journal_every=%d" % MP_CHUNK, "progress_every=0", "backoff_ms=0", "timeout_ms=5000"]
+
+    def prepare(name):
+        sim.add_device(name, PID, KEY)
+        t = sim.publish("V2.0", PID, KEY, name, data=data, name="fw.bin", retry=3, interval=0)
+        env = AgentEnv.__new__(AgentEnv)
+        env.tmp, env.runtime, env.sim, env.log = str(tmp_path), "micropython", sim, []
+        env.state = os.path.join(str(tmp_path), name)
+        args = env.args(sets, dev_id=name, chunk=MP_CHUNK, slot_size=hex(0x20000))
+        os.makedirs(args.state_dir, exist_ok=True)
+        cfgpath = os.path.join(args.state_dir, "config.json")
+        with open(cfgpath, "w") as f:
+            json.dump(device._config(args), f)
+        device._seed_flash(args.state_dir, args)
+        return t, args, cfgpath
+
+    # clean run: count the operations of each boot
+    t, args, cfgpath = prepare("mpclean")
+    per_boot = []
+    for _ in range(4):
+        rc, ops, fired, out = _mp_boot(None, args, cfgpath, 0)
+        assert rc in (0, 3), out
+        per_boot.append(ops)
+        if rc == 0:
+            break
+    n = sum(per_boot)
+    assert sim.task(t["id"])["state"] == "succeeded"
+    assert n >= 200, per_boot
+
+    def one(i):
+        name = "mp%d" % i
+        t, args, cfgpath = prepare(name)
+        left = i
+        for _ in range(4):
+            rc, ops, fired, out = _mp_boot(None, args, cfgpath, left)
+            if fired:
+                break
+            assert rc == 3 and ops, (i, rc, out[-2000:])
+            left -= ops
+        assert fired, (i, out[-2000:])
+        bad = _peek_esp32(args.state_dir, data)
+        assert not bad, (i, bad)
+        s = device.run_device(args, log=lambda line: None)
+        assert s["result"] in ("updated", "none"), (i, s)
+        task = sim.task(t["id"])
+        assert task["state"] == "succeeded", (i, task, s)
+        codes = [e["detail"]["step"] for e in sim.events(name, t["id"])
+                 if e["kind"] == "progress" and e["detail"]["step"] > 100]
+        assert set(codes) <= {101, 201} and 201 in codes, (i, codes)
+        with open(os.path.join(args.state_dir, "esp32_ota_1.bin"), "rb") as f:
+            assert hashlib.md5(f.read(MP_SIZE)).hexdigest() == md5
+        shutil.rmtree(args.state_dir, ignore_errors=True)
+        return i
+
+    t0 = time.monotonic()
+    with cf.ThreadPoolExecutor(3) as ex:
+        done = list(ex.map(one, range(1, n + 1)))
+    assert len(done) == n
+    record("micropython_sweep", size=MP_SIZE, chunk=MP_CHUNK, ops=n, cuts=n, bricked=0,
+           seconds=round(time.monotonic() - t0, 1))
+
+
+def _peek_esp32(state, data):
+    # What the bootloader would run next (decided on a copy of the state): a valid image,
+    # the old or the new one. Returns a problem or None.
+    import shutil
+
+    import ota_shim
+    from onenet_ota_tools.images import parse_app_image
+
+    tmp = state + ".peek"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(state, tmp)
+    try:
+        ota_shim.install(tmp, esp32_slot_size=0x20000)
+        sel = ota_shim.boot()
+        with open(os.path.join(tmp, "esp32_%s.bin" % sel), "rb") as f:
+            slot = f.read()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r = parse_app_image(slot)
+    if not r["valid"]:
+        return "bootloader would run %s: %s" % (sel, r["error"])
+    if r["version"] not in ("V1.3", "V2.0"):
+        return "unexpected version %s" % r["version"]
+    if r["version"] == "V2.0" and slot[: len(data)] != data:
+        return "new version, other bytes"
+    return None
