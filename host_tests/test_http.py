@@ -38,7 +38,8 @@ ROUTES = {
     "/zero": [b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"],
     "/nocontent": [b"HTTP/1.1 204 No Content\r\n\r\n"],
     "/untilclose": [b"HTTP/1.0 200 OK\r\n\r\nabcdef", ("close",)],
-    "/longline": [b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 600 + b"\r\n\r\n"],
+    "/longline": [b"HTTP/1.1 206 P\r\nContent-Range: bytes " + b"0" * 600 + b"0-1/2\r\n\r\n"],
+    "/longignored": [b"HTTP/1.1 200 OK\r\nSet-Cookie: " + b"a" * 3000 + b"\r\nContent-Length: 2\r\n\r\nok"],
     "/manyheaders": [b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 40 + b"\r\n"],
     "/bignum": [b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n"],
     "/dupcl": [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"],
@@ -74,11 +75,13 @@ def test_http_client(server, runtime):
     r = run_cases("cases_http", runtime, heap="32k")
     r.update(run_cases("cases_http_bad", runtime, heap="32k"))
     assert r["case_content_length"] == [200, "hello"]
+    assert r["case_long_ignored_header"] == [200, "ok"]
     assert r["case_split_slow_bytes"] == [200, "split bytes"]
     assert r["case_chunked_extensions_trailers"] == ["hel", "lo world", 0, 200, "hello", 1]
     assert r["case_zero_length_and_204"] == [200, 0, 204, 0, 200, 0, 1]
     assert r["case_until_close_http10"] == [200, "abcdef"]
-    v = dict(r["case_protocol_violations"])
+    v = dict(r["case_protocol_violations"] + r["case_protocol_violations_2"])
+    assert len(v) == 12
     assert all(x.startswith("ProtocolError") for x in v.values()), v
     assert r["case_close_mid_body"].startswith("NetError")
     # The 4th request meets the connection the server closed: sent again on a new one.

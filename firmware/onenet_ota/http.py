@@ -33,15 +33,15 @@ except ImportError:
 
 
 _RB = const(256)  # receive buffer for status line and headers
-_LINE = const(512)  # longest status/header line
+_LINE = const(160)  # longest status/header line kept (longer ones: see _read_head1)
 _NHDR = const(32)  # most header lines
 _HBYTES = const(4096)  # most bytes in status line + headers
 _REQ = const(640)  # request buffer: request line, headers, small body
 _MAXNUM = const(0x3FFFFFFF)  # numbers stay small ints on 32-bit ports
-_TAILS = const(8)  # cached memoryview tails of the caller's buffer
 _DRAIN = const(16384)  # a longer unread body closes the connection instead
 
 _CRLF = b"\r\n"
+_READ = (b"content-length", b"transfer-encoding", b"connection", b"content-range")
 
 
 def _safe(s, what):
@@ -69,8 +69,7 @@ class Client:
         self.host = host
         self.port = port
         self.timeout_ms = timeout_ms
-        self.tls = tls
-        self.ca = ca
+        self._tls = (tls, ca)
         self._connect = connect
         self.t = None
         self.connections = 0
@@ -79,10 +78,10 @@ class Client:
         self._rb = bytearray(_RB)
         self._rpos = self._rend = 0
         self._line = bytearray(_LINE)
-        self._tails = {}
-        self._tails_of = None
         self._dl_path = None
         self._dl_len = 0
+        self._dl_head = 0  # length of the last download answer's head
+        self._hint = 0
         self._reset_response()
 
     # -- connection ------------------------------------------------------------
@@ -93,7 +92,7 @@ class Client:
         else:
             from .transport import connect
 
-            self.t = connect(self.host, self.port, self.timeout_ms, self.tls, self.ca)
+            self.t = connect(self.host, self.port, self.timeout_ms, self._tls[0], self._tls[1])
         self.connections += 1
         self._rpos = self._rend = 0
 
@@ -168,6 +167,7 @@ class Client:
         p = self._put(p, _CRLF)
         if body:
             p = self._put(p, body)
+        self._hint = 0
         return self._exchange(p)
 
     # The download request: GET path with a Range header. The head is formatted once
@@ -181,7 +181,10 @@ class Client:
         p = self._put(p, b"-")
         p = self._put_int(p, end)
         p = self._put(p, b"\r\n\r\n")
-        return self._exchange(p)
+        self._hint = self._dl_head
+        st = self._exchange(p)
+        self._dl_head = self._hbytes
+        return st
 
     def _exchange(self, n):
         if self._left or self.chunked:
@@ -217,13 +220,23 @@ class Client:
         self.range_start = self.range_end = self.range_total = -1
         self._left = 0  # body bytes left (in this chunk when chunked); -1: until close
         self._hbytes = 0
+        self._over = False
 
     def _fill(self):
         # The whole head must come within one time-out (a trickling server cannot
         # hold the device for header-cap x time-out).
         if ticks_diff(ticks_ms(), self._t0) > self.timeout_ms:
             raise Timeout("answer too slow")
-        r = self.t.readinto(self._rb, _RB)
+        # A download answer's head is as long as the last one, give or take a few
+        # digits: read up to 8 bytes short of it, then byte by byte to its end, so no
+        # body byte lands here (the body then goes straight into the caller's buffer
+        # at offset 0: no copy, no memoryview of an odd offset to allocate).
+        want = self._hint - self._hbytes - 8
+        if want > _RB or want < -16 or not self._hint:
+            want = _RB
+        elif want < 1:
+            want = 1
+        r = self.t.readinto(self._rb, want)
         if not r:
             raise NetError("connection closed")
         self._rpos = 0
@@ -240,10 +253,11 @@ class Client:
             self._hbytes += 1
             if b == 10:
                 break
-            if n == _LINE:
-                raise ProtocolError("header line too long")
-            line[n] = b
-            n += 1
+            if n < _LINE:
+                line[n] = b
+                n += 1
+            else:
+                self._over = True  # the rest is counted, not kept (see _read_head1)
         if self._hbytes > _HBYTES:
             raise ProtocolError("headers too large")
         if n and line[n - 1] == 13:
@@ -310,6 +324,7 @@ class Client:
             raise ProtocolError("bad status line")
         self.keep = not http10
         for _ in range(_NHDR + 1):
+            self._over = False
             n = self._read_line()
             if n == 0:
                 return
@@ -323,6 +338,13 @@ class Client:
             v = c + 1
             while v < n and line[v] in (32, 9):
                 v += 1
+            if self._over:
+                # Longer than the line buffer: fine for a header we ignore (a CDN's
+                # cookie), an attack on one we read.
+                for name in _READ:
+                    if _lower_eq(line, 0, c, name):
+                        raise ProtocolError("header line too long")
+                continue
             self._header(c, v, n)
         raise ProtocolError("too many headers")
 
@@ -379,21 +401,6 @@ class Client:
 
     # -- response body ---------------------------------------------------------
 
-    def _tail(self, buf, off):
-        # buf[off:] as a memoryview, cached per offset so steady-state reads allocate
-        # nothing (the header's length, hence the offset, repeats request after request).
-        if not off:
-            return buf
-        if self._tails_of is not buf:
-            self._tails = {}
-            self._tails_of = buf
-        t = self._tails.get(off)
-        if t is None:
-            t = memoryview(buf)[off:]
-            if len(self._tails) < _TAILS:
-                self._tails[off] = t
-        return t
-
     def _take(self, buf, off, n, exact):
         # Move up to n body bytes (of the current chunk/length) into buf[off:].
         k = self._rend - self._rpos
@@ -407,9 +414,9 @@ class Client:
             self._rpos = p + k
             return k
         if exact:
-            self.t.read_exact(self._tail(buf, off), n)
+            self.t.read_exact(memoryview(buf)[off:] if off else buf, n)
             return n
-        return self.t.readinto(self._tail(buf, off), n)
+        return self.t.readinto(memoryview(buf)[off:] if off else buf, n)
 
     def _next_chunk(self):
         # Chunked framing: CRLF after the previous chunk, then "size[;ext]".
@@ -441,44 +448,36 @@ class Client:
     def readinto(self, buf, n):
         if self.length >= 0 and not self.chunked and n > self._left:
             raise ProtocolError("body shorter than asked")
+        if self._body(buf, n, True) < n:
+            raise ProtocolError("body shorter than asked")
+        return n
+
+    # Read the whole remaining body into buf -> its length; ProtocolError if it does
+    # not fit. For small answers (JSON, the one-byte error bodies).
+    def read_body(self, buf):
+        n = self._body(buf, len(buf), False)
+        if self.chunked and not self._left:
+            self._next_chunk()  # the last chunk may follow a body that fills buf
+        if self._left or self.chunked:
+            self.close()
+            raise ProtocolError("body too large")
+        return n
+
+    # Up to n body bytes into buf[0:] -> count; stops early only at the body's end.
+    # exact: the caller wants all n (blocking reads of known lengths).
+    def _body(self, buf, n, exact):
         off = 0
         while off < n:
             if self.chunked and self._left == 0:
-                if not self._next_chunk():
-                    raise ProtocolError("body shorter than asked")
+                self._next_chunk()
+            if self._left == 0:
+                break
             want = n - off
             if 0 < self._left < want:
                 want = self._left
-            got = self._take(buf, off, want, self._left != -1)
+            got = self._take(buf, off, want, exact and self._left != -1)
             if not got:
-                self.close()
-                raise NetError("connection closed mid-body")
-            off += got
-            if self._left != -1:
-                self._left -= got
-        self._body_end()
-        return n
-
-    # Read the whole remaining body into buf; ProtocolError if it does not fit.
-    # Returns its length. For small answers (JSON, the one-byte error bodies).
-    def read_body(self, buf):
-        off = 0
-        size = len(buf)
-        while True:
-            if self.chunked and self._left == 0:
-                if not self._next_chunk():
-                    break
-            if self._left == 0:
-                break
-            want = size - off
-            if not want:
-                self.close()
-                raise ProtocolError("body too large")
-            if 0 < self._left < want:
-                want = self._left
-            got = self._take(buf, off, want, False)
-            if not got:
-                if self._left == -1:
+                if self._left == -1:  # the end of a body framed by the close
                     self._left = 0
                     break
                 self.close()
@@ -504,7 +503,7 @@ class Client:
             return
         try:
             while self._left:
-                k = self._left if self._left < _RB else _RB
+                k = self._left if self._left < _LINE else _LINE
                 self._left -= self._take(self._line, 0, k, True)
         except (NetError, ProtocolError):
             self.close()

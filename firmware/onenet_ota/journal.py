@@ -82,6 +82,34 @@ def _only(s, chars, lo, hi):
     return True
 
 
+_KEYS = tuple((k + "=").encode() for k in FIELDS)
+_HEXB = b"0123456789abcdef"
+
+
+def _put(buf, p, b):
+    e = p + len(b)
+    if e > _MAX - 14:  # room for the crc line
+        raise ValueError("journal record too long")
+    buf[p:e] = b
+    return e
+
+
+def _put_int(buf, p, v):
+    n = 1
+    x = v
+    while x >= 10:
+        x //= 10
+        n += 1
+    e = p + n
+    if e > _MAX - 14:
+        raise ValueError("journal record too long")
+    while n:
+        n -= 1
+        buf[p + n] = 48 + v % 10
+        v //= 10
+    return e
+
+
 def _hex8(x):
     out = ""
     for i in range(28, -4, -4):
@@ -126,26 +154,51 @@ def parse(data):
     return rec
 
 
+# The record's bytes (see Journal._encode).
 def encode(rec):
-    out = ""
-    for k in FIELDS:
-        v = rec[k]
-        if k in _INTS:
-            v = int(v)
-            if v < 0:
-                raise ValueError(k)
-            v = str(v)
-        elif "\n" in v or "=" in v:
-            raise ValueError(k)
-        out += k + "=" + v + "\n"
-    b = out.encode()
-    return b + b"crc=" + _hex8(crc32(b)).encode() + b"\n"
+    j = Journal("")
+    return bytes(j._mv[: j._encode(rec)])
 
 
 class Journal:
     def __init__(self, path):
         self.path = path
+        self._tmp = path + ".tmp"
         self.seq = 0
+        self._buf = bytearray(_MAX)
+        self._mv = memoryview(self._buf)
+        self._strs = {}  # field -> (str, its bytes): re-encoded only when it changes
+
+    # Format rec into the preallocated buffer -> length. Saved every few chunks, so
+    # no string building: numbers are written digit by digit, strings encoded once.
+    def _encode(self, rec):
+        buf = self._buf
+        p = 0
+        for i in range(len(FIELDS)):
+            k = FIELDS[i]
+            v = rec[k]
+            p = _put(buf, p, _KEYS[i])
+            if k in _INTS:
+                if not isinstance(v, int) or v < 0:
+                    raise ValueError(k)
+                p = _put_int(buf, p, v)
+            else:
+                c = self._strs.get(k)
+                if c is None or c[0] is not v:
+                    if "\n" in v or "=" in v:
+                        raise ValueError(k)
+                    c = (v, v.encode())
+                    self._strs[k] = c
+                p = _put(buf, p, c[1])
+            buf[p] = 10
+            p += 1
+        crc = crc32(self._mv[:p])
+        p = _put(buf, p, b"crc=")
+        for sh in range(28, -4, -4):
+            buf[p] = _HEXB[(crc >> sh) & 15]
+            p += 1
+        buf[p] = 10
+        return p + 1
 
     # The saved record, or None (nothing saved, or a record that does not validate:
     # then the file is removed).
@@ -169,11 +222,8 @@ class Journal:
     # Save rec (every field of FIELDS) atomically with seq bumped; returns the seq.
     def save(self, rec):
         rec["seq"] = max(self.seq, rec.get("seq", 0)) + 1
-        data = encode(rec)
-        if len(data) > _MAX:
-            raise ValueError("journal record too long")
-        tmp = self.path + ".tmp"
-        _write(tmp, data)
+        tmp = self._tmp
+        _write(tmp, self._mv[: self._encode(rec)])
         try:
             _rename(tmp, self.path)
         except OSError:

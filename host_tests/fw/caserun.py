@@ -1,5 +1,5 @@
-# Runs the case_* functions of one case module on whichever runtime executes this file
-# (CPython or MicroPython), one line per case:
+# Runs the case_* functions of one case module on whichever runtime imports this
+# (CPython or MicroPython; started by runner.py), one line per case:
 #   CASE <name> ok <json>   |   CASE <name> fail <message>
 # Usage: runner.py MODULE [CASE ...]. Paths come from MICROPYPATH / PYTHONPATH.
 import sys

@@ -7,6 +7,11 @@ def case_content_length():
     return _get("/cl")
 
 
+def case_long_ignored_header():
+    # a 3000-byte header line the client does not read is skipped, not fatal
+    return _get("/longignored")
+
+
 def case_split_slow_bytes():
     return _get("/split")
 
