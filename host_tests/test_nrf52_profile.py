@@ -158,3 +158,156 @@ def test_board_configs_load():
         assert (cfg["manuf"], cfg["model"]) == {"nrf52832": ("102", "10201"), "gd32": ("103", "10301")}[b]
     assert config.check(dict(raw, board="nrf52832", sink="block", gd32=None, wifi=None,
                              modem="m5311"))["modem"] == "m5311"
+
+
+# -- the pure-logic parts on the 32-bit WebAssembly MicroPython ---------------------------
+# Its CLI cannot import from disk, so the modules' sources are embedded in one script and
+# exec'd each into its own namespace, registered in sys.modules (relative imports of
+# errors made absolute). Set OTA_WASM_MJS to the package's micropython.mjs, e.g. after
+#   npm install --prefix /tmp/wasm @micropython/micropython-webassembly-pyscript@1.27
+# OTA_WASM_MJS=/tmp/wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
+WASM_MODS = ("errors", "md5", "jsonlite", "journal", "http")
+WASM_CHECK = r'''
+import md5, jsonlite, journal, http, errors
+print("W maxsize", sys.maxsize)
+for n in (0, 3, 55, 56, 64, 1000, 4099):
+    b = bytearray(n)
+    for i in range(n):
+        b[i] = (i * 131 + n) & 255
+    h = md5.MD5()
+    h.update(memoryview(b)[: n // 2])
+    h.update(memoryview(b)[n // 2:])
+    print("W md5", n, "".join("%02x" % c for c in h.digest()))
+v = jsonlite.loads('{"errno": 0, "data": {"size": 2147483647, "md5": "ab", "l": [1, -2, true, null]}}')
+print("W json", v["data"]["size"], v["data"]["l"])
+for bad in ('{"a": }', '[' * 20 + ']' * 20, '{"a": 1'):
+    try:
+        jsonlite.loads(bad)
+        print("W json accepted", bad)
+    except errors.ProtocolError:
+        pass
+import os
+try:
+    os.mkdir("/jt")
+except OSError:
+    pass
+j = journal.Journal("/jt/ota.jrn")
+rec = {"state": "dl", "token": "tok", "md5": "0" * 32, "size": 100, "target": "V1.4", "offset": 50,
+       "from_ver": "V1.3", "task_type": 2, "retries": 0, "boots": 0}
+j.save(rec)
+j.save(rec)
+r = j.load()
+print("W journal", r["offset"], r["target"], r["seq"])
+f = open("/jt/ota.jrn", "rb")
+d = f.read()
+f.close()
+f = open("/jt/ota.jrn", "wb")
+f.write(d[: len(d) // 2])
+f.close()
+print("W torn", j.load())
+print("W crc", journal.crc32(b"123456789"))
+
+
+class FT:
+    def __init__(self, data):
+        self.d = data
+        self.p = 0
+
+    def write(self, buf, n):
+        pass
+
+    def readinto(self, buf, n):
+        k = min(n, len(self.d) - self.p, 7)
+        for i in range(k):
+            buf[i] = self.d[self.p + i]
+        self.p += k
+        return k
+
+    def read_exact(self, buf, n):
+        got = 0
+        while got < n:
+            k = self.readinto(memoryview(buf)[got:], n - got)
+            if not k:
+                raise errors.NetError("eof")
+            got += k
+        return n
+
+    def close(self):
+        pass
+
+
+body = bytes(range(256)) * 3
+resp = (b"HTTP/1.1 206 Partial Content\r\nContent-Length: 768\r\nContent-Range: bytes 0-767/2000\r\n\r\n"
+        + body + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+t = FT(resp)
+c = http.Client("h", 80, lambda h, p, ms: t)
+st = c.send_range("/x", 0, 767)
+buf = bytearray(768)
+c.readinto(buf, 768)
+print("W http", st, c.range_total, buf == body)
+st = c.request("GET", "/y")
+small = bytearray(32)
+n = c.read_body(small)
+print("W chunked", st, bytes(small[:n]))
+'''
+
+
+def test_pure_logic_on_wasm(tmp_path):
+    import hashlib
+
+    from onenet_ota_tools import FIRMWARE
+
+    mjs = os.getenv("OTA_WASM_MJS")
+    if not mjs or not os.path.exists(mjs):
+        pytest.skip("OTA_WASM_MJS not set")
+    out = ["import sys", "class _M:", "    pass", "def _load(name, src):",
+           "    g = {'__name__': name}", "    exec(src, g)", "    m = _M()",
+           "    for k in g:", "        setattr(m, k, g[k])", "    sys.modules[name] = m"]
+    for m in WASM_MODS:
+        with open(os.path.join(FIRMWARE, "onenet_ota", m + ".py")) as f:
+            src = f.read().replace("from .errors import", "from errors import")
+        assert not [ln for ln in src.splitlines() if ln.startswith("from .")], m  # lazy ones stay unused
+        out.append("_load(%r, %r)" % (m, src))
+    script = tmp_path / "wasm_logic.py"
+    script.write_text("\n".join(out) + WASM_CHECK)
+    p = subprocess.run(["node", mjs, "-X", "heapsize=512k", str(script)], capture_output=True,
+                       text=True, timeout=120)
+    got = [ln[2:] for ln in p.stdout.splitlines() if ln.startswith("W ")]
+    assert got and got[0] == "maxsize 2147483647", p.stdout + p.stderr
+    for n in (0, 3, 55, 56, 64, 1000, 4099):
+        b = bytes((i * 131 + n) & 255 for i in range(n))
+        assert "md5 %d %s" % (n, hashlib.md5(b).hexdigest()) in got, (n, got)
+    assert "json 2147483647 [1, -2, True, None]" in got
+    assert not [g for g in got if g.startswith("json accepted")], got
+    assert "journal 50 V1.4 2" in got and "torn None" in got
+    import zlib
+
+    assert "crc %d" % zlib.crc32(b"123456789") in got
+    assert "http 206 2000 True" in got and "chunked 200 b'hello'" in got, got
+
+
+# -- throughput through the modem simulator and heap (micropython) -------------------------
+@pytest.mark.parametrize("modem", ("bc26", "m5311"))
+def test_throughput_and_heap(tmp_path, monkeypatch, modem):
+    # 128 KiB in 1 KiB ranges on the unix micropython: the download phase's bytes/s
+    # (OTA_HEAP_STATS=1: first Range request to last byte, MD5 and flash included), and
+    # the run completes at 192k of heap (64-bit port, shim stand-ins included).
+    import ast
+
+    monkeypatch.setenv("OTA_HEAP_STATS", "1")
+    env = AgentEnv(tmp_path, "micropython")
+    try:
+        data = image(128 * 1024, "V1.4")
+        env.publish(data, "V1.4", manuf="102", model="10201")
+        from onenet_ota_tools.commands import device
+
+        s = device.run_device(env.args(SETS, board="nrf52832", modem=modem, heap="192k"), log=env.log.append)
+        assert s["result"] == "updated" and s["sink_md5"] == md5(data), env.logtext()
+        hs = [ast.literal_eval(ln[10:]) for ln in env.log if ln.startswith("HEAPSTATS ")]
+        dl = [h for h in hs if h.get("dl_bytes")][0]
+        bps = dl["dl_bytes"] * 1e6 / dl["dl_us"]
+        print("\n%s: %.0f bytes/s through the modem simulator; heap after imports %d B (64-bit)"
+              % (modem, bps, dl.get("base") or 0))
+        assert bps > 20000
+    finally:
+        env.stop()
