@@ -23,6 +23,9 @@ except ImportError:  # nRF52 has no errno module (and no socket either)
 def _wrap(e, what):
     # OSError -> typed error; time-outs are OSError(ETIMEDOUT/EAGAIN) on MicroPython.
     n = e.args[0] if e.args else 0
+    v = getattr(e, "verify_message", None)  # CPython ssl.SSLCertVerificationError
+    if v or n == -9984:  # mbedtls MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
+        return NetError("tls: server certificate rejected (%s)" % (v or n))
     if n in (ETIMEDOUT, EAGAIN) or (not _MP and isinstance(e, socket.timeout)):
         return Timeout(what + " timed out")
     return NetError("%s failed (%s)" % (what, n))
@@ -38,6 +41,7 @@ class SocketTransport:
             raise NetError("cannot resolve host (%s)" % (e.args[0] if e.args else 0))
         s = socket.socket(ai[0], socket.SOCK_STREAM, ai[2])
         self.s = s
+        self._raw = s  # time-outs are set here: MicroPython's TLS socket has no settimeout
         try:
             s.settimeout((connect_timeout_ms or timeout_ms) / 1000)
             s.connect(ai[-1])
@@ -49,6 +53,11 @@ class SocketTransport:
         except OSError as e:
             self.close()
             raise _wrap(e, "connect")
+        except ValueError as e:
+            # MicroPython's tls: a certificate that does not verify (or a bad CA file)
+            self.close()
+            m = str(e.args[0] if e.args else "").strip().replace("\n", " ")
+            raise NetError("tls: server certificate rejected (%s)" % m[:60])
         if _MP:
             import select
 
@@ -69,12 +78,27 @@ class SocketTransport:
             import ssl as ssl_mod
 
             ctx = ssl_mod.SSLContext(ssl_mod.PROTOCOL_TLS_CLIENT)
+        # Verified by default where the runtime can: the configured CA (a PEM file),
+        # else CPython's system store; MicroPython has no store: without a CA it
+        # cannot verify (encrypted, not authenticated).
         if ca:
-            ctx.load_verify_locations(cadata=ca) if _MP else ctx.load_verify_locations(cafile=ca)
-        else:
+            if _MP:
+                f = open(ca, "rb")
+                try:
+                    der = f.read()
+                finally:
+                    f.close()
+                if der[:5] == b"-----":  # PEM: this port's mbedtls takes DER only
+                    from binascii import a2b_base64
+
+                    der = a2b_base64(der.split(b"-----")[2])
+                ctx.load_verify_locations(der)  # positional on MicroPython
+            else:
+                ctx.load_verify_locations(cafile=ca)
+        elif _MP:
             ctx.verify_mode = ssl_mod.CERT_NONE
-            if not _MP:
-                ctx.check_hostname = False
+        else:
+            ctx.load_default_certs()
         return ctx.wrap_socket(s, server_hostname=host)
 
     def write(self, buf, n):
@@ -134,9 +158,9 @@ class SocketTransport:
         if self._blocking != on:
             self._blocking = on
             if on:
-                self.s.settimeout(self._to)
+                self._raw.settimeout(self._to)
             else:
-                self.s.setblocking(False)
+                self._raw.setblocking(False)
 
     def close(self):
         s = self.s

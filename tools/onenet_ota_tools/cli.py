@@ -23,6 +23,7 @@ COMMANDS = {
     "flash": ("board", "write MicroPython to a board (esptool / adafruit-nrfutil)"),
     "package": ("board", "validate an image and print size and MD5 for the console"),
     "bench": ("bench", "measure speed and footprint; writes docs/PERFORMANCE.md"),
+    "reliability": ("reliability", "power cuts, faults, fuzzing, hostile server; writes docs/RELIABILITY.md"),
 }
 
 

@@ -10,8 +10,9 @@ from .tasks import South
 
 
 class Simulator:
-    def __init__(self, state_dir="./state/sim", port=0, clock=None, host="127.0.0.1", verbose=False):
+    def __init__(self, state_dir="./state/sim", port=0, clock=None, host="127.0.0.1", verbose=False, tls=None):
         self.state_dir = state_dir
+        self.tls = tls  # (certfile, keyfile): serve HTTPS
         self.host = host
         self.port = port
         self.clock = clock if clock is not None else Clock()
@@ -36,6 +37,13 @@ class Simulator:
         self._httpd = Server((self.host, self.port), self)
         self.port = self._httpd.server_address[1]
         self.url = "http://%s:%d" % (self.host, self.port)
+        if self.tls:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls[0], self.tls[1])
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+            self.url = "https://%s:%d" % (self.host, self.port)
         self.south = South(self.store, "%s:%d" % (self.host, self.port))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="sim-accept", daemon=True)
