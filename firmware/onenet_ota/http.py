@@ -78,6 +78,8 @@ class Client:
         self._rb = bytearray(_RB)
         self._rpos = self._rend = 0
         self._line = bytearray(_LINE)
+        self._lb = self._line
+        self._lo = 0
         self._dl_path = None
         self._dl_len = 0
         self._dl_head = 0  # length of the last download answer's head
@@ -242,13 +244,32 @@ class Client:
         self._rpos = 0
         self._rend = r
 
+    # The next line of the head -> its end index; the line is self._lb[self._lo:end]
+    # (CR stripped). Found in place in the receive buffer when it is whole there;
+    # else assembled in self._line (a line spanning two reads; longer than _LINE: the
+    # rest is counted, not kept, and self._over is set).
     def _read_line(self):
+        rb = self._rb
+        p = self._rpos
+        i = rb.find(b"\n", p, self._rend)
+        if i >= 0:
+            self._rpos = i + 1
+            self._hbytes += i + 1 - p
+            if self._hbytes > _HBYTES:
+                raise ProtocolError("headers too large")
+            if i > p and rb[i - 1] == 13:
+                i -= 1
+            if i - p > _LINE:
+                self._over = True
+            self._lb = rb
+            self._lo = p
+            return i
         line = self._line
         n = 0
         while True:
             if self._rpos == self._rend:
                 self._fill()
-            b = self._rb[self._rpos]
+            b = rb[self._rpos]
             self._rpos += 1
             self._hbytes += 1
             if b == 10:
@@ -257,16 +278,18 @@ class Client:
                 line[n] = b
                 n += 1
             else:
-                self._over = True  # the rest is counted, not kept (see _read_head1)
+                self._over = True
         if self._hbytes > _HBYTES:
             raise ProtocolError("headers too large")
         if n and line[n - 1] == 13:
             n -= 1
+        self._lb = line
+        self._lo = 0
         return n
 
     def _num(self, a, b, base=10):
-        # Unsigned number in line[a:b]; ProtocolError unless it is all digits.
-        line = self._line
+        # Unsigned number in the line's [a:b]; ProtocolError unless it is all digits.
+        line = self._lb
         while a < b and line[a] == 32:
             a += 1
         while b > a and line[b - 1] == 32:
@@ -312,68 +335,67 @@ class Client:
 
     def _read_head1(self):
         self._reset_response()
-        line = self._line
-        n = self._read_line()
-        if n < 12 or not _lower_eq(line, 0, 7, b"http/1.") or line[8] != 32:
+        e = self._read_line()
+        line, o = self._lb, self._lo
+        if e - o < 12 or not _lower_eq(line, o, o + 7, b"http/1.") or line[o + 8] != 32:
             raise ProtocolError("bad status line")
-        http10 = line[7] == 48
-        if n > 12 and line[12] != 32:
+        http10 = line[o + 7] == 48
+        if e - o > 12 and line[o + 12] != 32:
             raise ProtocolError("bad status line")
-        self.status = self._num(9, 12)
+        self.status = self._num(o + 9, o + 12)
         if self.status < 100:
             raise ProtocolError("bad status line")
         self.keep = not http10
         for _ in range(_NHDR + 1):
             self._over = False
-            n = self._read_line()
-            if n == 0:
+            e = self._read_line()
+            line, o = self._lb, self._lo
+            if e == o:
                 return
-            if line[0] in (32, 9):
+            if line[o] in (32, 9):
                 raise ProtocolError("folded header")
-            c = 0
-            while c < n and line[c] != 58:
-                c += 1
-            if c == n or c == 0:
+            c = line.find(b":", o, e)
+            if c <= o:
                 raise ProtocolError("bad header line")
             v = c + 1
-            while v < n and line[v] in (32, 9):
+            while v < e and line[v] in (32, 9):
                 v += 1
             if self._over:
                 # Longer than the line buffer: fine for a header we ignore (a CDN's
                 # cookie), an attack on one we read.
                 for name in _READ:
-                    if _lower_eq(line, 0, c, name):
+                    if _lower_eq(line, o, c, name):
                         raise ProtocolError("header line too long")
                 continue
-            self._header(c, v, n)
+            self._header(o, c, v, e)
         raise ProtocolError("too many headers")
 
-    def _header(self, c, v, n):
-        line = self._line
-        if _lower_eq(line, 0, c, b"content-length"):
+    def _header(self, o, c, v, n):
+        line = self._lb
+        if _lower_eq(line, o, c, b"content-length"):
             x = self._num(v, n)
             if self.length >= 0 and x != self.length:
                 raise ProtocolError("conflicting Content-Length")
             self.length = x
-        elif _lower_eq(line, 0, c, b"transfer-encoding"):
+        elif _lower_eq(line, o, c, b"transfer-encoding"):
             while n > v and line[n - 1] in (32, 9):
                 n -= 1
             if not _lower_eq(line, v, n, b"chunked"):
                 raise ProtocolError("unsupported Transfer-Encoding")
             self.chunked = True
-        elif _lower_eq(line, 0, c, b"connection"):
+        elif _lower_eq(line, o, c, b"connection"):
             while n > v and line[n - 1] in (32, 9):
                 n -= 1
             if _lower_eq(line, v, n, b"close"):
                 self.keep = False
             elif _lower_eq(line, v, n, b"keep-alive"):
                 self.keep = True
-        elif _lower_eq(line, 0, c, b"content-range"):
+        elif _lower_eq(line, o, c, b"content-range"):
             self._content_range(v, n)
 
     def _content_range(self, v, n):
         # "bytes a-b/total" (or "bytes */total"): validated, never trusted.
-        line = self._line
+        line = self._lb
         if not _lower_eq(line, v, v + 6, b"bytes "):
             raise ProtocolError("bad Content-Range")
         a = v + 6
@@ -421,17 +443,18 @@ class Client:
     def _next_chunk(self):
         # Chunked framing: CRLF after the previous chunk, then "size[;ext]".
         if not self._chunk_next:
-            if self._read_line() != 0:
+            if self._read_line() != self._lo:
                 raise ProtocolError("bad chunk end")
         self._chunk_next = False
         n = self._read_line()
-        e = 0
-        while e < n and self._line[e] not in (59, 32, 9):  # ';' or blanks
+        line = self._lb
+        e = self._lo
+        while e < n and line[e] not in (59, 32, 9):  # ';' or blanks
             e += 1
-        size = self._num(0, e, 16)
+        size = self._num(self._lo, e, 16)
         if size == 0:
             for _ in range(_NHDR):
-                if self._read_line() == 0:
+                if self._read_line() == self._lo:
                     break
             else:
                 raise ProtocolError("too many trailers")
