@@ -11,7 +11,13 @@
 #   caller's buffer. The download path (prepare + send_range + readinto) allocates
 #   nothing per request once warmed up.
 # - Nothing with CR, LF or other control bytes reaches the wire.
+import sys
+
 from .errors import NetError, ProtocolError, Timeout
+
+# On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
+# read so that no body byte lands in the receive buffer (see _fill). CPython slices.
+_MP = sys.implementation.name == "micropython"
 
 try:
     from time import ticks_diff, ticks_ms
@@ -230,11 +236,11 @@ class Client:
         if ticks_diff(ticks_ms(), self._t0) > self.timeout_ms:
             raise Timeout("answer too slow")
         # A download answer's head is as long as the last one, give or take a few
-        # digits: read up to 8 bytes short of it, then byte by byte to its end, so no
+        # digits: read up to 3 bytes short of it, then byte by byte to its end, so no
         # body byte lands here (the body then goes straight into the caller's buffer
         # at offset 0: no copy, no memoryview of an odd offset to allocate).
-        want = self._hint - self._hbytes - 8
-        if want > _RB or want < -16 or not self._hint:
+        want = self._hint - self._hbytes - 3  # digits only grow as the range moves on
+        if want > _RB or want < -16 or not self._hint or not _MP:
             want = _RB
         elif want < 1:
             want = 1
@@ -431,8 +437,11 @@ class Client:
                 k = n
             rb = self._rb
             p = self._rpos
-            for i in range(k):
-                buf[off + i] = rb[p + i]
+            if _MP:
+                for i in range(k):
+                    buf[off + i] = rb[p + i]
+            else:
+                buf[off : off + k] = rb[p : p + k]
             self._rpos = p + k
             return k
         if exact:
