@@ -127,103 +127,15 @@ class Esp32Board(Board):
         _write(self.cfg["version_file"], rec["target"])
 
 
-def _uart(u, parity=None):
-    # machine.UART from the config's {"id", "baud", "tx", "rx"} (pins only when given:
-    # the nrf port takes them from the board definition).
-    import machine
-
-    kw = {}
-    if u["tx"] is not None:
-        kw["tx"] = u["tx"]
-    if u["rx"] is not None:
-        kw["rx"] = u["rx"]
-    if parity is not None:
-        kw["bits"] = 8
-        kw["parity"] = parity
-        kw["stop"] = 1
-    return machine.UART(u["id"], u["baud"], **kw)
-
-
-class Nrf52Board(Board):
-    # nRF52832 with an NB-IoT modem: sockets through AT commands (transport_at) on
-    # `uart`, the image in the flash after the firmware (nrf.Flash(start=, len=),
-    # 4096-byte pages; the port checks no bounds, so the region is computed and
-    # checked here and BlockSink checks every access). The new version counts once
-    # committed (a bootloader copies a "complete" region at reset).
-    def __init__(self, cfg):
-        Board.__init__(self, cfg)
-        self._modem = None
-        if cfg["modem"]:
-            self.connect = self._connect  # the agent's http.Client uses it
-
-    def modem(self):
-        if self._modem is None:
-            from .transport_at import AtModem
-
-            c = self.cfg
-            self._modem = AtModem(_uart(c["uart"]), c["modem"], c["timeout_ms"])
-        return self._modem
-
-    def network_up(self):
-        if self.cfg["modem"]:
-            m = self.modem()
-            if not m.up:
-                m.start()
-
-    def _connect(self, host, port, timeout_ms):
-        return self.modem().open(host, port, timeout_ms)
-
-    def region(self):
-        # (start, len) of the block sink's flash region: page-aligned, after the
-        # firmware, inside what unused_flash_start/length() report.
-        import nrf
-
-        c = self.cfg
-        lo = nrf.unused_flash_start()
-        hi = lo + nrf.unused_flash_length()
-        start = c["flash_start"] or lo
-        start = (start + 4095) // 4096 * 4096
-        end = start + c["flash_len"] if c["flash_len"] else hi // 4096 * 4096
-        if start < lo or end > hi or end - start < 2 * 4096:
-            from .errors import NoSpace
-
-            raise NoSpace("flash region 0x%x..0x%x outside 0x%x..0x%x" % (start, end, lo, hi))
-        return start, end - start
-
-    def sink(self):
-        if self.cfg["sink"] != "block":
-            return Board.sink(self)
-        import nrf
-
-        from .sink_block import BlockSink
-
-        start, n = self.region()
-        return BlockSink(nrf.Flash(start=start, len=n), 0, n // 4096)
-
-
-class Gd32Board(Board):
-    # An ESP32 module (WiFi, sockets, hashlib) that updates a GD32 application MCU: the
-    # package is staged in the module's sink (a file by default), then programmed
-    # through the MCU's ROM bootloader and verified by read-back (sink_gd32).
-    def sink(self):
-        from .sink_gd32 import Gd32Sink
-
-        g = self.cfg["gd32"]
-        pins = []
-        for k in ("boot0", "nrst"):
-            p = None
-            if g[k] is not None:
-                import machine
-
-                p = machine.Pin(g[k], machine.Pin.OUT, value=1 if k == "nrst" else 0)
-            pins.append(p)
-        return Gd32Sink(Board.sink(self), _uart(g["uart"], 0), g, pins[0], pins[1])
-
-
 def make(cfg):
+    # The nRF52832 and GD32 profiles are separate modules, installed only where used.
     if cfg["board"] == "nrf52832":
+        from .board_nrf52 import Nrf52Board
+
         return Nrf52Board(cfg)
     if cfg["board"] == "gd32":
+        from .board_gd32 import Gd32Board
+
         return Gd32Board(cfg)
     # The sink decides: an esp32 board downloading into a file (an app bundle) keeps
     # its version in the version file like any file-sink board.

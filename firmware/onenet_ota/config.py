@@ -49,12 +49,6 @@ DEFAULTS = {
     "gd32": None,  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
 }
 
-UART_DEFAULTS = {"id": 0, "baud": 115200, "tx": None, "rx": None}
-# AN3155 target: flash base and pages to erase, the biggest Write (256; 240 on some
-# GD32 parts), BOOT0/NRST pins (None: not wired), attempts, per-byte and erase waits.
-GD32_DEFAULTS = {"uart": None, "write_max": 256, "base": 0x08000000, "page_size": 1024,
-                 "pages": 64, "boot0": None, "nrst": None, "retries": 3, "timeout_ms": 1000,
-                 "erase_ms": 30000, "go": True}
 
 _REQUIRED = ("product_id", "dev_id")
 
@@ -151,7 +145,15 @@ def check(raw):
         raise ConfigError("wifi: {\"ssid\": …, \"password\": …}")
     for k in ("journal", "version_file", "sink_path"):
         _str(cfg, k, None, 128)
-    _modem_settings(cfg)
+    # nRF52832 / GD32 settings are checked by their profile modules (optional parts)
+    if cfg["board"] == "nrf52832" or cfg["modem"] or cfg["uart"] is not None:
+        from .board_nrf52 import check as more
+
+        more(cfg)
+    if cfg["board"] == "gd32" or cfg["gd32"] is not None:
+        from .board_gd32 import check as more
+
+        more(cfg)
     return cfg
 
 
@@ -165,50 +167,6 @@ def _sub(v, defaults, field):
             raise ConfigError("%s.%s: unknown setting" % (field, k))
         out[k] = v[k]
     return out
-
-
-def _uart(v, field):
-    u = _sub(v or {}, UART_DEFAULTS, field)
-    for k, lo, hi in (("id", 0, 15), ("baud", 1200, 4000000)):
-        x = u[k]
-        if not isinstance(x, int) or isinstance(x, bool) or not lo <= x <= hi:
-            raise ConfigError("%s.%s: an integer in %d..%d" % (field, k, lo, hi))
-    for k in ("tx", "rx"):
-        x = u[k]
-        if x is not None and (not isinstance(x, int) or isinstance(x, bool) or not 0 <= x <= 255):
-            raise ConfigError("%s.%s: a pin number or null" % (field, k))
-    return u
-
-
-def _modem_settings(cfg):
-    if cfg["modem"] not in (None, "bc26", "m5311"):
-        raise ConfigError("modem: bc26, m5311 or null")
-    if cfg["modem"] or cfg["uart"] is not None:
-        cfg["uart"] = _uart(cfg["uart"], "uart")
-    _int(cfg, "flash_start", 0, 1 << 30)
-    _int(cfg, "flash_len", 0, 1 << 30)
-    if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:
-        raise ConfigError("flash_start, flash_len: multiples of 4096")
-    g = cfg["gd32"]
-    if g is None and cfg["board"] != "gd32":
-        return
-    g = _sub(g or {}, GD32_DEFAULTS, "gd32")
-    g["uart"] = _uart(g["uart"], "gd32.uart")
-    for k, lo, hi in (("write_max", 4, 256), ("base", 0, 0xFFFFFFFF), ("page_size", 128, 65536),
-                      ("pages", 1, 65535), ("retries", 1, 20), ("timeout_ms", 50, 60000),
-                      ("erase_ms", 100, 600000)):
-        x = g[k]
-        if not isinstance(x, int) or isinstance(x, bool) or not lo <= x <= hi:
-            raise ConfigError("gd32.%s: an integer in %d..%d" % (k, lo, hi))
-    if g["write_max"] % 4 or g["base"] % 4:
-        raise ConfigError("gd32.write_max, gd32.base: multiples of 4")
-    for k in ("boot0", "nrst"):
-        x = g[k]
-        if x is not None and (not isinstance(x, int) or isinstance(x, bool) or not 0 <= x <= 255):
-            raise ConfigError("gd32.%s: a pin number or null" % k)
-    if not isinstance(g["go"], bool):
-        raise ConfigError("gd32.go: true or false")
-    cfg["gd32"] = g
 
 
 # Read a JSON config file (json, or jsonlite where the port has none) and check it.
