@@ -210,6 +210,8 @@ def test_bad_region_never_boots_half_an_image(h, kind, rate):
             if out in ("updated", "failed", "none"):
                 break
         results.append((outs[-1], d.codes()))
+        if rate <= 0.02:  # a few refused writes: retried in place, the update completes
+            assert outs[-1] == "updated", (seed, outs, d.codes(), d.logs[-10:])
         if outs[-1] == "updated":
             d.check_updated()
         else:

@@ -350,6 +350,10 @@ class Agent:
                 # OSError: the flash refused a write (a bad block); the next attempt
                 # erases that block again before writing it.
                 attempt_errors += 1
+                if isinstance(e, OSError):
+                    # the digest took the chunk the flash refused: start the next
+                    # attempt from the journal (re-erase, re-hash), not from the chunk
+                    self._md = None
                 rec["retries"] += 1
                 self.j.save(rec)
                 self.c.close()
