@@ -17,7 +17,7 @@ except ImportError:
         return x
 
 
-_BODY = const(768)  # the largest JSON answer accepted
+_BODY = const(512)  # the largest JSON answer accepted (a check answer is ~250 bytes)
 _MAXSIZE = const(0x3FFFFFFF)
 _VCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 _TCHARS = _VCHARS.replace(".", "")
@@ -93,13 +93,14 @@ def _clean(msg):
 
 
 class Api:
-    def __init__(self, client, dev_id, authorization):
+    # body: the largest JSON answer accepted (host tools pass more for tasking lists).
+    def __init__(self, client, dev_id, authorization, body=_BODY):
         _chars(str(dev_id), _VCHARS, 1, 32, "dev_id", ConfigError)
         self.c = client
         self.dev_id = str(dev_id)
         self._auth = (("Authorization", authorization),)
         self._json = (("Authorization", authorization), ("Content-Type", "application/json"))
-        self._buf = bytearray(_BODY)
+        self._buf = bytearray(body)
         self._dl_token = None
         self._dl_path = None
 

@@ -114,7 +114,7 @@ def check(raw):
         raise ConfigError("authorization: a precomputed Authorization value")
     if cfg["method"] not in ("md5", "sha1", "sha256"):
         raise ConfigError("method: md5, sha1 or sha256")
-    _str(cfg, "host", _HOST, 253)
+    _str(cfg, "host", _HOST, 128)  # keeps every request within http._REQ
     _int(cfg, "port", 1, 65535)
     _int(cfg, "task_type", 1, 2)
     _int(cfg, "et_ttl", 0, 10 * 365 * 86400)

@@ -308,7 +308,7 @@ class Session:
         if self._api is None or (auth and not self._api_auth):
             a = self.args
             value = self.creds.authorization(a.method, a.et) if auth else ""
-            self._api = fw_api.Api(self.client, self.dev_id(auth) or "0", value)
+            self._api = fw_api.Api(self.client, self.dev_id(auth) or "0", value, 64 * 1024)
             self._api_auth = auth
         return self._api
 
