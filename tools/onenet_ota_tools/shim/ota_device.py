@@ -68,6 +68,8 @@ class _HeapStats:
         self.base0 = base0
         self.peak = 0
         self.n = self.jw = self.dl_jw = self.dl_us = self.dl_bytes = 0
+        # window chunks with neither a journal write nor a progress step ("plain")
+        self.steps = self.ev_prev = self.plain = self.plain_allocs = self.plain_bytes = 0
         self.m0 = self.m1 = self.prev = self.allocs = -1
         self.ex = self.ex_prev = 0
         self.quiet = False
@@ -90,8 +92,15 @@ class _HeapStats:
                 self._live()
             w(p, data)
 
+        step = agent.Agent._step
+
+        def _step(a, task, pct):
+            self.steps += 1
+            return step(a, task, pct)
+
         agent.Agent._fetch_all = _fetch_all
         journal._write = _write
+        agent.Agent._step = _step
         # last: the stats' own objects (and the flash stand-in they hook) are baseline
         self.base = self._live()
         self.peak = 0
@@ -143,10 +152,19 @@ class _HeapStats:
             self.quiet = True
             self.m0 = self.prev = self.mem()
             self.allocs = 0
+            self.ev_prev = self.jw + self.steps
         elif n <= 120 and self.quiet:
             m = self.mem()
-            if m - self.prev != self.ex - self.ex_prev:
+            d = m - self.prev - (self.ex - self.ex_prev)
+            if d:
                 self.allocs += 1
+            ev = self.jw + self.steps
+            if ev == self.ev_prev:
+                self.plain += 1
+                if d:
+                    self.plain_allocs += 1
+                    self.plain_bytes += d
+            self.ev_prev = ev
             self.prev, self.ex_prev = m, self.ex
             if n == 120:
                 self.m1 = m
@@ -161,6 +179,8 @@ class _HeapStats:
              "win_bytes": self.m1 - self.m0 - self.ex if self.m1 >= 0 else None,
              "win_flash_bytes": self.ex if self.m1 >= 0 else None,
              "win_alloc_chunks": self.allocs if self.m1 >= 0 else None,
+             "win_plain_chunks": self.plain, "win_plain_alloc_chunks": self.plain_allocs,
+             "win_plain_bytes": self.plain_bytes,
              "journal_writes": self.jw, "dl_journal_writes": self.dl_jw, "dl_us": self.dl_us, "dl_bytes": self.dl_bytes,
              "conns": a.c.connections, "reqs": a.c.requests}
         if self.quiet:
