@@ -17,6 +17,8 @@
 # Full 64-byte blocks are hashed straight from the caller's buffer; only a partial block
 # is copied into the object's own 64-byte buffer. Nothing is allocated per update().
 
+from .blockhash import BlockHash
+
 _IV = b"\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10"
 
 # Set FAST = False before creating objects to force the plain path (tests, benchmarks).
@@ -291,11 +293,9 @@ def _pblk(H, X, b, o, e):
         H[6] = m & 0xFFFF
 
 
-class MD5:
+class MD5(BlockHash):
     def __init__(self, data=None):
-        self._buf = bytearray(64)  # partial block
-        self._n = 0  # bytes in _buf
-        self._len = 0  # bytes hashed so far
+        BlockHash.__init__(self)
         self._fast = FAST and _vblk is not None
         if self._fast:
             st = bytearray(80)  # 4 state words + 16 message words for the viper code
@@ -313,52 +313,9 @@ class MD5:
         else:
             _pblk(self._st, self._x, b, o, e)
 
-    def update(self, buf):
-        if self._st is None:
-            raise ValueError("hash finalised")
-        n = len(buf)
-        self._len += n
-        B = self._buf
-        p = self._n
-        o = 0
-        if p:  # top up the partial block first (byte loop: slices would allocate)
-            o = 64 - p
-            if o > n:
-                o = n
-            for i in range(o):
-                B[p + i] = buf[i]
-            p += o
-            if p < 64:
-                self._n = p
-                return
-            self._blocks(B, 0, 64)
-        e = o + ((n - o) & ~63)
-        if e > o:
-            self._blocks(buf, o, e)
-        for i in range(e, n):
-            B[i - e] = buf[i]
-        self._n = n - e
-
     # Pads, hashes the last block(s) and returns the digest; the object is spent after.
     def digest(self):
-        if self._st is None:
-            raise ValueError("hash finalised")
-        b = self._buf
-        p = self._n
-        b[p] = 0x80
-        for i in range(p + 1, 64):
-            b[i] = 0
-        if p >= 56:
-            self._blocks(b, 0, 64)
-            for i in range(56):
-                b[i] = 0
-        n = self._len << 3
-        for i in range(56, 64):
-            b[i] = n & 0xFF
-            n >>= 8
-        self._blocks(b, 0, 64)
-        st = self._st
-        self._st = None
+        st = self._final(False)
         if self._fast:
             return bytes(st[0:16])
         out = bytearray(16)

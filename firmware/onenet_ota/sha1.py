@@ -10,6 +10,8 @@
 #   32-bit boards). Generated: one function per 20-step round, a loop over 5 unrolled
 #   steps, so no bytecode block is much over 1 KB (fragmented heaps load it).
 
+from .blockhash import BlockHash
+
 _S_IV = b"\x67\x45\x23\x01\xef\xcd\xab\x89\x98\xba\xdc\xfe\x10\x32\x54\x76\xc3\xd2\xe1\xf0"
 
 # Set FAST = False before creating objects to force the plain path (tests, benchmarks).
@@ -281,11 +283,9 @@ def _words():
         return [0] * 160
 
 
-class SHA1:
+class SHA1(BlockHash):
     def __init__(self, data=None):
-        self._buf = bytearray(64)  # partial block
-        self._n = 0  # bytes in _buf
-        self._len = 0  # bytes hashed so far
+        BlockHash.__init__(self)
         self._fast = FAST and _svblk is not None
         if self._fast:
             st = bytearray(84)  # 5 state words + 16 schedule words for the viper code
@@ -305,52 +305,9 @@ class SHA1:
         else:
             _spblk(self._st, self._w, b, o, e)
 
-    def update(self, buf):
-        if self._st is None:
-            raise ValueError("hash finalised")
-        n = len(buf)
-        self._len += n
-        B = self._buf
-        p = self._n
-        o = 0
-        if p:  # top up the partial block first (byte loop: slices would allocate)
-            o = 64 - p
-            if o > n:
-                o = n
-            for i in range(o):
-                B[p + i] = buf[i]
-            p += o
-            if p < 64:
-                self._n = p
-                return
-            self._blocks(B, 0, 64)
-        e = o + ((n - o) & ~63)
-        if e > o:
-            self._blocks(buf, o, e)
-        for i in range(e, n):
-            B[i - e] = buf[i]
-        self._n = n - e
-
     # Pads, hashes the last block(s) and returns the digest; the object is spent after.
     def digest(self):
-        if self._st is None:
-            raise ValueError("hash finalised")
-        b = self._buf
-        p = self._n
-        b[p] = 0x80
-        for i in range(p + 1, 64):
-            b[i] = 0
-        if p >= 56:
-            self._blocks(b, 0, 64)
-            for i in range(56):
-                b[i] = 0
-        n = self._len << 3
-        for i in range(63, 55, -1):
-            b[i] = n & 0xFF
-            n >>= 8
-        self._blocks(b, 0, 64)
-        st = self._st
-        self._st = None
+        st = self._final(True)
         out = bytearray(20)
         for i in range(5):
             if self._fast:

@@ -6,8 +6,9 @@
 #   PYTHONPATH=firmware python tools/onenet_ota_tools/hashbench.py [KIB]
 # The WebAssembly port cannot import from the host's disk; its CLI concatenates the files
 # it is given, so pass the modules first:
-#   node .../micropython.mjs -X heapsize=64k firmware/onenet_ota/md5.py \
-#        firmware/onenet_ota/sha1.py tools/onenet_ota_tools/hashbench.py
+#   node .../micropython.mjs -X heapsize=64k blockhash.py md5.py sha1.py \
+#        tools/onenet_ota_tools/hashbench.py   (copies of firmware/onenet_ota/*.py with
+#        the "from .blockhash import BlockHash" line dropped: one namespace)
 import gc
 import sys
 import time
