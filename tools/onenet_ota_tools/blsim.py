@@ -28,6 +28,8 @@
 #                     this session (a fault mid-image rather than at its first write)
 import socket
 import threading
+
+from .uartsim import UartSim
 import time
 
 ACK = 0x79
@@ -42,7 +44,11 @@ class _Reset(Exception):
     pass
 
 
-class BootloaderSim:
+class BootloaderSim(UartSim):
+    NAME = "blsim"
+    FAULTS = {"nack": 0, "timeout_write": 0, "bad_checksum": 0, "reset_after": 0,
+              "erase_ms": 0, "after": 0}
+
     def __init__(self, port=0, base=0x08000000, page_size=1024, pages=64, write_max=256,
                  erase_cmd=0x44, pid=0x0410, log=None, **faults):
         if erase_cmd not in (0x43, 0x44):
@@ -56,77 +62,25 @@ class BootloaderSim:
         self.pid = pid
         self.log = log
         self.flash = bytearray(b"\xff" * self.size)
-        self.faults = {"nack": 0, "timeout_write": 0, "bad_checksum": 0, "reset_after": 0,
-                       "erase_ms": 0, "after": 0}
-        self.fault(**faults)
         self.stats = {"syncs": 0, "writes": 0, "reads": 0, "erased_pages": 0, "nacks": 0,
                       "resets": 0, "timeouts": 0, "bad_checksums": 0, "go": None,
                       "sessions": 0, "commands": 0}
-        self._lock = threading.Lock()
-        self._srv = socket.socket()
-        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", port))
-        self._srv.listen(2)
-        self.port = self._srv.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = []
         self._conns = []
-
-    def fault(self, **kw):
-        for k, v in kw.items():
-            if k not in self.faults:
-                raise ValueError("blsim: unknown fault " + k)
-            self.faults[k] = v
-
-    def _take(self, name):
-        with self._lock:
-            if self.faults[name] > 0:
-                self.faults[name] -= 1
-                return True
-        return False
+        UartSim.__init__(self, port, 2, **faults)
 
     def image(self, n):
         return bytes(self.flash[:n])
 
-    def start(self):
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self._threads.append(t)
-        return self
+    def _connection(self, c):
+        self._conns.append(c)
+        return lambda: self._serve(c)
 
-    def stop(self):
-        self._stop.set()
-        try:
-            self._srv.close()
-        except OSError:
-            pass
+    def _close_connections(self):
         for c in list(self._conns):
             try:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        for t in self._threads:
-            t.join(2)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *a):
-        self.stop()
-
-    def _accept(self):
-        self._srv.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                c, _ = self._srv.accept()
-            except OSError:
-                continue
-            self.stats["sessions"] += 1
-            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._conns.append(c)
-            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
-            t.start()
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
 
     # -- one UART connection -------------------------------------------------------------
     def _serve(self, c):

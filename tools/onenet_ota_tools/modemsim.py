@@ -29,82 +29,36 @@ import socket
 import threading
 import time
 
+from .uartsim import UartSim
+
 _STORM = (b"+CEREG: 1", b"+CSCON: 1", b"+QNBIOTEVENT: \"EXIT PSM\"", b"+CSCON: 0",
           b"+IP: 10.11.12.13", b"+CTZV: 24/01/01,08:00:00,+32", b"+QIURC: \"pdpdeact\",9")
 
 
-class ModemSim:
+class ModemSim(UartSim):
+    NAME = "modemsim"
+    FAULTS = {"urc_storm": 0, "send_fail": 0, "open_fail": 0, "drop_after": 0,
+              "mute": 0, "delay_ms": 0, "bps": 0}
+
     def __init__(self, kind="bc26", port=0, urc_chunk=512, log=None, **faults):
         if kind not in ("bc26", "m5311"):
             raise ValueError("kind: bc26 or m5311")
         self.kind = kind
         self.urc_chunk = urc_chunk
         self.log = log
-        self.faults = {"urc_storm": 0, "send_fail": 0, "open_fail": 0, "drop_after": 0,
-                       "mute": 0, "delay_ms": 0, "bps": 0}
-        self.fault(**faults)
         self.stats = {"down": 0, "up": 0, "urcs": 0, "storm": 0, "sends": 0, "send_fails": 0,
                       "drops": 0, "opens": 0, "sessions": 0, "commands": 0}
-        self._lock = threading.Lock()
-        self._srv = socket.socket()
-        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", port))
-        self._srv.listen(4)
-        self.port = self._srv.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = []
         self._sessions = []
+        UartSim.__init__(self, port, 4, **faults)
 
-    def fault(self, **kw):
-        for k, v in kw.items():
-            if k not in self.faults:
-                raise ValueError("modemsim: unknown fault " + k)
-            self.faults[k] = v
+    def _connection(self, c):
+        s = _Session(self, c)
+        self._sessions = [x for x in self._sessions if x.alive] + [s]
+        return s.run
 
-    def _take(self, name):
-        with self._lock:
-            if self.faults[name] > 0:
-                self.faults[name] -= 1
-                return True
-        return False
-
-    def start(self):
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self._threads.append(t)
-        return self
-
-    def stop(self):
-        self._stop.set()
-        try:
-            self._srv.close()
-        except OSError:
-            pass
+    def _close_connections(self):
         for s in list(self._sessions):
             s.shutdown()
-        for t in self._threads:
-            t.join(2)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *a):
-        self.stop()
-
-    def _accept(self):
-        self._srv.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                c, _ = self._srv.accept()
-            except OSError:
-                continue
-            self.stats["sessions"] += 1
-            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s = _Session(self, c)
-            self._sessions = [x for x in self._sessions if x.alive] + [s]
-            t = threading.Thread(target=s.run, daemon=True)
-            t.start()
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
 
 
 class _Session:
