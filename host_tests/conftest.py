@@ -45,3 +45,16 @@ def run_cases(module, runtime, heap="32k", timeout=240, cases=()):
 @pytest.fixture(params=RUNTIMES)
 def runtime(request):
     return request.param
+
+
+@pytest.fixture
+def env(runtime, tmp_path):
+    # A simulator and a device state folder for one runtime (support/agent_env.py);
+    # the simulator is stopped whatever the test did.
+    from support.agent_env import AgentEnv
+
+    e = AgentEnv(tmp_path, runtime)
+    try:
+        yield e
+    finally:
+        e.stop()

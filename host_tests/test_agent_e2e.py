@@ -10,7 +10,7 @@ import time
 import pytest
 
 from onenet_ota_tools import cli
-from support.agent_env import DEV, OLD, AgentEnv, image, md5, when_served
+from support.agent_env import DEV, OLD, image, md5, when_served
 
 CHUNK = 4096
 JOURNAL_EVERY = 16384  # config default
@@ -20,14 +20,6 @@ def runtimes():
     return pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 
 
-@pytest.fixture
-def env(runtime, tmp_path):
-    # runtime: conftest's fixture (both runtimes), or the parametrization of runtimes()
-    e = AgentEnv(tmp_path, runtime)
-    try:
-        yield e
-    finally:
-        e.stop()
 
 
 def _ok(env, s, result):

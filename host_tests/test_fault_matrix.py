@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support.agent_env import DEV, AgentEnv, image, md5, when_served
+from support.agent_env import DEV, image, md5, when_served
 
 SIZE = 64 * 1024
 FIGURES = os.environ.get("OTA_RELIABILITY_OUT")
@@ -45,13 +45,6 @@ def record(**fig):
             f.write(json.dumps(fig) + "\n")
 
 
-@pytest.fixture
-def env(runtime, tmp_path):
-    e = AgentEnv(tmp_path, runtime)
-    try:
-        yield e
-    finally:
-        e.stop()
 
 
 @pytest.mark.parametrize("fault", sorted(MATRIX))

@@ -18,13 +18,6 @@ CASES = {
 }
 
 
-@pytest.fixture(params=("cpython", "micropython"))
-def env(request, tmp_path):
-    e = AgentEnv(tmp_path, request.param)
-    try:
-        yield e
-    finally:
-        e.stop()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

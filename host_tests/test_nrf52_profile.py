@@ -24,13 +24,6 @@ FAULTS = {
 }
 
 
-@pytest.fixture(params=("cpython", "micropython"))
-def env(request, tmp_path):
-    e = AgentEnv(tmp_path, request.param)
-    try:
-        yield e
-    finally:
-        e.stop()
 
 
 def _region_header(env):
