@@ -14,7 +14,7 @@ try:
 except ImportError:  # nRF52832 builds may lack it
     _crc32 = None
 
-_MAX = 512  # bytes a record may take
+_MAX = 320  # bytes a record may take (the longest valid one is ~280)
 _INTS = ("seq", "size", "offset", "task_type", "retries", "boots")
 _STRS = ("state", "token", "md5", "target", "from_ver")
 FIELDS = ("seq", "state", "token", "md5", "size", "target", "offset", "from_ver", "task_type", "retries", "boots")

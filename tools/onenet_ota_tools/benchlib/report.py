@@ -228,6 +228,22 @@ def markdown(R, command, elapsed):
                      "fresh boot → first byte (5 ms/request latency)"),
                     [(r["runtime"], r["board"], r["resumed_at"], "%.3f s" % r["resume_s"], "%.3f s" % r["fresh_s"])
                      for r in R["resume"]]), ""]
+    L += ["## Reading the targets on this machine", "",
+          "- **24 KiB heap.** The unix `micropython` loads each `.mpy` into its heap, 64-bit "
+          "objects and all; the code of one ESP32 update alone takes more than the 24 KiB "
+          "(the *baseline* above). On an nRF52832 the agent is frozen into the firmware "
+          "(`manifest.py`) and its code costs no heap. What carries over to the board is "
+          "the agent's data: the *peak above baseline* row (and 64-bit objects are about "
+          "twice their 32-bit size). The *smallest heap* row is code + data on this port.",
+          "- **agent/curl.** curl only fetches the ranges. Per range the agent also hashes, "
+          "writes the sink, and every 16 KiB syncs the sink and writes the journal (a file "
+          "and a rename: the price of resuming after a power cut); every 10 % it reports a "
+          "progress step (one more request). With the file sink of the unix profile a sync "
+          "is an fsync. The HTTP client itself parses a download answer in place and "
+          "allocates nothing per range.",
+          "- **Allocation per chunk.** A chunk that ends with a journal write (file open) or "
+          "a progress step (a JSON answer) allocates for that event; the row gives the "
+          "chunks with neither separately.", ""]
     if R["notes"]:
         L += ["## Notes", ""] + ["- " + n for n in R["notes"]] + [""]
     return "\n".join(L)
