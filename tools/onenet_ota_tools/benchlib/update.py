@@ -45,19 +45,19 @@ class Bench:
                              interval=1, dev_id=dev, **PRODUCT)
         return dev, t
 
-    def _args(self, dev, runtime, chunk, heap, board):
+    def _args(self, dev, runtime, chunk, heap, board, sets=()):
         state = os.path.join(self.root, "dev", dev)
         return argparse.Namespace(
             runtime=runtime, server=self.sim.url, board=board, version="V1.0", state_dir=state,
             sink=("file:" + os.path.join(state, "pkg.bin")) if board == "unix" else None,
-            chunk=chunk, heap=heap, slot_size=0x180000, set=[], json=False, quiet=True,
+            chunk=chunk, heap=heap, slot_size=0x180000, set=list(sets), json=False, quiet=True,
             dev_id=dev, **PRODUCT)
 
     # One whole update (all boots). stats: OTA_HEAP_STATS ("1" time and journal, "2" heap
     # figures too, "" none). -> {ok, summary, hs (the download boot's HEAPSTATS), sim, log}
-    def update(self, runtime, chunk, heap="256k", stats="1", board="unix"):
+    def update(self, runtime, chunk, heap="256k", stats="1", board="unix", sets=()):
         dev, task = self._task(board)
-        args = self._args(dev, runtime, chunk, heap, board)
+        args = self._args(dev, runtime, chunk, heap, board, sets)
         self.sim.stats.reset()
         lines = []
         old = os.environ.get("OTA_HEAP_STATS")
@@ -107,10 +107,11 @@ class Bench:
                 "requests": st["requests"]}
 
     # Agent vs curl for one chunk size, `repeat` times each (interleaved); medians.
-    def speed(self, runtime, chunk, repeat):
+    # sets: agent settings (e.g. journal and progress off, to time the bare loop).
+    def speed(self, runtime, chunk, repeat, sets=()):
         agent, curl, last = [], [], None
         for _ in range(repeat):
-            r = self.update(runtime, chunk, stats="1")
+            r = self.update(runtime, chunk, stats="1", sets=sets)
             if not r["ok"]:
                 raise RuntimeError("update failed (%s, %d): %s" % (runtime, chunk, r["log"]))
             agent.append(r["hs"]["dl_us"] / 1e6)

@@ -40,6 +40,13 @@ def measure(args):
             for c in chunks:
                 _log("update %s, %d B chunks" % (runtime, c))
                 R["speed"].append(b.speed(runtime, c, repeat))
+        # The same 4 KiB update with no journal writes and no progress steps: what the
+        # download loop itself costs next to curl.
+        R["bare"] = []
+        for runtime in ("cpython", "micropython"):
+            _log("update %s, 4096 B chunks, journal and progress off" % runtime)
+            R["bare"].append(b.speed(runtime, 4096, repeat,
+                                     ("journal_every=%d" % size, "progress_every=0")))
         if not quick:
             for runtime in ("cpython", "micropython"):
                 r = b.update(runtime, 4096, stats="1", board="esp32")
