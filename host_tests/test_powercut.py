@@ -189,6 +189,44 @@ def test_crash_loop_file_board_207(h):
     record("crash_loop", sink="file", boots=len(d.summaries), code=207)
 
 
+def test_crash_loop_in_download_gives_up_207(h):
+    # A device that dies at the same point of every boot while it downloads, before the
+    # next journal write: each boot resumes from the same offset. After max_boots such
+    # boots it gives up with 207 instead of looping for ever; the old image keeps running.
+    data = image(64 * 1024)
+    d = h.device("esp32", data, "V2.0")
+    # ops of a first boot: boot, then erase/write of the first 16 KiB, the journal
+    # (fwrite, rename), then the next erase: the first death
+    outs = [d.boot(13)]
+    assert outs == ["cut"] and d.journal()["offset"] == 16384
+    max_boots = 3
+    for _ in range(2 * max_boots):
+        # a resumed boot: boot, the journal's boot count (fwrite, rename), then the
+        # first erase of the download: it dies there, every time
+        out = d.boot(4)
+        outs.append(out)
+        d.check_after_boot(out)
+        if out != "cut" or h.sim.task(d.task["id"])["state"] == "failed":
+            break
+    out = d.boot()  # the next boot, left alone: nothing to do any more
+    outs.append(out)
+    assert out in ("failed", "none"), (outs, d.logs[-12:])
+    assert d.codes() == [207], d.codes()
+    assert h.sim.task(d.task["id"])["state"] == "failed"
+    assert d.journal() is None
+    assert outs[: 1 + max_boots] == ["cut"] * (1 + max_boots), outs
+    assert len(outs) <= 1 + max_boots + 2, outs
+    st = ota_shim_state()
+    assert st["running"] == "ota_0", st
+    record("crash_loop", sink="esp32-download", boots=len(outs), code=207)
+
+
+def ota_shim_state():
+    import ota_shim
+
+    return ota_shim.esp32_state()
+
+
 # -- bad flash regions --------------------------------------------------------------------
 
 

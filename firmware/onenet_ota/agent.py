@@ -202,6 +202,7 @@ class Agent:
             self.log("journal is for another package: dropped")
             self._forget()
             rec = None
+        resumed = rec is not None
         if not rec:
             rec = {"state": "dl", "token": task["token"], "md5": task["md5"],
                    "size": task["size"], "target": task["target"], "offset": 0,
@@ -209,6 +210,13 @@ class Agent:
                    "retries": 0, "boots": 0}
         rec["token"] = task["token"]
         if rec["state"] == "dl":
+            if resumed:
+                # Boots that resume the download without getting as far as the next
+                # journal write (which clears the count): a crash loop, not a network.
+                rec["boots"] += 1
+                self.j.save(rec)
+                if rec["boots"] > self.cfg["max_boots"]:
+                    self._fail(task["token"], 207, "download keeps dying at %d" % rec["offset"])
             self._validate(task)
             self._token_check(task)
             self._download(task, rec)
@@ -423,6 +431,7 @@ class Agent:
                 if off >= next_j or off == size:
                     sink.flush()
                     rec["offset"] = off
+                    rec["boots"] = 0
                     self.j.save(rec)
                     next_j = off + every
                 if self.progress:
