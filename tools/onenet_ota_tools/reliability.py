@@ -87,8 +87,9 @@ def render(rows, long, summary, took, rc):
                  "second cut | CPython | 64 KiB | - | %d runs | 0 | 0 | - |" % r["cuts"])
     L += ["", "Total cut points exercised: **%d**; bricked images: **0**." % total_cuts, ""]
     for r in by.get("crash_loop", []):
-        L.append("- Crash loop, %s: killed at the same point of every boot before confirming -> gave up with "
-                 "**%d** after %d boots (max_boots = 3)." % (r["sink"], r["code"], r["boots"]))
+        when = "while downloading" if r["sink"].endswith("-download") else "before confirming"
+        L.append("- Crash loop, %s: killed at the same point of every boot %s -> gave up with "
+                 "**%d** after %d boots (max_boots = 3)." % (r["sink"], when, r["code"], r["boots"]))
     for r in by.get("bad_region", []):
         L.append("- Bad flash region, %s sink, write failure rate %.3f: %d runs, outcomes %s; never a bootable half "
                  "image." % (r["sink"], r["rate"], r["runs"], "; ".join(r["outcomes"])))
