@@ -72,8 +72,11 @@ def server(monkeypatch):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_http_client(server, runtime):
+    # case modules small enough for a 32 KiB heap on the 64-bit port next to the code
     r = run_cases("cases_http", runtime, heap="32k")
+    r.update(run_cases("cases_http_ka", runtime, heap="32k"))
     r.update(run_cases("cases_http_bad", runtime, heap="32k"))
+    r.update(run_cases("cases_http_proto", runtime, heap="32k"))
     assert r["case_content_length"] == [200, "hello"]
     assert r["case_long_ignored_header"] == [200, "ok"]
     assert r["case_split_slow_bytes"] == [200, "split bytes"]

@@ -14,6 +14,7 @@
 import sys
 
 from .errors import NetError, ProtocolError, Timeout
+from .fmt import put_int
 
 # On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
 # read so that no body byte lands in the receive buffer (see _fill). CPython slices.
@@ -127,20 +128,10 @@ class Client:
     def _put_int(self, pos, v):
         if v < 0 or v > _MAXNUM:
             raise ProtocolError("number out of range")
-        n = 1
-        x = v
-        while x >= 10:
-            x //= 10
-            n += 1
-        if pos + n > _REQ:
+        try:
+            return put_int(self._req, pos, v, _REQ)
+        except ValueError:
             raise ProtocolError("request too large")
-        i = pos + n
-        while True:
-            i -= 1
-            self._req[i] = 48 + v % 10
-            v //= 10
-            if i == pos:
-                return pos + n
 
     # Format request line and headers, without the final blank line; -> length.
     # headers: sequence of (name, value) strings.

@@ -9,6 +9,8 @@
 # operations and to cut power in the middle of one.
 import os
 
+from .fmt import put_int
+
 try:
     from binascii import crc32 as _crc32
 except ImportError:  # nRF52832 builds may lack it
@@ -94,22 +96,6 @@ def _put(buf, p, b):
     return e
 
 
-def _put_int(buf, p, v):
-    n = 1
-    x = v
-    while x >= 10:
-        x //= 10
-        n += 1
-    e = p + n
-    if e > _MAX - 14:
-        raise ValueError("journal record too long")
-    while n:
-        n -= 1
-        buf[p + n] = 48 + v % 10
-        v //= 10
-    return e
-
-
 def _hex8(x):
     out = ""
     for i in range(28, -4, -4):
@@ -181,7 +167,7 @@ class Journal:
             if k in _INTS:
                 if not isinstance(v, int) or v < 0:
                     raise ValueError(k)
-                p = _put_int(buf, p, v)
+                p = put_int(buf, p, v, _MAX - 14)
             else:
                 c = self._strs.get(k)
                 if c is None or c[0] is not v:

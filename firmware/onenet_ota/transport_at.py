@@ -24,6 +24,7 @@
 import time
 
 from .errors import NetError, ProtocolError, Timeout
+from .fmt import put_int
 
 try:
     from micropython import const
@@ -222,18 +223,7 @@ class AtModem:
         return pos + len(data)
 
     def _ci(self, pos, v):
-        n = 1
-        x = v
-        while x >= 10:
-            x //= 10
-            n += 1
-        i = pos + n
-        while True:
-            i -= 1
-            self._cb[i] = 48 + v % 10
-            v //= 10
-            if i == pos:
-                return pos + n
+        return put_int(self._cb, pos, v, len(self._cb))
 
     def _send_cmd(self, n):
         self.u.write(memoryview(self._cb)[:n])

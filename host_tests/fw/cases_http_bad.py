@@ -3,19 +3,6 @@
 from http_util import PORT, _client, _get, _err
 
 
-def _violations(paths):
-    return [[p, _err(_get, p)] for p in paths]
-
-
-# Two halves: each case starts on a freshly collected 32 KiB heap.
-def case_protocol_violations():
-    return _violations(("/longline", "/manyheaders", "/bignum", "/dupcl", "/badstatus", "/te-gzip"))
-
-
-def case_protocol_violations_2():
-    return _violations(("/range-bad1", "/range-bad2", "/range-bad3", "/range-bad4", "/folded", "/bigbody"))
-
-
 def case_close_mid_body():
     c = _client()
     c.request("GET", "/midclose")
