@@ -275,6 +275,7 @@ class Agent:
     def _token_check(self, task):
         try:
             self._net(self.api.check_token, task["token"])
+            self.log("token checked: downloading")
         except PlatformError as e:
             self._platform(e, task)
 
@@ -387,6 +388,8 @@ class Agent:
                 self.log("resuming at %d" % off)
                 self.summary["resumed_at"] = off
                 self._rehash(md, off)
+            else:
+                self.log("download in %d-byte ranges" % self.cfg["chunk"])
             self._md = md
         else:  # the link broke earlier in this boot: carry on from the last chunk
             off = self._off
@@ -446,6 +449,7 @@ class Agent:
     def _step(self, task, p):
         try:
             self._net(self.api.report, task["token"], p)
+            self.log("progress %d%%" % p)
         except PlatformError as e:
             if e.errno == _E_CANCELLED:
                 raise

@@ -202,6 +202,11 @@ def _run_device(args, log, sims):
             acted = summary
         if rc != 3:
             break
+        note = "-- reset: boot %d --" % (boots + 1)
+        if log:
+            log(note)
+        elif not args.quiet:
+            print(note, file=sys.stderr)
     if summary.get("result") == "none" and acted and acted["code"] not in (101, 201):
         # A boot reported a failure and reset (self-test failed: the bootloader went
         # back to the old image, which then found nothing to do): the run failed.
