@@ -516,6 +516,7 @@ class Agent:
                 return self._confirm_fail(token, 207, "new image never confirmed")
             return self._confirm_fail(token, 204, "running %s, expected %s" % (running, target))
         self.b.confirm(rec)
+        self.log("running %s, self-test passed: confirmed" % running)
         # 201 first: reporting the target version completes the task, after which the
         # platform refuses 201. 'Task finished' means it already counts as done.
         try:
