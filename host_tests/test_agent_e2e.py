@@ -388,3 +388,26 @@ def test_code_105_106_thresholds(env, sets, code):
     assert env.codes(t["id"]) == [code]
     assert env.task(t["id"])["state"] == "failed"
     _old_image_boots(env)
+
+
+# -- cdn=false: the download goes to the ipPort of the check answer -------------------
+
+
+def test_cdn_false_downloads_from_ip_port(env):
+    from support.forwarder import Forwarder
+
+    data = image(96 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    fwd = Forwarder(env.sim.port)
+    try:
+        env.sim.south.ip_port = "127.0.0.1:%d" % fwd.port
+        s = env.run(sets=["cdn=false"])
+        _ok(env, s, "updated")
+        assert s["code"] == 201 and s["sink_md5"] == md5(data)
+        # the ranges went through the ipPort, on one connection; the API calls did not
+        assert fwd.connections == 1
+        assert len(data) <= fwd.bytes_down < len(data) + 64 * 1024
+        assert env.codes(t["id"]) == [101, 201]
+    finally:
+        fwd.stop()
+

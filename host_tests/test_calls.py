@@ -249,6 +249,22 @@ def test_whole_download_from_check_verifies_md5(sim, run):
     assert sim.task(t["id"])["state"] == "downloading"
 
 
+def test_no_cdn_download_comes_from_ip_port(sim, run):
+    # --no-cdn: the check answer's ipPort is where the package is fetched from.
+    from support.forwarder import Forwarder
+
+    publish(sim)
+    fwd = Forwarder(sim.port)
+    try:
+        sim.south.ip_port = "127.0.0.1:%d" % fwd.port
+        rc, j, _ = run.json("download", *CHECK, "--no-cdn", "-o", "fw.bin", "--chunk", "16384")
+        assert rc == 0 and j["md5_verified"]
+        assert open("fw.bin", "rb").read() == DATA
+        assert fwd.connections == 1 and fwd.bytes_down >= len(DATA)
+    finally:
+        fwd.stop()
+
+
 def test_resumed_download_fetches_only_the_rest(sim, run):
     t = publish(sim)
     with open("fw.bin.part", "wb") as f:

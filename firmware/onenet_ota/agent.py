@@ -104,6 +104,7 @@ class Agent:
                 n -= 1
                 self.log("retry after %s" % _what(err))
                 self.c.close()
+                self.api.dl.close()
                 self.sleep_ms(wait + _jitter(wait))
                 wait *= 2
             try:
@@ -170,8 +171,11 @@ class Agent:
             self.summary["result"] = "failed"
         finally:
             self.c.close()
-            self.summary["requests"] = self.c.requests
-            self.summary["connections"] = self.c.connections
+            d = self.api.dl
+            if d is not self.c:
+                d.close()
+            self.summary["requests"] = self.c.requests + (d.requests if d is not self.c else 0)
+            self.summary["connections"] = self.c.connections + (d.connections if d is not self.c else 0)
             self.summary["seconds"] = time.ticks_diff(time.ticks_ms(), t0) / 1000
         return self.summary
 
@@ -209,6 +213,7 @@ class Agent:
                    "from_ver": version, "task_type": self.cfg["task_type"],
                    "retries": 0, "boots": 0}
         rec["token"] = task["token"]
+        self._route(task)
         if rec["state"] == "dl":
             if resumed:
                 # Boots that resume the download without getting as far as the next
@@ -237,6 +242,19 @@ class Agent:
         self.log("applied %s; resetting" % task["target"])
         self.b.reset()
         return "applied"
+
+    # cdn=false: the device resolves no names and downloads from the ipPort the check
+    # answer gives (the Host header stays the platform's name).
+    def _route(self, task):
+        ip = task["ipPort"]
+        if self.cfg["cdn"] or not ip:
+            return
+        c = self.cfg
+        if self.api.dl is self.c:
+            self.api.dl = Client(c["host"], c["port"], getattr(self.b, "connect", None),
+                                 c["timeout_ms"], c["tls"], c["ca"])
+        self.api.dl.addr = ip
+        self.log("downloads from %s:%d" % ip)
 
     def _report_version(self, version):
         if self.cfg["task_type"] == 1:
@@ -366,6 +384,7 @@ class Agent:
                 rec["retries"] += 1
                 self.j.save(rec)
                 self.c.close()
+                self.api.dl.close()
                 if rec["retries"] > task["retry"]:
                     self._fail(task["token"], 207 if task["retry"] else getattr(e, "code", 107),
                                "retries spent (%s)" % _what(e))
@@ -406,7 +425,7 @@ class Agent:
         pstep = c["progress_every"]
         pct = off * 100 // size if pstep else 100
         next_p = pct - pct % pstep + pstep if pstep else 100
-        api, http = self.api, self.c
+        api, http = self.api, self.api.dl
         while off < size:
             end = off + chunk - 1
             if end >= size:

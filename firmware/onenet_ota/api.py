@@ -97,6 +97,7 @@ class Api:
     def __init__(self, client, dev_id, authorization, body=_BODY):
         _chars(str(dev_id), _VCHARS, 1, 32, "dev_id", ConfigError)
         self.c = client
+        self.dl = client  # the client downloads go through (see Agent._route)
         self.dev_id = str(dev_id)
         self._auth = (("Authorization", authorization),)
         self._json = (("Authorization", authorization), ("Content-Type", "application/json"))
@@ -190,7 +191,7 @@ class Api:
         if token is not self._dl_token:
             self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
             self._dl_token = token
-        c = self.c
+        c = self.dl
         st = c.send_range(self._dl_path, start, end)
         if c.length < 0 and not c.chunked:
             n = c.read_body(self._buf)

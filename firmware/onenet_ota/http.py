@@ -78,6 +78,7 @@ class Client:
         self.timeout_ms = timeout_ms
         self._tls = (tls, ca)
         self._connect = connect
+        self.addr = None
         self.t = None
         self.connections = 0
         self.requests = 0
@@ -96,12 +97,14 @@ class Client:
     # -- connection ------------------------------------------------------------
 
     def _open(self):
+        # addr: where to connect when it is not the Host (the platform's ipPort).
+        h, p = self.addr or (self.host, self.port)
         if self._connect:
-            self.t = self._connect(self.host, self.port, self.timeout_ms)
+            self.t = self._connect(h, p, self.timeout_ms)
         else:
             from .transport import connect
 
-            self.t = connect(self.host, self.port, self.timeout_ms, self._tls[0], self._tls[1])
+            self.t = connect(h, p, self.timeout_ms, self._tls[0], self._tls[1])
         self.connections += 1
         self._rpos = self._rend = 0
 

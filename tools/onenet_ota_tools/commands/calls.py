@@ -586,6 +586,14 @@ def _range_download(s, a, tok):
 def _download(s, a):
     tok, task = _token_of(s, a)
     _valid_token(tok)
+    ip = (task or {}).get("ipPort")
+    if ip and not a.cdn:
+        # cdn=false: the package comes from the ipPort of the check answer, as on a
+        # device that resolves no names (the Host header stays the server's name).
+        host, port = ip.rsplit(":", 1)
+        s.client.close()
+        s.client.addr = (host, int(port))
+        s.out("downloading from %s (ipPort)" % ip)
     if a.range_spec:
         if a.md5:
             raise CommandError("--md5 checks the whole file; it does not go with --range", EXIT_USAGE)

@@ -10,7 +10,10 @@ from .tasks import South
 
 
 class Simulator:
-    def __init__(self, state_dir="./state/sim", port=0, clock=None, host="127.0.0.1", verbose=False, tls=None):
+    # ip_port: the "host:port" a check with cdn=false hands out (default: this server).
+    def __init__(self, state_dir="./state/sim", port=0, clock=None, host="127.0.0.1", verbose=False, tls=None,
+                 ip_port=None):
+        self.ip_port = ip_port
         self.state_dir = state_dir
         self.tls = tls  # (certfile, keyfile): serve HTTPS
         self.host = host
@@ -20,7 +23,7 @@ class Simulator:
         self.faults = Faults()
         self.stats = Stats()
         self._store = Store(state_dir, self.clock)
-        self.south = South(self._store, "%s:%d" % (host, port))
+        self.south = South(self._store, ip_port or "%s:%d" % (host, port))
         self.url = None
         self._httpd = None
         self._thread = None
@@ -44,7 +47,7 @@ class Simulator:
             ctx.load_cert_chain(self.tls[0], self.tls[1])
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.url = "https://%s:%d" % (self.host, self.port)
-        self.south = South(self.store, "%s:%d" % (self.host, self.port))
+        self.south = South(self.store, self.ip_port or "%s:%d" % (self.host, self.port))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="sim-accept", daemon=True)
         self._thread.start()
