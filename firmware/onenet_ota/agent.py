@@ -65,6 +65,8 @@ class Agent:
         self.c = Client(cfg["host"], cfg["port"], getattr(board, "connect", None),
                         cfg["timeout_ms"], cfg["tls"], cfg["ca"])
         self.api = Api(self.c, cfg["dev_id"], self._authorization())
+        if cfg["tls"] and not cfg["ca"]:
+            self.log("tls without a ca: encrypted, but the server is not authenticated on MicroPython")
         self.summary = {"result": None, "code": 0, "old_version": None, "new_version": None,
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
