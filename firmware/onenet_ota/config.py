@@ -117,6 +117,10 @@ def check(raw):
     _str(cfg, "host", _HOST, 128)  # keeps every request within http._REQ
     _int(cfg, "port", 1, 65535)
     _int(cfg, "task_type", 1, 2)
+    if not isinstance(cfg["tls"], bool):
+        raise ConfigError("tls: true or false")
+    if cfg["ca"] is not None:
+        _str(cfg, "ca", None, 128)  # the CA certificate's file (PEM or DER)
     _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
     if not isinstance(cfg["et"], int) or cfg["et"] < 0:
         raise ConfigError("et: unix seconds")
