@@ -11,6 +11,10 @@ def check(cfg):
         raise ConfigError("modem: bc26, m5311 or null")
     if cfg["modem"] or cfg["uart"] is not None:
         cfg["uart"] = uart.check(cfg["uart"], "uart")
+    if cfg["modem"] == "m5311" and cfg["chunk"] > 1536:
+        # the M5311 pushes what arrives (no flow control): one range and its head must
+        # fit the transport's 2048-byte receive ring
+        raise ConfigError("chunk: at most 1536 with an M5311 modem")
     _int(cfg, "flash_start", 0, 1 << 30)
     _int(cfg, "flash_len", 0, 1 << 30)
     if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:

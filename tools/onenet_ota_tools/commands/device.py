@@ -47,7 +47,8 @@ def add_arguments(p):
     p.add_argument("--state-dir", default="state/device",
                    help="the device's filesystem and flash (kept between runs: resume)")
     p.add_argument("--sink", help="file:PATH to download into a file instead of the board's sink")
-    p.add_argument("--chunk", type=int, default=4096, help="bytes per Range request")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="bytes per Range request (default 4096; 1024 on nrf52832)")
     p.add_argument("--heap", default="256k", help="micropython heap (-X heapsize)")
     p.add_argument("--slot-size", type=lambda s: int(s, 0), default=0x180000,
                    help="esp32: size of each OTA slot")
@@ -66,7 +67,7 @@ def _config(args):
         "board": args.board, "product_id": args.product_id, "dev_id": args.dev_id,
         "access_key": args.access_key, "host": u.hostname or "127.0.0.1",
         "port": u.port or (443 if u.scheme == "https" else 80), "tls": u.scheme == "https",
-        "version": args.version, "chunk": args.chunk, "backoff_ms": 200,
+        "version": args.version, "chunk": args.chunk or (1024 if args.board == "nrf52832" else 4096), "backoff_ms": 200,
     }
     if args.sink:
         if not args.sink.startswith("file:"):
@@ -178,6 +179,7 @@ def _run_device(args, log, sims):
         cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
         proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.env(compiled=args.runtime == "micropython"), sims),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        bad_config = None
         for line in proc.stdout:
             line = line.rstrip("\n")
             if line.startswith("PROGRESS "):
@@ -185,6 +187,8 @@ def _run_device(args, log, sims):
                 bar.update(int(d), int(t))
             elif line.startswith("SUMMARY "):
                 summary = _parse_summary(line[8:])
+            elif line.startswith("CONFIGERROR "):
+                bad_config = line[12:]
             elif log:
                 log(line)
             elif not args.quiet:
@@ -192,6 +196,8 @@ def _run_device(args, log, sims):
                 print(line, file=sys.stderr)
         rc = proc.wait()
         bar.close()
+        if bad_config:
+            raise CommandError("config: " + bad_config, 2)
         if summary is None:
             raise CommandError("the device crashed (exit %d): see the log above" % rc, 1)
         for k in ("bytes", "requests", "connections"):

@@ -212,7 +212,11 @@ def main(argv):
         ota_shim.count_fs(journal)
         ota_shim.cut_at(int(cut))
 
-    cfg = config.load(argv[1])
+    try:
+        cfg = config.load(argv[1])
+    except config.ConfigError as e:
+        print("CONFIGERROR " + str(e))
+        sys.exit(2)
     hs = _heap_stats(agent, cfg)
     if cfg["sink"] == "esp32":
         ota_shim.boot()
