@@ -149,8 +149,11 @@ def test_board_configs_load():
         raw.update(product_id="1", dev_id="2", access_key="AAAA")
         cfg = config.check(raw)
         assert (cfg["manuf"], cfg["model"]) == {"nrf52832": ("102", "10201"), "gd32": ("103", "10301")}[b]
-    assert config.check(dict(raw, board="nrf52832", sink="block", gd32=None, wifi=None,
-                             modem="m5311"))["modem"] == "m5311"
+    nrf = dict(raw, board="nrf52832", sink="block", gd32=None, wifi=None, modem="m5311")
+    assert config.check(dict(nrf, chunk=1024))["modem"] == "m5311"
+    # the M5311 pushes data: a range larger than the receive ring is refused up front
+    with pytest.raises(config.ConfigError, match="chunk"):
+        config.check(dict(nrf, chunk=4096))
 
 
 # -- the pure-logic parts on the 32-bit WebAssembly MicroPython ---------------------------
