@@ -9,9 +9,9 @@ from .. import FIRMWARE, ROOT, runtimes
 
 # The core package as issue 8 lists it: agent, api, http, auth, journal, one sink (the
 # ESP32's, with its header check).
-CORE_ISSUE = ("agent", "api", "http", "auth", "journal", "sink_esp32", "esp32img")
+CORE_ISSUE = ("agent", "api", "http", "auth", "journal", "fmt", "sink_esp32", "esp32img")
 # Everything one ESP32 boot loads to update (adds config, board, transport, errors...).
-CORE = ("__init__", "agent", "api", "http", "auth", "journal", "errors", "digest", "config",
+CORE = ("__init__", "agent", "api", "http", "auth", "journal", "fmt", "errors", "digest", "config",
         "board", "transport", "sink_esp32", "esp32img")
 CORE_TARGET = 24 * 1024
 
