@@ -5,6 +5,7 @@
 import json
 import os
 import random
+import threading
 import time
 
 import pytest
@@ -360,9 +361,18 @@ def test_micropython_cut_points(sim, tmp_path):
            seconds=round(time.monotonic() - t0, 1))
 
 
+_PEEK = threading.Lock()  # the in-process shim has one state folder at a time
+
+
 def _peek_esp32(state, data):
     # What the bootloader would run next (decided on a copy of the state): a valid image,
-    # the old or the new one. Returns a problem or None.
+    # the old or the new one. Returns a problem or None. The sweep runs devices in
+    # threads: the shim (module state) is used by one of them at a time.
+    with _PEEK:
+        return _peek_esp32_locked(state, data)
+
+
+def _peek_esp32_locked(state, data):
     import shutil
 
     import ota_shim
