@@ -71,7 +71,6 @@ class Agent:
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
         self._md = None  # digest of the bytes downloaded so far in this boot
-        self._off = 0
 
     def _authorization(self):
         c = self.cfg
@@ -412,9 +411,8 @@ class Agent:
             else:
                 self.log("download in %d-byte ranges" % self.cfg["chunk"])
             self._md = md
-        else:  # the link broke earlier in this boot: carry on from the last chunk
-            off = self._off
-        self._off = off
+        else:  # the link broke earlier in this boot: carry on where the sink is
+            off = sink.off
         rec["offset"] = off
         rec["token"] = task["token"]  # a re-check may have brought a fresh one
         chunk = c["chunk"]
@@ -425,17 +423,17 @@ class Agent:
         every = c["journal_every"]
         next_j = off + every
         pstep = c["progress_every"]
-        pct = off * 100 // size if pstep else 100
-        next_p = pct - pct % pstep + pstep if pstep else 100
+        next_pb = _step_at(off, size, pstep)
+        token = task["token"]
         api, http = self.api, self.api.dl
         while off < size:
             end = off + chunk - 1
             if end >= size:
                 end = size - 1
             try:  # called directly: a *args call would allocate a tuple per chunk
-                n = api.fetch(task["token"], off, end, size)
+                n = api.fetch(token, off, end, size)
             except (NetError, PlatformError) as e:
-                n = self._retry(e, api.fetch, (task["token"], off, end, size))
+                n = self._retry(e, api.fetch, (token, off, end, size))
             if http.status == 200 and off:
                 # The server ignored Range: the body is the whole package. Start over.
                 self.log("server ignored Range: restarting from 0")
@@ -449,7 +447,6 @@ class Agent:
                 md.update(v)
                 sink.write(v)
                 off += k
-                self._off = off
                 n -= k
                 self.summary["bytes"] += k
                 if off >= next_j or off == size:
@@ -460,10 +457,10 @@ class Agent:
                     next_j = off + every
                 if self.progress:
                     self.progress(off, size)
-            if pstep and next_p < 100 and off * 100 // size >= next_p:
+            if off >= next_pb:
                 p = off * 100 // size
                 self._step(task, 99 if p > 99 else p)
-                next_p = p - p % pstep + pstep
+                next_pb = _step_at(off, size, pstep)
 
 
     # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
@@ -590,6 +587,17 @@ class Agent:
             self.log("could not report %d: %s" % (code, _what(e)))
         self.j.clear()
         return "failed"
+
+
+# The byte offset at which the next progress step (every pstep %) is due; past size
+# when none is. Worked out once per step, not per chunk: off * 100 is past 30 bits
+# (a heap integer on a board) once an image passes 10 MiB.
+def _step_at(off, size, pstep):
+    if not pstep:
+        return size + 1
+    p = off * 100 // size
+    p += pstep - p % pstep
+    return size + 1 if p >= 100 else (p * size + 99) // 100
 
 
 def _what(e):

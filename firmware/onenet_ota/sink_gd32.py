@@ -222,6 +222,10 @@ class Gd32Sink:
         self.size = size
         return self.staged.begin(size, offset)
 
+    @property
+    def off(self):  # bytes written so far (the staged copy's)
+        return self.staged.off
+
     def write(self, mv):
         self.staged.write(mv)
 
