@@ -105,6 +105,17 @@ class South:
     def _expired(self, t):
         return self.clock.now() > t["expires"]
 
+    def _closed(self, t, token_expiry):
+        """errno for a task that takes no more calls: 20 ended, 22 cancelled, and (for
+        the token's own calls) 12 when the token has expired; 0 otherwise."""
+        if t["state"] in ("succeeded", "failed"):
+            return 20
+        if t["state"] == "cancelled":
+            return 22
+        if token_expiry and self._expired(t):
+            return 12
+        return 0
+
     def _body(self, body):
         try:
             v = json.loads(body.decode("utf-8")) if body else None
@@ -197,12 +208,9 @@ class South:
             t = self.s.task_by_token(token)
             if t is None or t["dev_id"] != d["dev_id"]:
                 return 4, None
-            if t["state"] in ("succeeded", "failed"):
-                return 20, None
-            if t["state"] == "cancelled":
-                return 22, None
-            if self._expired(t):
-                return 12, None
+            e = self._closed(t, True)
+            if e:
+                return e, None
             if t["state"] not in ("pending", "downloading"):
                 return 17, None
             if t["state"] == "pending":
@@ -225,12 +233,9 @@ class South:
             if t is None or t["dev_id"] != d["dev_id"]:
                 return 4, None
             self.s.event(d["dev_id"], t["id"], "progress", step=step)
-            if t["state"] in ("succeeded", "failed"):
-                return 20, None
-            if t["state"] == "cancelled":
-                return 22, None
-            if self._expired(t):
-                return 12, None
+            e = self._closed(t, True)
+            if e:
+                return e, None
             if step <= 100:
                 if t["state"] != "downloading":
                     return 17, None
@@ -270,10 +275,9 @@ class South:
             if code not in RESULT_CODES:
                 return 2, None
             self.s.event(d["dev_id"], t["id"], "report", result=code)
-            if t["state"] in ("succeeded", "failed"):
-                return 20, None
-            if t["state"] == "cancelled":
-                return 22, None
+            e = self._closed(t, False)
+            if e:
+                return e, None
             if t["state"] == "paused" or (t["state"] == "upgrading" and code < 200):
                 return 21, None
             return self._result(t, code)
