@@ -58,3 +58,37 @@ def env(runtime, tmp_path):
         yield e
     finally:
         e.stop()
+
+
+@pytest.fixture
+def state_base(tmp_path, monkeypatch):
+    # Where the shim's cases make their state folders (ota_shim.fresh): this test's tmp.
+    monkeypatch.setenv("OTA_STATE_BASE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def cli(capsys):
+    # onenet-ota in-process: run(*argv) -> (exit code, stdout, stderr)
+    from onenet_ota_tools.cli import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+SECRET = "c2VjcmV0LWFjY2Vzcy1rZXk9PQ=="  # a made-up access key the board tests look for
+WIFI_PASSWORD = "wifi-pass-123"
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    # A board's secrets.json, filled in.
+    p = tmp_path / "secrets.json"
+    p.write_text(json.dumps({"product_id": "198290", "dev_id": "5566", "access_key": SECRET,
+                             "wifi": {"ssid": "lab", "password": WIFI_PASSWORD}}))
+    return str(p)
+

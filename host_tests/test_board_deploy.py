@@ -11,29 +11,10 @@ import pytest
 from onenet_ota_tools import FIRMWARE, ROOT
 from onenet_ota_tools.board import BOARDS, firmware_sources, mpy, tool_name
 from onenet_ota_tools.board import sync_package_json
-from onenet_ota_tools.cli import main
+from conftest import SECRET, WIFI_PASSWORD
 
 pytestmark = pytest.mark.timeout(180)
 
-SECRET = "c2VjcmV0LWFjY2Vzcy1rZXk9PQ=="
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
-def secrets(tmp_path):
-    p = tmp_path / "secrets.json"
-    p.write_text(json.dumps({"product_id": "198290", "dev_id": "5566", "access_key": SECRET,
-                             "wifi": {"ssid": "lab", "password": "wifi-pass-123"}}))
-    return str(p)
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
@@ -42,7 +23,7 @@ def test_deploy_dry_run_exact_argv(tmp_path, cli, secrets, board):
     code, out, err = cli("deploy", "--board", board, "--port", "/dev/ttyUSB0", "--dry-run",
                          "--secrets", secrets, "--build-dir", build)
     assert code == 0, err
-    assert SECRET not in out and "wifi-pass-123" not in out and "198290" not in out
+    assert SECRET not in out and WIFI_PASSWORD not in out and "198290" not in out
     lines = out.splitlines()
     srcs = sorted(os.path.join(FIRMWARE, "onenet_ota", n) for n in os.listdir(os.path.join(FIRMWARE, "onenet_ota")) if n.endswith(".py"))
     lib = os.path.join(str(build), "lib", "onenet_ota")
@@ -104,7 +85,7 @@ def test_merged_config_written_private(tmp_path, secrets):
     assert os.stat(path).st_mode & 0o777 == 0o600
     got = json.load(open(path))
     assert got["access_key"] == SECRET and got["manuf"] == "101" and got["model"] == "10101"
-    assert got["wifi"] == {"ssid": "lab", "password": "wifi-pass-123", "timeout_s": 20}
+    assert got["wifi"] == {"ssid": "lab", "password": WIFI_PASSWORD, "timeout_s": 20}
 
 
 # --- board folders ----------------------------------------------------------------------

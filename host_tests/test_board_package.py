@@ -11,7 +11,6 @@ import zipfile
 import pytest
 
 from onenet_ota_tools.board import bundle, esp_image
-from onenet_ota_tools.cli import main
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -88,16 +87,6 @@ def make_merged(chip="esp32", ota=True, app=None):
     out += b"\xff" * (0x8000 - base - len(out)) + partition_table(ota)
     out += b"\xff" * (app_at - base - len(out)) + (app or make_app(chip=chip))
     return bytes(out)
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def write(tmp_path, name, data):

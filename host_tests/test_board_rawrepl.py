@@ -15,13 +15,13 @@ from onenet_ota_tools.board import firmware_sources, tool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rawrepl import StandIn  # noqa: E402
+from conftest import SECRET, WIFI_PASSWORD
 
 pytestmark = [
     pytest.mark.timeout(180),
     pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal"),
 ]
 
-SECRET = "c2VjcmV0LWFjY2Vzcy1rZXk9PQ=="
 
 
 def mpremote(port, *args, timeout=30):
@@ -39,14 +39,6 @@ def device(tmp_path):
     root.mkdir()
     with StandIn(str(root)) as dev:
         yield dev
-
-
-@pytest.fixture
-def secrets(tmp_path):
-    p = tmp_path / "secrets.json"
-    p.write_text(json.dumps({"product_id": "198290", "dev_id": "5566", "access_key": SECRET,
-                             "wifi": {"ssid": "lab", "password": "pw"}}))
-    return str(p)
 
 
 def test_exec_and_errors(device):

@@ -6,14 +6,8 @@ import pytest
 from conftest import RUNTIMES, run_cases
 
 
-@pytest.fixture
-def base(tmp_path, monkeypatch):
-    monkeypatch.setenv("OTA_STATE_BASE", str(tmp_path))
-    return tmp_path
-
-
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_journal_cases(runtime, base):
+def test_journal_cases(runtime, state_base):
     r = run_cases("cases_journal", runtime, heap="48k")
 
     rt = r["case_round_trip"]
@@ -30,7 +24,7 @@ def test_journal_cases(runtime, base):
     assert text.endswith("\n") and text.splitlines()[-1].startswith("crc=")
     assert rt[6] is False  # no temp file left
     assert rt[7] == [None, False]
-    on_disk = (base / "j_rt" / "journal").exists()
+    on_disk = (state_base / "j_rt" / "journal").exists()
     assert not on_disk
 
     n, bad, seq = r["case_truncated_every_length"]
@@ -50,5 +44,5 @@ def test_journal_cases(runtime, base):
 
     assert r["case_crc_fallback"] == [True, "cbf43926"]
     # the journal written by the last case is the old record: check it on disk too
-    data = (base / "j_cut" / "journal").read_bytes().decode()
+    data = (state_base / "j_cut" / "journal").read_bytes().decode()
     assert "\noffset=4096\n" in data

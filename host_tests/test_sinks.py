@@ -12,9 +12,8 @@ SLOT = 0x10000
 
 
 @pytest.fixture
-def base(tmp_path, monkeypatch):
-    monkeypatch.setenv("OTA_STATE_BASE", str(tmp_path))
-    return tmp_path, write_samples(str(tmp_path))
+def base(state_base):
+    return state_base, write_samples(str(state_base))
 
 
 def _read(p):
