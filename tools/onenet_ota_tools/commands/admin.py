@@ -11,7 +11,16 @@ from ..cli import CommandError
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 KNOB_HELP = ("knobs: latency=S http_error=500|503 http_error_count=N errno7=N drop_after=N drop_every=1 "
              "stall=T stall_after=N stall_every=1 flip_offset=X ignore_range=1 wrong_content_range=1 "
-             "short_body=K bandwidth=B chunked=1 cancel_at=X pause_at=X expire_token=1")
+             "short_body=K bandwidth=B chunked=1 cancel_at=X pause_at=X expire_token=1 "
+             "dl_error=1..6 dl_error_count=N token_check_errno=4|7|12|17|20|21|22 token_check_errno_count=N; "
+             "and any mode (see `admin modes --help`) for this device or task only")
+
+
+def _modes_help():
+    from ..sim.faults import MODES, mode_values
+
+    return "modes (the first value is the default): " + "  ".join(
+        "%s=%s" % (k, mode_values(k)) for k in MODES)
 
 
 def add_arguments(p, name):
@@ -30,6 +39,10 @@ def add_arguments(p, name):
         p.add_argument("--interval", type=int, default=60)
         p.add_argument("--signal", type=int, default=0)
         p.add_argument("--power", type=int, default=0)
+        p.add_argument("--pkg-type", type=int, choices=(1, 2), default=1,
+                       help="1 full package (default), 2 differential (answered as type 2 by check)")
+        p.add_argument("--from-version", metavar="V", help="differential: the version it applies to "
+                       "(a check from another version fails the task, errno 9)")
         p.add_argument("--replace", action="store_true", help="cancel the device's open task of this type")
         return
     common = argparse.ArgumentParser(add_help=False)
@@ -58,6 +71,8 @@ def add_arguments(p, name):
     g.add_argument("--task", type=int)
     f.add_argument("--clear", action="store_true", help="clear the knobs of the target (or all)")
     f.add_argument("knobs", nargs="*", metavar="KNOB=VALUE", help=KNOB_HELP)
+    m = sub.add_parser("modes", help="show or set the global modes", description=_modes_help())
+    m.add_argument("modes", nargs="*", metavar="MODE=VALUE", help=_modes_help())
     c = sub.add_parser("clock", help="show, set or advance the simulator clock")
     g = c.add_mutually_exclusive_group()
     g.add_argument("--advance", type=float, metavar="S")
@@ -107,7 +122,9 @@ def run(args):
         q = {"target": args.target, "product_id": args.product_id, "access_key": args.access_key,
              "dev_id": args.dev_id, "type": args.type, "manuf": args.manuf, "model": args.model,
              "retry": args.retry, "interval": args.interval, "signal": args.signal, "power": args.power,
-             "name": os.path.basename(args.file)}
+             "name": os.path.basename(args.file), "pkg_type": args.pkg_type}
+        if args.from_version:
+            q["from_version"] = args.from_version
         if args.replace:
             q["replace"] = 1
         t = call(args.server, "POST", "/admin/publish", data, q, "application/octet-stream")
@@ -149,6 +166,15 @@ def run(args):
         else:
             out = call(args.server, "GET", "/admin/faults")
         lines = [json.dumps(out, sort_keys=True)]
+    elif a == "modes":
+        body = {}
+        for kv in args.modes:
+            k, eq, v = kv.partition("=")
+            if not eq:
+                raise CommandError("modes: MODE=VALUE (%s)" % _modes_help(), 2)
+            body[k] = v
+        out = call(args.server, "POST" if body else "GET", "/admin/modes", body or None)
+        lines = ["%s=%s" % (k, str(v).lower()) for k, v in sorted(out["modes"].items())]
     elif a == "clock":
         body = {"advance": args.advance} if args.advance is not None else (
             {"set": args.set} if args.set is not None else None)

@@ -15,12 +15,34 @@ def add_arguments(p):
     p.add_argument("--fault", action="append", default=[], metavar="TARGET:KNOB=V[,KNOB=V]",
                    help="inject a fault; TARGET is a dev_id or task:ID (repeatable; see admin fault --help)")
     p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    p.add_argument("--ip-port", metavar="HOST:PORT", help="the address a check answer's ipPort names "
+                   "(default: this server; giving one selects --ipport-form hostport)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain (with --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    from ..sim.faults import MODES, mode_values
+
+    g = p.add_argument_group("modes: where the platform's sources disagree (docs/conformance.md); "
+                             "the first value is the default")
+    for k, vals in MODES.items():
+        g.add_argument("--" + k.replace("_", "-"), metavar="N" if k == "conn_requests" else None,
+                       choices=None if k == "conn_requests" else [str(v).lower() for v in vals],
+                       dest="mode_" + k, help="default %s%s" % (str(vals[0]).lower(), " (0 = no cap)" if k == "conn_requests" else ""))
+    g.add_argument("--mode", action="append", default=[], metavar="KNOB=V[,KNOB=V]",
+                   help="set modes by name (repeatable; same names as above, with _)")
 
 
 def run(args):
     from ..sim import Simulator
-    from ..sim.faults import parse_spec
+    from ..sim.faults import MODES, parse_modes, parse_spec
 
+    try:
+        modes = parse_modes(args.mode)
+        modes.update(parse_modes(["%s=%s" % (k, getattr(args, "mode_" + k)) for k in MODES
+                                  if getattr(args, "mode_" + k) is not None]))
+    except ValueError as e:
+        raise CommandError(str(e), 2)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CommandError("--tls-cert and --tls-key go together", 2)
     faults = []
     for spec in args.fault:
         try:
@@ -28,7 +50,9 @@ def run(args):
         except ValueError as e:
             raise CommandError(str(e), 2)
     try:
-        sim = Simulator(args.state_dir, port=args.port, host=args.host, verbose=not args.quiet)
+        sim = Simulator(args.state_dir, port=args.port, host=args.host, verbose=not args.quiet,
+                        ip_port=args.ip_port, modes=modes,
+                        tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
     except OSError as e:
         raise CommandError("state dir %s: %s" % (args.state_dir, e.strerror or e))
     for target, knobs in faults:
@@ -38,7 +62,13 @@ def run(args):
     except OSError as e:
         sim.store.close()
         raise CommandError("cannot listen on %s:%d: %s" % (args.host, args.port, e.strerror or e))
+    except Exception as e:  # ssl.SSLError and the like: a bad certificate or key file
+        sim.stop()
+        raise CommandError("cannot serve HTTPS with %s / %s: %s" % (args.tls_cert, args.tls_key, e), 2)
     print("OneNET OTA simulator on %s  (state: %s)" % (sim.url, os.path.abspath(args.state_dir)), flush=True)
+    changed = ["%s=%s" % kv for kv in sorted(sim.modes().items()) if kv[1] != MODES[kv[0]][0]]
+    if changed:
+        print("modes: %s" % " ".join(changed), flush=True)
     done = threading.Event()
 
     def _stop(*_):

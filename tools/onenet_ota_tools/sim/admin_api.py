@@ -11,6 +11,7 @@
     GET  /admin/events?dev_id=|task=[&since=ID]
     GET  /admin/faults     POST /admin/faults {"dev_id": D | "task": ID, knob: value...}
     DELETE /admin/faults[?dev_id=|task=]
+    GET  /admin/modes      POST /admin/modes {mode: value...}   (global; faults.MODES)
     GET  /admin/clock      POST /admin/clock {"advance": S} | {"set": T} | {"freeze": true}
     GET  /admin/stats      POST /admin/stats/reset
 Errors: HTTP 4xx with {"error": message}. Access keys are never returned.
@@ -92,6 +93,11 @@ def _dispatch(sim, method, path, q, body, h):
             b.pop("dev_id", None)
             b.pop("task", None)
             return {"target": target, "knobs": sim.fault(target, **b)}
+    if parts == ["admin", "modes"]:
+        if method == "POST":
+            return {"modes": sim.modes(**_json(body))}
+        if method == "GET":
+            return {"modes": sim.modes()}
     if parts == ["admin", "clock"]:
         if method == "POST":
             b = _json(body)

@@ -10,20 +10,25 @@ from .tasks import South
 
 
 class Simulator:
-    # ip_port: the "host:port" a check with cdn=false hands out (default: this server).
+    # ip_port: the "host:port" a check answer's ipPort names (default: this server); giving
+    # one selects the mode ipport_form=hostport unless `modes` says otherwise.
+    # modes: the global modes (faults.MODES: where the sources disagree, section 10).
     def __init__(self, state_dir="./state/sim", port=0, clock=None, host="127.0.0.1", verbose=False, tls=None,
-                 ip_port=None):
+                 ip_port=None, modes=None):
         self.ip_port = ip_port
+        modes = dict(modes or {})
+        if ip_port and "ipport_form" not in modes:
+            modes["ipport_form"] = "hostport"
         self.state_dir = state_dir
         self.tls = tls  # (certfile, keyfile): serve HTTPS
         self.host = host
         self.port = port
         self.clock = clock if clock is not None else Clock()
         self.verbose = verbose
-        self.faults = Faults()
+        self.faults = Faults(modes)
         self.stats = Stats()
         self._store = Store(state_dir, self.clock)
-        self.south = South(self._store, ip_port or "%s:%d" % (host, port))
+        self.south = South(self._store, ip_port or "%s:%d" % (host, port), self.faults.get)
         self.url = None
         self._httpd = None
         self._thread = None
@@ -47,7 +52,7 @@ class Simulator:
             ctx.load_cert_chain(self.tls[0], self.tls[1])
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.url = "https://%s:%d" % (self.host, self.port)
-        self.south = South(self.store, self.ip_port or "%s:%d" % (self.host, self.port))
+        self.south = South(self.store, self.ip_port or "%s:%d" % (self.host, self.port), self.faults.get)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="sim-accept", daemon=True)
         self._thread.start()
@@ -175,6 +180,10 @@ class Simulator:
                     if t["state"] in OPEN:
                         self.store_action(t["id"], "expire")
         return self.faults.set(target, **knobs) if knobs else {}
+
+    def modes(self, **modes):
+        """Set global modes (faults.MODES) -> all of them; no argument: just read them."""
+        return self.faults.set_modes(**modes) if modes else self.faults.get_modes()
 
     def clear_faults(self, target=None):
         self.faults.clear(target)

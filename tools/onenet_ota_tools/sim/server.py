@@ -156,12 +156,13 @@ class Handler(BaseHTTPRequestHandler):
         self._errno = errno
         self.json(out)
 
-    def one_byte(self, code):
-        # Contract section 5: no Content-Length, one byte, then the connection closes.
+    def one_byte(self, code, encoding="ascii"):
+        # Sections 5/10: no Content-Length, one byte, then the connection closes. The byte
+        # is the ASCII digit (older core: atoi) or the raw value (OneNET_AIO_c: *resp_data).
         self._status = 200
         self._errno = "byte%d" % code
         self._send(self._head(200, [("Content-Type", "application/octet-stream")], close=True)
-                   + str(code).encode())
+                   + (bytes((code,)) if encoding == "raw" else str(code).encode()))
 
     def read_body(self, limit):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
@@ -198,6 +199,8 @@ class Handler(BaseHTTPRequestHandler):
         sim.stats.add(requests=1)
         t0 = time.time()
         self._status, self._errno = None, None
+        self._nreq = getattr(self, "_nreq", 0) + 1  # requests on this connection
+        self._silent_close = False
         u = urlsplit(self.path)
         path = u.path
         q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
@@ -214,12 +217,15 @@ class Handler(BaseHTTPRequestHandler):
             if admin:
                 from .admin_api import handle
 
+                self._cap(sim.faults.get_modes())
                 handle(self, method, path, q, body)
             else:
                 self._south(method, path, q, body)
         except _Gone:
             self.close_connection = True
         finally:
+            if self._silent_close:
+                self.close_connection = True
             if sim.verbose:
                 # No Authorization value and no body in the log (keys and tokens stay out).
                 sys.stderr.write("sim: %s %s %s -> %s%s %.1fms\n" % (
@@ -227,6 +233,16 @@ class Handler(BaseHTTPRequestHandler):
                         "/download/..." if "/download/" in path else ""),
                     self._status, "" if self._errno is None else " errno=%s" % self._errno,
                     (time.time() - t0) * 1000))
+
+    def _cap(self, k):
+        # Section 10 "limits": the platform closes a connection after 1000 requests on it
+        # (mode conn_requests; conn_close=header says so on that answer, silent does not).
+        cap = k.get("conn_requests", 0)
+        if cap and self._nreq >= cap:
+            if k.get("conn_close") == "silent":
+                self._silent_close = True
+            else:
+                self.close_connection = True
 
     def _south(self, method, path, q, body):
         sim = self.server.sim
@@ -244,7 +260,8 @@ class Handler(BaseHTTPRequestHandler):
             t = sim.store.task_by_token(token)
             if t:
                 dev_id, tid = t["dev_id"], t["id"]
-        f = sim.faults.get(dev_id, tid) if (dev_id or tid) else {}
+        f = sim.faults.get(dev_id, tid)
+        self._cap(f)
         if f:
             self.wait(f.get("latency", 0))
             if "stall" in f and "stall_after" not in f:
@@ -279,6 +296,9 @@ class Handler(BaseHTTPRequestHandler):
             return api(south.report, q, h, body)
         if parts[:3] == ["ota", "south", "download"] and method == "GET":
             if len(parts) == 5 and parts[4] == "check":
+                if "token_check_errno" in f and ("token_check_errno_count" not in f or sim.faults.take(
+                        dev_id, tid, "token_check_errno_count")):
+                    return self.api(f["token_check_errno"])
                 return api(south.token_check, parts[3], q, h)
             if len(parts) == 4:
                 return self._download(parts[3], q, f)
@@ -292,18 +312,35 @@ class Handler(BaseHTTPRequestHandler):
             self.respond(404, b'{"error":"not found"}')
 
     # -- download ---------------------------------------------------------------------------
+    # Query: dev_id (optional), s_id (optional NB-IoT base-station id, section 10: accepted,
+    # decides nothing). The one-byte answers (section 10): 1 resource not found (no
+    # package file), 2 file size mismatch (file != published size), 3 invalid token
+    # (unknown, expired, another dev_id, task not pending/downloading/upgrading), 4 failed
+    # to get the file (unreadable), 5 bad parameter (a range under the 2-byte minimum,
+    # mode short_range=error), 6 NB base-station limit (only by the dl_error knob).
     def _download(self, token, q, f):
         sim = self.server.sim
+        enc = f.get("one_byte", "ascii")
         code, t, pkg = sim.south.download_task(token, q)
         if code:
-            return self.one_byte(code)
+            return self.one_byte(code, enc)
+        if "dl_error" in f and ("dl_error_count" not in f or sim.faults.take(t["dev_id"], t["id"], "dl_error_count")):
+            return self.one_byte(f["dl_error"], enc)
+        if not os.path.exists(pkg["path"]):
+            return self.one_byte(1, enc)
         data = sim.package_bytes(pkg)
         if data is None:
-            return self.one_byte(1)
+            return self.one_byte(4, enc)
         if len(data) != pkg["size"]:
-            return self.one_byte(2)
+            return self.one_byte(2, enc)
         n = len(data)
         rng = None if f.get("ignore_range") else ranges.parse(self.headers.get("Range"), n)
+        if rng and rng[0] == rng[1] and n >= 2:
+            short = f.get("short_range", "error")
+            if short == "error":
+                return self.one_byte(5, enc)
+            if short == "whole":
+                rng = None
         a, b = rng if rng else (0, n - 1)
         body = memoryview(data)[a:b + 1]
         if "flip_offset" in f and a <= f["flip_offset"] <= b:
@@ -313,7 +350,7 @@ class Handler(BaseHTTPRequestHandler):
         status = 206 if rng else 200
         hdrs = [("Content-Type", "application/octet-stream"),
                 ("Content-Disposition", 'attachment; filename="%s"' % pkg["name"])]
-        if status == 206:
+        if status == 206 or f.get("whole_content_range", True):
             d = 1 if f.get("wrong_content_range") else 0
             hdrs.append(("Content-Range", "bytes %d-%d/%d" % (a + d, b + d, n)))
         chunked = f.get("chunked", False)

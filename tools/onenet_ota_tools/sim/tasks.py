@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from onenet_ota import auth
 from onenet_ota.errors import ConfigError
 
+from .faults import DEFAULT_MODES
 from .store import ACTIVE, VERSION_RE
 
 MESSAGES = {
@@ -80,10 +81,12 @@ def verify(header, product, now):
 
 
 class South:
-    def __init__(self, store, ip_port):
+    # knobs(dev_id, task_id) -> the modes and fault knobs of a request (faults.Faults.get).
+    def __init__(self, store, ip_port, knobs=None):
         self.s = store
         self.clock = store.clock
-        self.ip_port = ip_port  # "host:port" handed out as ipPort when cdn=false
+        self.ip_port = ip_port  # "host:port" handed out as ipPort (see _ipport)
+        self.knobs = knobs or (lambda dev_id, task_id: dict(DEFAULT_MODES))
 
     # -- helpers ------------------------------------------------------------------
     def _device(self, q, headers, required=True):
@@ -123,9 +126,10 @@ class South:
             return None
         return v if isinstance(v, dict) else None
 
-    def task_data(self, t, pkg):
-        return {
-            "tid": t["id"],
+    def task_data(self, t, pkg, cdn, k):
+        """A task as the check (and tasking) answer carries it: the keys and their order
+        of the real captures (section 10), ipPort as the modes say."""
+        d = {
             "target": t["target"],
             "token": t["token"],
             "size": pkg["size"],
@@ -134,9 +138,24 @@ class South:
             "power": t["power"],
             "retry": t["retry"],
             "interval": t["interval"],
-            "ipPort": self.ip_port,
-            "type": t["pkg_type"],
         }
+        ip = self._ipport(cdn, k)
+        if ip:
+            d["ipPort"] = ip
+        d["type"] = t["pkg_type"]
+        return d
+
+    def _ipport(self, cdn, k):
+        form, when = k.get("ipport_form", "absent"), k.get("ipport_cdn", "false")
+        if form == "absent" or (when != "any" and cdn != when):
+            return None
+        return self.ip_port if form == "hostport" else self.ip_port.rsplit(":", 1)[0]
+
+    def _end_expired(self, t, k):
+        """token_expiry=end: the first errno 12 ends the task (result 208)."""
+        if k.get("token_expiry") == "end" and t["state"] in ("pending", "downloading", "upgrading", "paused"):
+            self.s.update_task(t["id"], result=208)
+            self.s.set_state(t, "failed", why="token expired", result=208)
 
     # -- POST/GET /ota/device/version ------------------------------------------------
     def version(self, method, q, headers, body):
@@ -169,10 +188,12 @@ class South:
         e, d = self._device(q, headers)
         if e:
             return e, None
-        for k in ("manuf", "model", "type", "version", "cdn"):
+        # Section 10: the newest official ota_check_task sends neither manuf, model nor
+        # cdn, the old core no cdn: only type and version are required.
+        for k in ("type", "version"):
             if not q.get(k):
                 return 2, None
-        if q["type"] not in ("1", "2") or q["cdn"] not in ("true", "false"):
+        if q["type"] not in ("1", "2") or q.get("cdn", "true") not in ("true", "false"):
             return 2, None
         for k in ("signals", "powers"):
             if k in q and not q[k].lstrip("-").isdigit():
@@ -181,25 +202,31 @@ class South:
             return 27, None
         with self.s.lock:
             self.s.event(d["dev_id"], None, "check", type=int(q["type"]), version=q["version"],
-                         manuf=q["manuf"], model=q["model"])
+                         manuf=q.get("manuf"), model=q.get("model"), cdn=q.get("cdn"))
             t = self.s.open_task(d["dev_id"], int(q["type"]))
             if t is None:
                 return 11, None
-            if t["manuf"] != q["manuf"] or t["model"] != q["model"]:
+            k = self.knobs(d["dev_id"], t["id"])
+            # A manuf/model that is sent must match; one that is not sent decides nothing.
+            if any(q.get(f) and t[f] != q[f] for f in ("manuf", "model")):
                 self.s.set_state(t, "failed", why="manuf/model differ")
                 return 8, None
             if t["pkg_type"] == 2 and t["from_version"] and t["from_version"] != q["version"]:
                 self.s.set_state(t, "failed", why="version differs")
                 return 9, None
+            if t["state"] == "paused" and k.get("paused_check", 17):
+                return k.get("paused_check", 17), None  # see faults.MODES["paused_check"]
             if self.s.clock.now() > t["expires"] and t["state"] != "paused":
+                if k.get("token_expiry") == "end":
+                    self._end_expired(t, k)
+                    return 11, None
                 t = self.s.refresh_token(t)
             pkg = self.s.package(t["package_id"])
-            data = self.task_data(t, pkg)
-            if q["cdn"] == "true":
-                data.pop("ipPort")
-            return 0, data
+            return 0, self.task_data(t, pkg, q.get("cdn"), k)
 
     # -- GET /ota/south/download/{token}/check -----------------------------------------
+    # errno 0, 4, 7, 12, 17, 20, 21, 22 (section 4/10); 7 and any of them on demand by
+    # the errno7 / token_check_errno knobs (server.py).
     def token_check(self, token, q, headers):
         e, d = self._device(q, headers, required=False)
         if e:
@@ -209,6 +236,8 @@ class South:
             if t is None or t["dev_id"] != d["dev_id"]:
                 return 4, None
             e = self._closed(t, True)
+            if e == 12:
+                self._end_expired(t, self.knobs(d["dev_id"], t["id"]))
             if e:
                 return e, None
             if t["state"] not in ("pending", "downloading"):
@@ -234,6 +263,8 @@ class South:
                 return 4, None
             self.s.event(d["dev_id"], t["id"], "progress", step=step)
             e = self._closed(t, True)
+            if e == 12:
+                self._end_expired(t, self.knobs(d["dev_id"], t["id"]))
             if e:
                 return e, None
             if step <= 100:
@@ -282,23 +313,26 @@ class South:
                 return 21, None
             return self._result(t, code)
 
-    # -- GET /ota/south/tasking (simulator extension) --------------------------------------
+    # -- GET /ota/south/tasking ---------------------------------------------------------
+    # The documented "get the token of a task being upgraded (downloading/upgrading)":
+    # query dev_id, type (required), cdn (optional); data is one task, like check's.
+    # errno 0, 2 (type), 4 (no downloading/upgrading task: none, pending, paused, ended),
+    # 7, 12 (token expired: the flow ends).
     def tasking(self, q, headers):
         e, d = self._device(q, headers)
         if e:
             return e, None
-        typ = q.get("type")
-        if typ is not None and typ not in ("1", "2"):
+        if q.get("type") not in ("1", "2") or q.get("cdn", "true") not in ("true", "false"):
             return 2, None
-        out = []
-        for t in self.s.tasks(d["dev_id"], int(typ) if typ else None):
-            pkg = self.s.package(t["package_id"])
-            v = self.task_data(t, pkg)
-            v.update(state=t["state"], task_type=t["type"], progress=t["progress"], result=t["result"],
-                     created=int(t["created"]), expires=int(t["expires"]))
-            v.pop("ipPort")
-            out.append(v)
-        return 0, {"dev_id": d["dev_id"], "tasks": out}
+        with self.s.lock:
+            t = self.s.open_task(d["dev_id"], int(q["type"]))
+            if t is None or t["state"] not in ("downloading", "upgrading"):
+                return 4, None
+            k = self.knobs(d["dev_id"], t["id"])
+            if self._expired(t):
+                self._end_expired(t, k)
+                return 12, None
+            return 0, self.task_data(t, self.s.package(t["package_id"]), q.get("cdn"), k)
 
     # -- GET /ota/south/download/{token}: the token part ----------------------------------
     def download_task(self, token, q):
