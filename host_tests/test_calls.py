@@ -116,7 +116,10 @@ def test_check_prints_task_and_json(sim, run):
     assert re.search(r"token\s+%s" % t["token"], out) and MD5 in out and re.search(r"size\s+100000", out)
     rc, j, _ = run.json("check", *CHECK, "--no-cdn", "--signals", "-70", "--powers", "80")
     assert rc == 0 and j["task"]["token"] == t["token"] and j["task"]["md5"] == MD5
-    assert j["task"]["ipPort"] == "127.0.0.1:%d" % sim.port and j["task"]["target"] == "V1.4"
+    assert j["task"]["ipPort"] is None and j["task"]["target"] == "V1.4"  # as the real captures
+    sim.modes(ipport_form="hostport")
+    rc, j, _ = run.json("check", *CHECK, "--no-cdn")
+    assert j["task"]["ipPort"] == "127.0.0.1:%d" % sim.port
 
 
 def test_check_usage_errors(sim, run):
@@ -159,15 +162,21 @@ def test_expired_et_is_refused(sim, run):
 
 def test_token_check_moves_pending_to_downloading_and_tasking_shows_it(sim, run):
     t = publish(sim)
-    rc, out, _ = run("tasking")
-    assert rc == 0 and re.search(r"1\s+SOTA\s+V1.4\s+pending", out)
+    rc, out, err = run("tasking")  # pending: not a task being upgraded yet
+    assert rc == 3 and "errno 4: no valid token" in err and "未找到有效token" in err
     rc, out, _ = run("token-check", t["token"])
     assert rc == 0 and "valid" in out
     assert sim.task(t["id"])["state"] == "downloading"
+    rc, out, _ = run("tasking")
+    assert rc == 0 and re.search(r"token\s+%s" % t["token"], out) and re.search(r"target\s+V1.4", out)
     rc, j, _ = run.json("tasking", "--type", "2")
-    assert j["data"]["tasks"][0]["state"] == "downloading"
+    assert rc == 0 and j["task"]["token"] == t["token"] and j["task"]["size"] == len(DATA)
+    assert "ipPort" not in j["task"] and j["task"]["type"] == 1
+    sim.modes(ipport_form="hostport", ipport_cdn="true")
+    rc, j, _ = run.json("tasking", "--cdn")
+    assert j["task"]["ipPort"] == "127.0.0.1:%d" % sim.port
     rc, j, _ = run.json("tasking", "--type", "1")
-    assert rc == 0 and j["data"]["tasks"] == []
+    assert rc == 3 and j["errno"] == 4
 
 
 def test_token_check_token_from_check(sim, run):
@@ -257,12 +266,31 @@ def test_no_cdn_download_comes_from_ip_port(sim, run):
     fwd = Forwarder(sim.port)
     try:
         sim.south.ip_port = "127.0.0.1:%d" % fwd.port
+        sim.modes(ipport_form="hostport")
         rc, j, _ = run.json("download", *CHECK, "--no-cdn", "-o", "fw.bin", "--chunk", "16384")
         assert rc == 0 and j["md5_verified"]
         assert open("fw.bin", "rb").read() == DATA
         assert fwd.connections == 1 and fwd.bytes_down >= len(DATA)
     finally:
         fwd.stop()
+
+
+def test_ip_port_without_port_means_the_platforms_port(sim, run):
+    # Section 10: the check page's "ipPort":"172.19.3.3" has no port: the server's port.
+    sim.modes(ipport_form="host")
+    publish(sim)
+    rc, j, _ = run.json("download", *CHECK, "--no-cdn", "-o", "fw.bin", "--chunk", "16384")
+    assert rc == 0 and j["md5_verified"] and open("fw.bin", "rb").read() == DATA
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "raw"])
+@pytest.mark.parametrize("code", [1, 2, 3, 4, 5, 6])
+def test_one_byte_refusals_1_to_6_in_both_encodings(sim, run, code, encoding):
+    t = publish(sim)
+    sim.modes(one_byte=encoding)
+    sim.fault(t["id"], dl_error=code)
+    rc, _, err = run("download", "--token", t["token"], "--range", "0-5")
+    assert rc == 3 and "errno %d: download refused" % (1000 + code) in err
 
 
 def test_resumed_download_fetches_only_the_rest(sim, run):

@@ -139,18 +139,21 @@ def test_check_ok_data(sim):  # noqa: F811
     assert len(d["token"]) == len("ota_5hc95SFeo5xJEnaNrste")
     assert d["size"] == len(DATA) and d["md5"] == t["md5"] and len(d["md5"]) == 32
     assert (d["signal"], d["power"], d["retry"], d["interval"], d["type"]) == (10, 20, 5, 30, 1)
-    assert d["ipPort"] == "127.0.0.1:%d" % sim.port
+    assert "ipPort" not in d  # default: as the real captures (section 10)
+    sim.modes(ipport_form="hostport")
+    assert api(sim, "GET", check_path())["data"]["ipPort"] == "127.0.0.1:%d" % sim.port
     assert "ipPort" not in api(sim, "GET", check_path(cdn="true"))["data"]
     assert state(sim, t) == "pending"  # check alone moves nothing
 
 
 @pytest.mark.parametrize("path,errno", [
     ("/ota/south/check?manuf=101&model=10101&type=2&version=V1.3&cdn=false", 2),
-    ("/ota/south/check?dev_id=%s&model=10101&type=2&version=V1.3&cdn=false" % DEV, 2),
-    ("/ota/south/check?dev_id=%s&manuf=101&type=2&version=V1.3&cdn=false" % DEV, 2),
+    # section 10: no manuf, model or cdn is not an error (newer official clients)
+    ("/ota/south/check?dev_id=%s&model=10101&type=2&version=V1.3&cdn=false" % DEV, 0),
+    ("/ota/south/check?dev_id=%s&manuf=101&type=2&version=V1.3&cdn=false" % DEV, 0),
     ("/ota/south/check?dev_id=%s&manuf=101&model=10101&version=V1.3&cdn=false" % DEV, 2),
     ("/ota/south/check?dev_id=%s&manuf=101&model=10101&type=2&cdn=false" % DEV, 2),
-    ("/ota/south/check?dev_id=%s&manuf=101&model=10101&type=2&version=V1.3" % DEV, 2),
+    ("/ota/south/check?dev_id=%s&manuf=101&model=10101&type=2&version=V1.3" % DEV, 0),
     (check_path(type=3), 2),
     (check_path(cdn="maybe"), 2),
     (check_path(signals="strong"), 2),
@@ -370,7 +373,9 @@ def test_progress_paused_and_cancelled(sim):  # noqa: F811
     sim.pause(t["id"])
     assert progress(sim, t["token"], 10)["errno"] == 17
     assert progress(sim, t["token"], 107)["errno"] == 17
-    assert api(sim, "GET", check_path())["data"]["token"] == t["token"]  # check still answers
+    assert api(sim, "GET", check_path()) == {"errno": 17, "error": "invalid state"}  # section 10
+    sim.modes(paused_check=0)
+    assert api(sim, "GET", check_path())["data"]["token"] == t["token"]  # the old answer
     sim.resume(t["id"])
     assert state(sim, t) == "downloading"
     assert progress(sim, t["token"], 10)["errno"] == 0
@@ -424,20 +429,22 @@ def test_report_errnos(sim):  # noqa: F811
     assert report(sim, t2, {"result": 201})["errno"] == 20
 
 
-# -- 8. tasking (simulator extension) --------------------------------------------------------
+# -- 8. tasking (the documented endpoint: one task, section 10) --------------------------------
 def test_tasking(sim):  # noqa: F811
     t1 = publish(sim)
     sim.cancel(t1["id"])
     t2 = publish(sim, target="V1.5")
     t3 = publish(sim, type=1, target="M1", manuf="001", model="00108")
-    r = api(sim, "GET", "/ota/south/tasking?dev_id=" + DEV)
-    assert r["errno"] == 0
-    got = [(x["tid"], x["state"], x["task_type"]) for x in r["data"]["tasks"]]
-    assert got == [(t1["id"], "cancelled", 2), (t2["id"], "pending", 2), (t3["id"], "pending", 1)]
-    r = api(sim, "GET", "/ota/south/tasking?dev_id=%s&type=1" % DEV)
-    assert [x["tid"] for x in r["data"]["tasks"]] == [t3["id"]]
-    assert api(sim, "GET", "/ota/south/tasking?dev_id=%s&type=7" % DEV)["errno"] == 2
-    assert api(sim, "GET", "/ota/south/tasking?dev_id=" + DEV, auth_value=False)["errno"] == 1
+    p = "/ota/south/tasking?dev_id=%s&type=" % DEV
+    assert api(sim, "GET", p + "2") == {"errno": 4, "error": "token and device differ"}  # pending
+    token_check(sim, t2["token"])
+    r = api(sim, "GET", p + "2")
+    assert r["errno"] == 0 and r["data"]["token"] == t2["token"] and r["data"]["target"] == "V1.5"
+    assert api(sim, "GET", p + "1")["errno"] == 4  # t3 pending
+    assert api(sim, "GET", p + "7")["errno"] == 2
+    assert api(sim, "GET", "/ota/south/tasking?dev_id=" + DEV)["errno"] == 2  # type required
+    assert api(sim, "GET", p + "2", auth_value=False)["errno"] == 1
+    assert t3["state"] == "pending"
 
 
 # -- 9. odds and ends ----------------------------------------------------------------------

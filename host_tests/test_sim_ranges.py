@@ -1,5 +1,7 @@
 # The Range rules of the contract, section 5 and the seed, through the parser and
-# through real clients (http.client and curl).
+# through real clients (http.client and curl). Section 10: a whole-file answer carries
+# Content-Range too (mode whole_content_range), a 1-byte range is under the platform's
+# 2-byte minimum (mode short_range: the one byte `5` by default).
 import pytest
 
 from onenet_ota_tools.sim import ranges
@@ -57,9 +59,12 @@ def test_http_client(sim, value, want):  # noqa: F811
     t = publish(sim, data=DATA[:N])
     h = {} if value is None else {"Range": value}
     st, hd, body = request(sim, "GET", "/ota/south/download/" + t["token"], headers=h)
+    if want == (0, 0):  # 1 byte: under the 2-byte minimum
+        assert st == 200 and body == b"5" and "content-length" not in hd
+        return
     assert hd["content-disposition"] == 'attachment; filename="firmware.bin"'
     if want is None:
-        assert st == 200 and body == DATA[:N] and "content-range" not in hd
+        assert st == 200 and body == DATA[:N] and hd["content-range"] == "bytes 0-%d/%d" % (N - 1, N)
         assert hd["content-length"] == str(N)
     else:
         a, b = want
@@ -69,12 +74,30 @@ def test_http_client(sim, value, want):  # noqa: F811
         assert body == DATA[a:b + 1]
 
 
+def test_whole_file_without_content_range_mode(sim):  # noqa: F811
+    t = publish(sim, data=DATA[:N])
+    sim.modes(whole_content_range=False)
+    st, hd, body = request(sim, "GET", "/ota/south/download/" + t["token"])
+    assert st == 200 and body == DATA[:N] and "content-range" not in hd
+
+
+@pytest.mark.parametrize("mode,want", [("error", (200, b"5")), ("whole", (200, DATA[:N])), ("serve", (206, DATA[7:8]))])
+def test_one_byte_range_modes(sim, mode, want):  # noqa: F811
+    t = publish(sim, data=DATA[:N])
+    sim.modes(short_range=mode)
+    for rng in ("bytes=7-7", "7-7") if mode == "serve" else ("bytes=7-7", "-1", "999-"):
+        st, hd, body = request(sim, "GET", "/ota/south/download/" + t["token"], headers={"Range": rng})
+        assert (st, body) == want, rng
+
+
 @pytest.mark.parametrize("value,want", [c for c in CASES if c[0]])
 def test_curl(sim, value, want):  # noqa: F811
     t = publish(sim, data=DATA[:N])
     st, hd, body, rc = curl_head_body(sim, "-H", "Range: " + value, "{url}/ota/south/download/" + t["token"])
     assert rc == 0
-    if want is None:
+    if want == (0, 0):
+        assert st == 200 and body == b"5"
+    elif want is None:
         assert st == 200 and body == DATA[:N]
     else:
         a, b = want

@@ -23,11 +23,23 @@ ERRNOS = {
     22: ("task cancelled (no failure report needed)", "任务已取消（无需上报失败）"),
     24: ("bad result value", "result参数错误"),
     27: ("bad version format: 1-20 characters of [A-Za-z0-9_.-]", "版本号格式错误：1-20位字母、数字、_ . -"),
-    # The one-byte answers of a download (no Content-Length), kept as 1000 + byte
-    # like the firmware's PlatformError; each means "report 107".
+    # The one-byte answers of a download (no Content-Length; section 10: 1-6, an ASCII
+    # digit or the raw byte value), kept as 1000 + code like the firmware's
+    # PlatformError. The SDK retries on 2 and reports 107 for the others.
     1001: ("download refused: resource not found (report 107)", "下载失败：资源不存在（上报107）"),
-    1002: ("download refused: file size mismatch (report 107)", "下载失败：文件大小不一致（上报107）"),
+    1002: ("download refused: file size mismatch (retry, then report 107)", "下载失败：文件大小不一致（重试，之后上报107）"),
     1003: ("download refused: invalid token (report 107)", "下载失败：token无效（上报107）"),
+    1004: ("download refused: failed to get the file (report 107)", "下载失败：获取文件失败（上报107）"),
+    1005: ("download refused: bad parameter (report 107)", "下载失败：参数错误（上报107）"),
+    1006: ("download refused: NB base-station limit (report 107)", "下载失败：NB基站限制（上报107）"),
+}
+
+# GET /ota/south/tasking documents its own meanings for 2, 4 and 12 (section 10).
+TASKING = {
+    2: ("bad type parameter", "type参数错误"),
+    4: ("no valid token: no task being downloaded or upgraded, or its token expired",
+        "未找到有效token：没有升级中的任务，或任务token已过期"),
+    12: ("token expired: the upgrade flow has ended", "token已过期，升级流程结束"),
 }
 
 # The older POST /ota/south/report form documents its own meanings for 1 and 2.
@@ -74,6 +86,8 @@ def meaning(errno, call=None):
     """-> (English, 中文) for an errno; call "report-old" selects the older report's table."""
     if call == "report-old" and errno in OLD_REPORT:
         return OLD_REPORT[errno]
+    if call == "tasking" and errno in TASKING:
+        return TASKING[errno]
     return ERRNOS.get(errno, ("undocumented errno", "未记录的错误码"))
 
 

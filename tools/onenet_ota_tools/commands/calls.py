@@ -66,8 +66,10 @@ downloading). Without TOKEN, the token is taken from a check (give the check opt
 example:
   onenet-ota tasking --local --type 2
 
-GET /ota/south/tasking?dev_id=&type= is an extension of the local simulator (it
-lists the device's tasks with their state); the production platform does not have it.""",
+GET /ota/south/tasking?dev_id=&type=[&cdn=] (the platform's "get the token of a task
+being upgraded"): the one task of this type that is downloading or upgrading, with the
+fields of a check answer. errno 4: no such task (none, pending, paused or ended) or its
+token expired; 12: token expired, the upgrade flow has ended.""",
     "download": """\
 examples (the seed's "下载固件"):
   onenet-ota download --local --token ota_JcWgqjwXigKAfRayjjUW --range 0-5 --raw
@@ -221,7 +223,10 @@ def add_arguments(p, name):
         p.add_argument("token", nargs="?", metavar="TOKEN", help="the download token (default: from a check)")
         _check_options(p, False)
     elif name == "tasking":
-        p.add_argument("--type", type=int, choices=(1, 2), help="only tasks of this type (1 FOTA, 2 SOTA)")
+        p.add_argument("--type", type=int, choices=(1, 2), default=2,
+                       help="1 = FOTA, 2 = SOTA (default; the platform requires it)")
+        p.add_argument("--cdn", action=argparse.BooleanOptionalAction, default=None,
+                       help="send cdn=true / cdn=false (default: not sent; it only asks for ipPort)")
     elif name == "download":
         p.add_argument("--token", help="the download token (default: from a check)")
         p.add_argument("--range", metavar="SPEC", dest="range_spec",
@@ -428,9 +433,18 @@ def _do_check(s, a):
         raise CommandError("check needs --version (the device's current version)", EXIT_USAGE)
     manuf, model = _manuf_model(a)
     task = s.api().check(a.type, a.version, manuf, model, a.cdn, a.signals, a.powers)
-    if task.get("ipPort"):
-        task["ipPort"] = "%s:%d" % task["ipPort"]
+    task["ipPort"] = _fmt_ipport(task.get("ipPort"))
     return task
+
+
+def _fmt_ipport(v):
+    # The validated ipPort: (host, port), (host, 0 or None) for the documented form
+    # without a port, or a string -> "host[:port]" (None when absent, as the captures).
+    if not v:
+        return None
+    if isinstance(v, (tuple, list)):
+        return v[0] if len(v) < 2 or not v[1] else "%s:%s" % (v[0], v[1])
+    return str(v)
 
 
 _TASK_FIELDS = ("target", "token", "size", "md5", "type", "signal", "power", "retry", "interval", "ipPort")
@@ -468,20 +482,25 @@ def _token_check(s, a):
 
 
 def _tasking(s, a):
-    data = s.api().tasking(a.type) or {}
-    tasks = data.get("tasks") or []
-    if not tasks:
-        s.out("dev_id %s: no tasks" % s.dev_id())
-    else:
-        rows = [("tid", "type", "target", "state", "progress", "result", "size", "token")]
-        for t in tasks:
-            rows.append((str(t.get("tid")), "FOTA" if t.get("task_type") == 1 else "SOTA", str(t.get("target")),
-                         str(t.get("state")), str(t.get("progress")), str(t.get("result") or "-"),
-                         str(t.get("size")), str(t.get("token"))))
-        w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        s.out("dev_id %s:\n" % s.dev_id() + "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip()
-                                                     for r in rows))
-    return {"errno": 0, "dev_id": s.dev_id(), "data": data}
+    # The documented shape (section 10): data is one task, the fields of a check answer.
+    # Called through the firmware's Api._call (not Api.tasking) so this command keeps the
+    # platform's shape whatever the device side makes of it.
+    api = s.api()
+    q = api._q("/ota/south/tasking") + "&type=%d" % a.type
+    if a.cdn is not None:
+        q += "&cdn=" + ("true" if a.cdn else "false")
+    data = api._call("GET", q)
+    if not isinstance(data, dict):
+        raise ProtocolError("tasking answer without a task")
+    lines = ["task being upgraded for dev_id %s (type %d %s):" % (s.dev_id(), a.type,
+                                                                   "FOTA" if a.type == 1 else "SOTA")]
+    for k in _TASK_FIELDS:
+        v = data.get(k)
+        if k == "type" and v is not None:
+            v = "%s (%s package)" % (v, "full" if v == 1 else "differential")
+        lines.append("  %-9s %s" % (k, "-" if v is None else v))
+    s.out("\n".join(lines))
+    return {"errno": 0, "dev_id": s.dev_id(), "task": data}
 
 
 def _report(s, a):
@@ -533,8 +552,9 @@ def _refusal(c):
         n = c.read_body(buf)
     except ProtocolError:
         raise ProtocolError("download without Content-Length")
-    if n == 1 and 49 <= buf[0] <= 51:
-        raise PlatformError(1000 + buf[0] - 48, "download refused")
+    # Section 10: codes 1-6, as an ASCII digit or as the raw byte value.
+    if n == 1 and (1 <= buf[0] <= 6 or 49 <= buf[0] <= 54):
+        raise PlatformError(1000 + (buf[0] - 48 if buf[0] >= 49 else buf[0]), "download refused")
     raise ProtocolError("download without Content-Length")
 
 
@@ -587,13 +607,16 @@ def _download(s, a):
     tok, task = _token_of(s, a)
     _valid_token(tok)
     ip = (task or {}).get("ipPort")
-    if ip and not a.cdn:
-        # cdn=false: the package comes from the ipPort of the check answer, as on a
-        # device that resolves no names (the Host header stays the server's name).
-        host, port = ip.rsplit(":", 1)
+    if ip:
+        # An ipPort in the check answer: the package comes from there, as on a device
+        # that resolves no names (the Host header stays the server's name). Without a
+        # port (the check page's form) it is the platform's port (section 10).
+        host, sep, port = ip.rpartition(":")
+        if not sep:
+            host, port = ip, s.client.port
         s.client.close()
         s.client.addr = (host, int(port))
-        s.out("downloading from %s (ipPort)" % ip)
+        s.out("downloading from %s:%s (ipPort)" % (host, port))
     if a.range_spec:
         if a.md5:
             raise CommandError("--md5 checks the whole file; it does not go with --range", EXIT_USAGE)
