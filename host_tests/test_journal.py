@@ -16,7 +16,7 @@ def test_journal_cases(runtime, state_base):
     assert rec == {
         "seq": 2, "state": "dl", "token": "ota_5hc95SFeo5xJEnaNrste",
         "md5": "0123456789abcdef0123456789abcdef", "size": 20000, "target": "2.0.0",
-        "offset": 12288, "from_ver": "1.0.0", "task_type": 1, "retries": 2, "boots": 0,
+        "offset": 12288, "from_ver": "1.0.0", "task_type": 1, "retries": 2, "boots": 0, "slot": "",
     }
     assert rt[4] == 3
     text = rt[5]
@@ -43,6 +43,11 @@ def test_journal_cases(runtime, state_base):
     assert sw["runs"] == [[1, 4096], [2, 4096]]
 
     assert r["case_crc_fallback"] == [True, "cbf43926"]
+
+    # the package's flash slot round-trips; an older agent's record (no slot line)
+    # still loads, so an update across that change keeps its confirm; a bad slot is
+    # refused
+    assert r["case_slot"] == ["ota_1", "", "None"]
     # the journal written by the last case is the old record: check it on disk too
     data = (state_base / "j_cut" / "journal").read_bytes().decode()
     assert "\noffset=4096\n" in data

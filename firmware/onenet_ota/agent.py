@@ -8,8 +8,11 @@
 #
 # Resume: the journal holds the task's md5/size/target and the offset durably written;
 # on start a matching journal resumes there, the digest rebuilt from the sink.
-# Errors from the link are retried with backoff; the task's retry budget bounds the
-# attempts (207 when spent). Cancelled (22): clean up, report nothing.
+# Errors from the link are retried with backoff; the task's retry budget (capped by the
+# config) bounds the download attempts, whatever failed (207 / 107 when spent), and every
+# attempt is followed by the task's interval (never less than the config's back-off), so
+# no answer of any server makes the agent loop without sleeping or reporting.
+# Cancelled (22): clean up, report nothing.
 import time
 
 from . import digest
@@ -33,7 +36,12 @@ _E_TOKEN_EXPIRED = const(12)
 _E_STATE = const(17)
 _E_FINISHED = const(20)
 _E_CANCELLED = const(22)
+# The one-byte download answers (1000 + the byte, see api.fetch): 1 not found, 2 size
+# mismatch (the SDK retries it), 3 invalid token (a re-check brings a new one), 4 file
+# unavailable, 5 bad parameter, 6 NB base-station limit: 107.
+_E_DL_SIZE = const(1002)
 _E_DL_TOKEN = const(1003)
+_said_tls = False  # "tls is off" is said once per start, not per cycle
 
 
 class Stop(Exception):
@@ -56,32 +64,49 @@ def _sleep_ms(ms):
 class Agent:
     def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
         self.cfg = cfg
-        self.b = board
+        self.b = board  # before the Client: the board may bring its transport
         self.log = log or _log
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
         # A board may bring its own transport (an AT-command modem): board.connect.
-        self.c = Client(cfg["host"], cfg["port"], getattr(board, "connect", None),
-                        cfg["timeout_ms"], cfg["tls"], cfg["ca"])
+        self.c = self._client()
         self.api = Api(self.c, cfg["dev_id"], self._authorization())
-        if cfg["tls"] and not cfg["ca"]:
-            self.log("tls without a ca: encrypted, but the server is not authenticated on MicroPython")
+        global _said_tls
+        if not _said_tls:
+            _said_tls = True
+            if not cfg["tls"]:
+                self.log("tls is off: requests and the package travel in clear")
+            elif cfg["insecure"]:
+                self.log("tls without verifying the server (insecure): anyone on the path can serve an image")
         self.summary = {"result": None, "code": 0, "old_version": None, "new_version": None,
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
         self._md = None  # digest of the bytes downloaded so far in this boot
 
+    # The Authorization value, and where its expiry came from (said in the log): a
+    # precomputed one from the config; else signed here, valid for et_ttl seconds when
+    # the board knows the time (ESP32's RTC, a modem's network time), else until the
+    # configured et. Needs no wall clock: nRF52832 builds have no time.time().
     def _authorization(self):
         c = self.cfg
         if c.get("authorization"):
+            self.log("token: precomputed (config)")
             return c["authorization"]
         from .auth import token
 
         et = c["et"]
-        now = time.time()
-        if c["et_ttl"] and now > 1600000000:  # the clock is set
-            et = int(now) + c["et_ttl"]
+        now = None
+        if c["et_ttl"]:
+            try:
+                now = self.b.now()
+            except OtaError:
+                now = None
+        if now:
+            et = now + c["et_ttl"]
+            self.log("token: signed, valid %d s (board clock)" % c["et_ttl"])
+        else:
+            self.log("token: signed, valid until et %d%s" % (et, " (no clock)" if c["et_ttl"] else ""))
         return token(c["product_id"], c["access_key"], et, c["method"])
 
     # -- plumbing ------------------------------------------------------------
@@ -125,14 +150,19 @@ class Agent:
         self.summary["code"] = code
         return 0
 
-    def _fail(self, token, code, why):
-        # Report a failure code (the task fails on the platform) and end the cycle.
+    # Report a failure code (the task fails on the platform); a task already ended or
+    # a report that cannot get through is logged, never retried for ever.
+    def _end(self, token, code, why):
         self.log("failed: %s" % why)
         try:
             self._report(token, code, (_E_STATE, _E_FINISHED, _E_CANCELLED))
             self.summary["code"] = code
         except OtaError as e:
             self.log("could not report %d: %s" % (code, _what(e)))
+
+    # ... and end the cycle, the partial image and the journal dropped.
+    def _fail(self, token, code, why):
+        self._end(token, code, why)
         self._forget()
         raise Stop("failed", code)
 
@@ -182,7 +212,7 @@ class Agent:
 
     def _cycle(self):
         rec = self.j.load()
-        if rec and rec["state"] == "ready" and self.b.running_version() == rec["target"]:
+        if rec and rec["state"] == "ready" and self._runs_package(rec):
             # Power lost after the commit, before the journal said so: the new image
             # runs (the bootloader took it) and still needs confirming.
             rec["state"] = "applied"
@@ -202,8 +232,9 @@ class Agent:
         self.summary["new_version"] = task["target"]
         self.summary["size"] = task["size"]
         self.log("task: %s, %d bytes, md5 %s" % (task["target"], task["size"], task["md5"]))
+        slot = self.b.sink_slot(self.sink())
         if rec and (rec["md5"] != task["md5"] or rec["size"] != task["size"]
-                    or rec["target"] != task["target"]):
+                    or rec["target"] != task["target"] or rec["slot"] != slot):
             self.log("journal is for another package: dropped")
             self._forget()
             rec = None
@@ -212,8 +243,13 @@ class Agent:
             rec = {"state": "dl", "token": task["token"], "md5": task["md5"],
                    "size": task["size"], "target": task["target"], "offset": 0,
                    "from_ver": version, "task_type": self.cfg["task_type"],
-                   "retries": 0, "boots": 0}
+                   "retries": 0, "boots": 0, "slot": slot}
         rec["token"] = task["token"]
+        if task["type"] != 1:
+            # A differential package needs the platform's restore algorithm; flashed as
+            # a whole image it would brick the slot (§10). Refused before any byte.
+            self._fail(task["token"], 206, "differential package (type %d): this device applies full images only"
+                       % task["type"])
         self._route(task)
         if rec["state"] == "dl":
             if resumed:
@@ -244,18 +280,31 @@ class Agent:
         self.b.reset()
         return "applied"
 
+    # Whether the image running now is the package: told by the flash slot on boards
+    # that have slots (stock ESP32 images carry no version), else by the version.
+    def _runs_package(self, rec):
+        if rec["slot"]:
+            return self.b.running_slot() == rec["slot"]
+        return self.b.running_version() == rec["target"]
+
     # cdn=false: the device resolves no names and downloads from the ipPort the check
-    # answer gives (the Host header stays the platform's name).
+    # answer gives (the Host header stays the platform's name). ipPort comes as
+    # "host:port", as "host" (the platform's port) or not at all (§10): then the
+    # download goes to the platform's host like every other call.
     def _route(self, task):
         ip = task["ipPort"]
         if self.cfg["cdn"] or not ip:
             return
         c = self.cfg
         if self.api.dl is self.c:
-            self.api.dl = Client(c["host"], c["port"], getattr(self.b, "connect", None),
-                                 c["timeout_ms"], c["tls"], c["ca"])
-        self.api.dl.addr = ip
-        self.log("downloads from %s:%d" % ip)
+            self.api.dl = self._client()
+        self.api.dl.addr = (ip[0], ip[1] or c["port"])
+        self.log("downloads from %s:%d" % self.api.dl.addr)
+
+    def _client(self):
+        c = self.cfg
+        return Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
+                      c["tls"], c["ca"], c["insecure"], c["conn_requests"])
 
     def _report_version(self, version):
         if self.cfg["task_type"] == 1:
@@ -266,28 +315,47 @@ class Agent:
     def _check(self, version):
         c = self.cfg
         try:
-            return self._net(self.api.check, c["task_type"], version, c["manuf"], c["model"],
-                             c["cdn"], self.b.signal(), self.b.power())
+            t = self._net(self.api.check, c["task_type"], version, c["manuf"], c["model"],
+                          c["cdn"], self.b.signal(), self.b.power())
         except PlatformError as e:
             if e.errno == _E_NO_TASK:
                 self.log("no task")
                 return None
             if e.errno == _E_CANCELLED:
                 raise Stop("cancelled")
+            if e.errno == _E_STATE:
+                # The SDK's reading of a check on a paused task (§10): not a task to
+                # start, and not a failure either.
+                self.log("check: task paused")
+                raise Stop("paused")
             self.log("check: errno %d (%s)" % (e.errno, e.msg))
             raise Stop("failed")
+        # The server's retry and interval are obeyed up to the config's caps: a server
+        # cannot make the device try for ever, nor sleep for a week.
+        if t["retry"] > c["max_retry"]:
+            t["retry"] = c["max_retry"]
+        if t["interval"] > c["max_interval"]:
+            t["interval"] = c["max_interval"]
+        return t
+
+    # Sleep between two attempts: the task's interval, never less than the config's
+    # back-off doubled per attempt already spent (real tasks often say interval 0).
+    def _pause(self, task, spent):
+        floor = self.cfg["backoff_ms"] << (spent if spent < 6 else 6)
+        ms = task["interval"] * 1000
+        self.sleep_ms(ms if ms > floor else floor)
 
     # Capacity, then signal/power against the task's thresholds (wait and retry).
     def _validate(self, task):
         # Capacity only: begin() would reset a partial image the journal resumes.
         if task["size"] > self.sink().capacity:
             self._fail(task["token"], 102, "image %d > capacity %d" % (task["size"], self.sink().capacity))
-        for _ in range(task["retry"] + 1):
+        for i in range(task["retry"] + 1):
             sig, pwr = self.b.signal(), self.b.power()
             if (sig is None or sig >= task["signal"]) and (pwr is None or pwr >= task["power"]):
                 return
             self.log("signal %s / power %s under the task's thresholds: waiting" % (sig, pwr))
-            self.sleep_ms(task["interval"] * 1000)
+            self._pause(task, i)
         self._fail(task["token"], 106 if sig is not None and sig < task["signal"] else 105,
                    "signal or power too low")
 
@@ -296,27 +364,37 @@ class Agent:
             self._net(self.api.check_token, task["token"])
             self.log("token checked: downloading")
         except PlatformError as e:
+            if e.errno == _E_TOKEN_EXPIRED:
+                # The official core ends the upgrade on 12 (§10); the journal stays, so
+                # the next cycle's check (a fresh token) resumes the same package.
+                self.log("token check: errno 12 (token expired): this cycle ends")
+                raise Stop("failed")
             self._platform(e, task)
 
-    # React to a platform errno met while downloading or reporting.
+    # React to a platform errno met while checking the token or downloading: returns
+    # when the download may be tried again (the caller counts the attempt).
     def _platform(self, e, task):
-        if e.errno == _E_CANCELLED:
+        n = e.errno
+        if n == _E_CANCELLED:
             self.log("task cancelled")
             self._forget()
             raise Stop("cancelled")
-        if e.errno in (_E_TOKEN_EXPIRED, _E_DL_TOKEN, _E_STATE):
+        if n in (_E_TOKEN_EXPIRED, _E_DL_TOKEN, _E_STATE):
             return self._recheck(task)
-        if e.errno == _E_FINISHED:
+        if n == _E_DL_SIZE:
+            self.log("download refused: file size mismatch")
+            return
+        if n == _E_FINISHED:
             self._forget()
             raise Stop("failed")
-        self._fail(task["token"], 107, "errno %d" % e.errno)
+        self._fail(task["token"], 107, ("download refused (%d)" % (n - 1000)) if n > 1000 else "errno %d" % n)
 
     # The token was refused or the state is wrong: ask for the task again. Same
     # package -> carry on with its (maybe new) token; paused -> wait `interval`
-    # without spending a retry; gone -> stop.
+    # without spending a retry (at most pause_waits times); gone -> stop.
     def _recheck(self, task):
         c = self.cfg
-        for _ in range(c["pause_waits"] + 1):
+        for i in range(c["pause_waits"] + 1):
             try:
                 t = self._check_again()
             except PlatformError as e:
@@ -324,6 +402,10 @@ class Agent:
                     self._forget()
                     raise Stop("cancelled")
                 raise
+            if t == "paused":
+                self.log("task paused: waiting %d s" % task["interval"])
+                self._pause(task, i)
+                continue
             if t is None:
                 self._forget()
                 raise Stop("cancelled")
@@ -343,7 +425,7 @@ class Agent:
                 if e.errno != _E_STATE:
                     raise
             self.log("task paused: waiting %d s" % task["interval"])
-            self.sleep_ms(task["interval"] * 1000)
+            self._pause(task, i)
         raise Stop("paused")
 
     def _check_again(self):
@@ -352,12 +434,17 @@ class Agent:
         except Stop as s:
             if s.result == "cancelled":
                 raise PlatformError(_E_CANCELLED)
+            if s.result == "paused":
+                return "paused"
             raise
 
     # -- download ------------------------------------------------------------
 
+    # Attempts until the package is whole and verified. Every failed attempt, whatever
+    # failed (the link, a refusal, a bad answer, the flash), spends one of the task's
+    # retries and is followed by the back-off; spent -> 207 (or the error's own code
+    # when the task allows no retry).
     def _download(self, task, rec):
-        attempt_errors = 0
         restarted = False
         while True:
             try:
@@ -372,29 +459,32 @@ class Agent:
                 rec["offset"] = 0
                 self._md = None
                 self.summary["resumed_at"] = -1
+                continue
             except PlatformError as e:
                 self._platform(e, task)
+                err = e
             except (NetError, ProtocolError, OSError) as e:
                 # OSError: the flash refused a write (a bad block); the next attempt
                 # erases that block again before writing it.
-                attempt_errors += 1
                 if isinstance(e, OSError):
                     # the digest took the chunk the flash refused: start the next
                     # attempt from the journal (re-erase, re-hash), not from the chunk
                     self._md = None
-                rec["retries"] += 1
-                self.j.save(rec)
-                self.c.close()
-                self.api.dl.close()
-                if rec["retries"] > task["retry"]:
-                    self._fail(task["token"], 207 if task["retry"] else getattr(e, "code", 107),
-                               "retries spent (%s)" % _what(e))
-                self.log("attempt failed (%s): again in %d s" % (_what(e), task["interval"]))
-                self.sleep_ms(task["interval"] * 1000)
+                err = e
             except BadImage as e:
                 self._fail(task["token"], 206, _what(e))
             except NoSpace as e:
                 self._fail(task["token"], 102, _what(e))
+            rec["retries"] += 1
+            self.j.save(rec)
+            self.c.close()
+            self.api.dl.close()
+            if rec["retries"] > task["retry"]:
+                # A refusal keeps its own code (107, as the SDK reports a `2` it gave up on)
+                code = 207 if task["retry"] and not isinstance(err, PlatformError) else getattr(err, "code", 107)
+                self._fail(task["token"], code, "retries spent (%s)" % _what(err))
+            self.log("attempt %d failed (%s): again in %d s" % (rec["retries"], _what(err), task["interval"]))
+            self._pause(task, rec["retries"] - 1)
 
     def _fetch_all(self, task, rec):
         c = self.cfg
@@ -428,18 +518,26 @@ class Agent:
         api, http = self.api, self.api.dl
         while off < size:
             end = off + chunk - 1
-            if end >= size:
-                end = size - 1
+            if end >= size - 2:
+                # The platform's smallest range is 2 bytes (§10): never leave a last
+                # range of one byte behind.
+                end = size - 1 if end >= size - 1 else size - 3
+            start = off
+            if size - off == 1 and off:
+                start = off - 1  # one byte left (a resume point): ask for two, drop one
             try:  # called directly: a *args call would allocate a tuple per chunk
-                n = api.fetch(token, off, end, size)
+                n = api.fetch(token, start, end, size)
             except (NetError, PlatformError) as e:
-                n = self._retry(e, api.fetch, (token, off, end, size))
+                n = self._retry(e, api.fetch, (token, start, end, size))
             if http.status == 200 and off:
                 # The server ignored Range: the body is the whole package. Start over.
                 self.log("server ignored Range: restarting from 0")
                 off = sink.begin(size, 0)
                 md = self._md = digest.new("md5")
                 next_j = every
+            elif start != off:
+                http.readinto(buf, 1)
+                n -= 1
             while n:
                 k = chunk if n >= chunk else n
                 http.readinto(buf, k)
@@ -461,7 +559,6 @@ class Agent:
                 p = off * 100 // size
                 self._step(task, 99 if p > 99 else p)
                 next_pb = _step_at(off, size, pstep)
-
 
     # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
     def _step(self, task, p):
@@ -509,32 +606,32 @@ class Agent:
         self.summary["new_version"] = target
         self.summary["size"] = rec["size"]
         token = rec["token"]
-        running = self.b.running_version()
+        new = self._runs_package(rec)
         # Boots of the new image (boots) and of the old one after a rollback (retries)
         # are counted before anything else: a crash loop in either ends with 207.
-        if running == target or running != rec["from_ver"]:
+        if new:
             rec["boots"] += 1
         else:
             rec["retries"] += 1
         self.j.save(rec)
         if rec["boots"] > self.cfg["max_boots"] or rec["retries"] > self.cfg["max_boots"]:
             return self._confirm_fail(token, 207, "new image never confirmed")
+        if not new:
+            # The bootloader went back to the old image: the new one was reset before
+            # it confirmed (a power cut, a crash). Commit the verified image again
+            # while boots last; max_boots spent -> 207.
+            self._recommit(rec)
+            return self._confirm_fail(token, 207, "new image never confirmed")
+        v = self.b.image_version()
+        if v and v != target:
+            return self._reject(token, 204, "the new image is %s, the task's target %s" % (v, target))
         if not self.b.self_test():
-            # Report while the new image still has the network, then let the
-            # bootloader return to the old one (never confirmed).
-            self._confirm_fail(token, 206, "self-test failed", False)
-            self.b.reset()
-            return "failed"
-        if running != target:
-            if running == rec["from_ver"]:
-                # The bootloader went back to the old image: the new one was reset
-                # before it confirmed (a power cut, a crash). Commit the verified image
-                # again while boots last; max_boots spent -> 207.
-                self._recommit(rec)
-                return self._confirm_fail(token, 207, "new image never confirmed")
-            return self._confirm_fail(token, 204, "running %s, expected %s" % (running, target))
-        self.b.confirm(rec)
-        self.log("running %s, self-test passed: confirmed" % running)
+            return self._reject(token, 206, "self-test failed")
+        try:
+            self.b.confirm(rec)
+        except OtaError as e:
+            return self._reject(token, 206, _what(e))
+        self.log("running %s, self-test passed: confirmed" % target)
         # 201 first: reporting the target version completes the task, after which the
         # platform refuses 201. 'Task finished' means it already counts as done.
         try:
@@ -555,6 +652,14 @@ class Agent:
         self.j.clear()
         self.log("updated to %s" % target)
         return "updated"
+
+    # The new image runs but must not be kept (wrong version, failed self-test, cannot
+    # be marked valid): report while it still has the network, forget the package and
+    # reset without confirming, so the bootloader returns to the old image.
+    def _reject(self, token, code, why):
+        self._confirm_fail(token, code, why)
+        self.b.reset()
+        return "failed"
 
     # Re-commit the image of an "applied" journal and reset; returns only when that is
     # not possible (boots spent, no sink, or the slot no longer holds the package).
@@ -578,13 +683,8 @@ class Agent:
         self.j.save(rec)
         self.b.reset()
 
-    def _confirm_fail(self, token, code, why, clear=True):
-        self.log("confirm failed: %s" % why)
-        try:
-            self._report(token, code, (_E_STATE, _E_FINISHED, _E_CANCELLED))
-            self.summary["code"] = code
-        except OtaError as e:
-            self.log("could not report %d: %s" % (code, _what(e)))
+    def _confirm_fail(self, token, code, why):
+        self._end(token, code, "confirm: " + why)
         self.j.clear()
         return "failed"
 

@@ -50,15 +50,21 @@ def _int(d, key, lo, hi, default=None):
 
 
 def _ipport(s):
-    # "host:port" where the platform wants the device to download from (cdn=false).
-    if not s:
+    # Where the platform wants a cdn=false device to download from: "host:port", or
+    # "host" alone (the check page's form: the platform's port), or absent (the real
+    # captures) -> (host, port or 0) or None. A malformed one is ignored, never fatal:
+    # the download then goes to the platform's host (cdn decides nothing, §10).
+    if not s or not isinstance(s, str) or s.count(":") > 1:
         return None
-    if not isinstance(s, str) or s.count(":") != 1:
-        raise ProtocolError("bad ipPort")
-    host, port = s.split(":")
-    _chars(host, _VCHARS, 1, 64, "ipPort")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ProtocolError("bad ipPort")
+    i = s.find(":")
+    host = s if i < 0 else s[:i]
+    port = "0" if i < 0 else s[i + 1 :]
+    try:
+        _chars(host, _VCHARS, 1, 64, "ipPort")
+    except ProtocolError:
+        return None
+    if not port.isdigit() or len(port) > 5 or int(port) > 65535 or (i >= 0 and port == "0"):
+        return None
     return (host, int(port))
 
 
@@ -176,17 +182,16 @@ class Api:
         path = self._q("/ota/south/report") + "&token=" + _chars(token, _TCHARS, 1, 64, "token")
         return self._call("POST", path, '{"result":%d}' % int(result))
 
-    # GET /ota/south/tasking (simulator extension, see tools/onenet_ota_tools/sim).
-    def tasking(self, task_type=None):
-        q = self._q("/ota/south/tasking")
-        if task_type is not None:
-            q += "&type=%d" % int(task_type)
-        return self._call("GET", q)
+    # GET /ota/south/tasking?type= (§10: a documented endpoint, type required): the
+    # device's one current task, validated as a check answer's -> dict.
+    def tasking(self, task_type):
+        return parse_task(self._call("GET", self._q("/ota/south/tasking") + "&type=%d" % int(task_type)))
 
     # Ask for bytes start..end of the package. Returns how many body bytes follow
     # (read them with self.c.readinto); self.c.status 200 means the server ignored the
     # Range and the body is the whole package from byte 0. The one-byte answers without
-    # Content-Length raise PlatformError(1001..1003): "report 107".
+    # Content-Length raise PlatformError(1001..1006): the byte as an ASCII digit (the
+    # older SDK's atoi) or as its raw value (OneNET_AIO_c's ota_api.c), §10.
     def fetch(self, token, start, end, total):
         if token is not self._dl_token:
             self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
@@ -195,8 +200,9 @@ class Api:
         st = c.send_range(self._dl_path, start, end)
         if c.length < 0 and not c.chunked:
             n = c.read_body(self._buf)
-            if n == 1 and 49 <= self._buf[0] <= 51:
-                raise PlatformError(1000 + self._buf[0] - 48, "download refused")
+            b = self._buf[0] - 48 if n == 1 and self._buf[0] > 48 else self._buf[0]
+            if n == 1 and 1 <= b <= 6:
+                raise PlatformError(1000 + b, "download refused")
             raise ProtocolError("download without Content-Length")
         if st == 206:
             if c.range_start != start or c.range_end > end or c.range_total != total:

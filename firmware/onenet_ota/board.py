@@ -2,8 +2,11 @@
 # confirming a new image, resetting. One class per kind of target; the agent sees
 # only these methods.
 import os
+import time
 
 from .errors import OtaError
+
+_EPOCH_2000 = 946684800  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
 
 
 def _read(path):
@@ -36,13 +39,37 @@ class Board:
     def running_version(self):
         return _read(self.cfg["version_file"]) or self.cfg["version"]
 
+    # The version the running image itself declares, None when it declares none;
+    # a file-sink board keeps it in the version file.
+    def image_version(self):
+        return self.running_version()
+
+    # The flash slot a sink writes to and the slot running now; "" on boards without
+    # slots (there the running version tells whether the new package runs).
+    def sink_slot(self, sink):
+        return ""
+
+    def running_slot(self):
+        return ""
+
+    # Unix seconds when the board knows the time, else None. Not every port has
+    # time.time() (nRF52832 builds do not: extmod/modtime.c), and ESP32 counts from
+    # 2000 (py/mpconfig.h: MICROPY_EPOCH_IS_2000 unless a port says otherwise).
+    def now(self):
+        try:
+            t = time.time()
+            if time.gmtime(0)[0] == 2000:
+                t += _EPOCH_2000
+        except (AttributeError, OverflowError):
+            return None
+        return int(t) if t > 1600000000 else None  # an RTC never set starts at its epoch
+
     # Join the configured WiFi network (bounded wait); nothing to do without one.
     def network_up(self):
         w = self.cfg.get("wifi")
         if not w:
             return
         import network
-        import time
 
         sta = network.WLAN(network.STA_IF)
         sta.active(True)
@@ -99,18 +126,26 @@ class Board:
 
 
 class Esp32Board(Board):
-    # ESP32 with two OTA slots: the version is read from the running image's app
-    # descriptor when it has one (MicroPython builds leave it empty: then the version
-    # file, written when a new image is confirmed). Rollback is the bootloader's: an
-    # image never confirmed is abandoned at the next reset.
-    def running_version(self):
+    # ESP32 with two OTA slots. Which image runs is told by the running slot: stock
+    # MicroPython images leave the app descriptor's version empty
+    # (CONFIG_APP_EXCLUDE_PROJECT_VER_VAR=y), so a version string cannot tell. The
+    # version reported is the descriptor's when there is one, else the version file
+    # (written when a new image is confirmed). Rollback is the bootloader's: an image
+    # never confirmed is abandoned at the next reset.
+    def image_version(self):
         from esp32 import Partition
 
         from .esp32img import version
 
         buf = bytearray(80)
         Partition(Partition.RUNNING).readblocks(0, buf)
-        return version(buf) or Board.running_version(self)
+        return version(buf) or None
+
+    def running_version(self):
+        return self.image_version() or Board.running_version(self)
+
+    def sink_slot(self, sink):
+        return sink.part.info()[4]
 
     def running_slot(self):
         from esp32 import Partition
@@ -123,7 +158,13 @@ class Esp32Board(Board):
     def confirm(self, rec):
         from esp32 import Partition
 
-        Partition.mark_app_valid_cancel_rollback()
+        try:
+            Partition.mark_app_valid_cancel_rollback()
+        except OSError as e:
+            # esp_ota_mark_app_valid_cancel_rollback: ESP_ERR_NOT_FOUND (-261) without
+            # otadata, ESP_FAIL when the running slot is not the one otadata selects.
+            # Either way the image is not kept: it must not be reported as updated.
+            raise OtaError("cannot mark the image valid (OSError %s)" % (e.args[0] if e.args else ""))
         _write(self.cfg["version_file"], rec["target"])
 
 

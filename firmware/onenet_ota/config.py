@@ -16,7 +16,8 @@ DEFAULTS = {
     "host": "ota.heclouds.com",
     "port": 80,
     "tls": False,
-    "ca": None,
+    "ca": None,  # the CA certificate file (PEM) the server's chain must end in
+    "insecure": False,  # true: TLS without verifying the server (said at every start)
     "task_type": 2,  # 1 FOTA (module firmware), 2 SOTA (application)
     "method": "sha1",
     "et": 4102444800,  # far future (2100-01-01): for a device without a clock
@@ -35,6 +36,9 @@ DEFAULTS = {
     "timeout_ms": 10000,
     "retries": 3,  # per request
     "backoff_ms": 500,  # first retry wait, doubled each time, with jitter
+    "max_retry": 10,  # cap on the task's retry (the server's word is not unbounded)
+    "max_interval": 3600,  # cap on the task's interval, seconds
+    "conn_requests": 1000,  # requests per connection: the platform closes after 1000 (§10)
     "pause_waits": 10,  # paused task: waits of `interval` before giving up this cycle
     "max_boots": 3,  # boots of a new image without confirmation before giving up
     "cdn": True,
@@ -121,6 +125,8 @@ def check(raw):
         raise ConfigError("tls: true or false")
     if cfg["ca"] is not None:
         _str(cfg, "ca", None, 128)  # the CA certificate's file (PEM or DER)
+    if not isinstance(cfg["insecure"], bool):
+        raise ConfigError("insecure: true or false")
     _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
     if not isinstance(cfg["et"], int) or cfg["et"] < 0:
         raise ConfigError("et: unix seconds")
@@ -138,6 +144,9 @@ def check(raw):
     _int(cfg, "retries", 0, 20)
     _int(cfg, "backoff_ms", 0, 600000)
     _int(cfg, "pause_waits", 0, 1000)
+    _int(cfg, "max_retry", 0, 1000)
+    _int(cfg, "max_interval", 0, 86400)
+    _int(cfg, "conn_requests", 1, 100000)
     _int(cfg, "max_boots", 1, 20)
     _int(cfg, "capacity", 0, 1 << 30)
     _int(cfg, "chip_id", 0, 0xFFFF)

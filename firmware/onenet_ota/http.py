@@ -71,12 +71,17 @@ def _lower_eq(buf, a, b, name):
 
 
 class Client:
-    def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None):
+    # conn_requests: requests one connection may carry before a fresh one is opened
+    # (the platform closes after 1000, §10); 0: no limit.
+    def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
+                 conn_requests=0):
         _safe(host, "host")
         self.host = host
         self.port = port
         self.timeout_ms = timeout_ms
-        self._tls = (tls, ca)
+        self._tls = (tls, ca, insecure)
+        self._cap = conn_requests
+        self._on_conn = 0
         self._connect = connect
         self.addr = None
         self.t = None
@@ -104,8 +109,10 @@ class Client:
         else:
             from .transport import connect
 
-            self.t = connect(h, p, self.timeout_ms, self._tls[0], self._tls[1])
+            tls, ca, insecure = self._tls
+            self.t = connect(h, p, self.timeout_ms, tls, ca, insecure, self.host)
         self.connections += 1
+        self._on_conn = 0
         self._rpos = self._rend = 0
 
     def close(self):
@@ -191,6 +198,8 @@ class Client:
     def _exchange(self, n):
         if self._left or self.chunked:
             self.drain()
+        if self._cap and self._on_conn >= self._cap:
+            self.close()  # the server would close it now: open the next one first
         while True:
             fresh = self.t is None
             if fresh:
@@ -200,6 +209,7 @@ class Client:
             try:
                 self.t.write(self._req, n)
                 self.requests += 1
+                self._on_conn += 1
                 self._read_head()
                 return self.status
             except (Timeout, ProtocolError):

@@ -18,8 +18,12 @@ except ImportError:  # nRF52832 builds may lack it
 
 _MAX = 320  # bytes a record may take (the longest valid one is ~280)
 _INTS = ("seq", "size", "offset", "task_type", "retries", "boots")
-_STRS = ("state", "token", "md5", "target", "from_ver")
-FIELDS = ("seq", "state", "token", "md5", "size", "target", "offset", "from_ver", "task_type", "retries", "boots")
+_STRS = ("state", "token", "md5", "target", "from_ver", "slot")
+# slot: the flash slot the package is written to ("" where the board has none); a
+# record of an older agent without it still loads (an update must not lose its confirm).
+FIELDS = ("seq", "state", "token", "md5", "size", "target", "offset", "from_ver", "task_type", "retries",
+          "boots", "slot")
+_OPTIONAL = ("slot",)
 STATES = ("dl", "ready", "applied")
 _HEX = "0123456789abcdef"
 _TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -129,6 +133,9 @@ def parse(data):
                 return None
             v = int(v)
         rec[k] = v
+    for k in _OPTIONAL:
+        if k not in rec:
+            rec[k] = ""
     if len(rec) != len(FIELDS):
         return None
     if rec["state"] not in STATES or rec["offset"] > rec["size"]:
@@ -136,6 +143,8 @@ def parse(data):
     if not _only(rec["md5"], _HEX, 32, 32) or not _only(rec["token"], _TOKEN, 1, 64):
         return None
     if not _only(rec["target"], _VER, 1, 20) or not _only(rec["from_ver"], _VER, 0, 20):
+        return None
+    if not _only(rec["slot"], _TOKEN, 0, 16):
         return None
     return rec
 
@@ -162,7 +171,7 @@ class Journal:
         p = 0
         for i in range(len(FIELDS)):
             k = FIELDS[i]
-            v = rec[k]
+            v = rec.get(k, "") if k in _OPTIONAL else rec[k]
             p = _put(buf, p, _KEYS[i])
             if k in _INTS:
                 if not isinstance(v, int) or v < 0:

@@ -11,7 +11,7 @@
 import socket
 import sys
 
-from .errors import NetError, Timeout
+from .errors import ConfigError, NetError, Timeout
 
 _MP = sys.implementation.name == "micropython"
 try:
@@ -32,7 +32,10 @@ def _wrap(e, what):
 
 
 class SocketTransport:
-    def __init__(self, host, port, timeout_ms=10000, connect_timeout_ms=None, tls=False, ca=None):
+    # name: the server's name for TLS (SNI and the certificate check) when host is an
+    # address (a check answer's ipPort); insecure: TLS without verifying the server.
+    def __init__(self, host, port, timeout_ms=10000, connect_timeout_ms=None, tls=False, ca=None,
+                 insecure=False, name=None):
         self._to_ms = timeout_ms
         self._to = timeout_ms / 1000  # computed once: a float is a heap object
         try:
@@ -46,13 +49,16 @@ class SocketTransport:
             s.settimeout((connect_timeout_ms or timeout_ms) / 1000)
             s.connect(ai[-1])
             if tls:
-                s = self._tls(s, host, ca)
+                s = self._tls(s, name or host, ca, insecure)
                 self.s = s
             if not _MP:
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
             self.close()
             raise _wrap(e, "connect")
+        except ConfigError:
+            self.close()
+            raise
         except ValueError as e:
             # MicroPython's tls: a certificate that does not verify (or a bad CA file)
             self.close()
@@ -67,7 +73,7 @@ class SocketTransport:
         else:
             s.settimeout(self._to)
 
-    def _tls(self, s, host, ca):
+    def _tls(self, s, host, ca, insecure):
         # Certificates are verified whenever a CA is configured; set the time-out on the
         # raw socket first (TLS sockets have no settimeout on MicroPython).
         try:
@@ -78,25 +84,35 @@ class SocketTransport:
             import ssl as ssl_mod
 
             ctx = ssl_mod.SSLContext(ssl_mod.PROTOCOL_TLS_CLIENT)
-        # Verified by default where the runtime can: the configured CA (a PEM file),
-        # else CPython's system store; MicroPython has no store: without a CA it
-        # cannot verify (encrypted, not authenticated).
-        if ca:
+        # Fails closed: the server is verified against the configured CA file (PEM,
+        # one or more certificates, or DER), else CPython's system store. MicroPython
+        # has no store: without a CA it refuses to connect unless the config says
+        # insecure. Its tls takes PEM only where mbedtls has MBEDTLS_PEM_PARSE_C (ESP-IDF
+        # yes, the unix port's extmod/mbedtls config no), DER everywhere, and each call
+        # adds to the chain (extmod/modtls_mbedtls.c): one DER call per certificate.
+        if insecure:
+            if not _MP:
+                ctx.check_hostname = False
+            ctx.verify_mode = ssl_mod.CERT_NONE
+        elif ca:
             if _MP:
                 f = open(ca, "rb")
                 try:
-                    der = f.read()
+                    data = f.read()
                 finally:
                     f.close()
-                if der[:5] == b"-----":  # PEM: this port's mbedtls takes DER only
+                if data[:5] != b"-----":
+                    ctx.load_verify_locations(data)  # DER; positional on MicroPython
+                else:
                     from binascii import a2b_base64
 
-                    der = a2b_base64(der.split(b"-----")[2])
-                ctx.load_verify_locations(der)  # positional on MicroPython
+                    parts = data.split(b"-----")  # text, BEGIN, base64, END, text, ...
+                    for i in range(2, len(parts), 4):
+                        ctx.load_verify_locations(a2b_base64(parts[i]))
             else:
                 ctx.load_verify_locations(cafile=ca)
         elif _MP:
-            ctx.verify_mode = ssl_mod.CERT_NONE
+            raise ConfigError("tls: no ca file to verify the server with (or set insecure)")
         else:
             ctx.load_default_certs()
         return ctx.wrap_socket(s, server_hostname=host)
@@ -172,5 +188,5 @@ class SocketTransport:
                 pass
 
 
-def connect(host, port, timeout_ms=10000, tls=False, ca=None):
-    return SocketTransport(host, port, timeout_ms, None, tls, ca)
+def connect(host, port, timeout_ms=10000, tls=False, ca=None, insecure=False, name=None):
+    return SocketTransport(host, port, timeout_ms, None, tls, ca, insecure, name)

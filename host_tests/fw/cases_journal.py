@@ -195,3 +195,18 @@ def case_crc_fallback():
     finally:
         journal._crc32 = saved
     return [a == b, "%08x" % c]
+
+
+def case_slot():
+    d = ota_shim.fresh("j_slot")
+    j = Journal(d + "/journal")
+    j.save(_rec(slot="ota_1"))
+    out = [Journal(d + "/journal").load()["slot"]]
+    data = _raw(d + "/journal")
+    body = data[: data.find(b"slot=")]  # an older agent's record: no slot line
+    old = body + b"crc=" + journal._hex8(journal.crc32(body)).encode() + b"\n"
+    out.append(journal.parse(old)["slot"])
+    bad = body + b"slot=ota 1\n"
+    bad += b"crc=" + journal._hex8(journal.crc32(bad)).encode() + b"\n"
+    out.append(str(journal.parse(bad)))
+    return out

@@ -1,0 +1,187 @@
+# The agent against the platform as the official SDK and documentation show it
+# (shared/docs/onenet-ota-api.md §10; the simulator's modes and knobs in sim/faults.py)
+# and against stock ESP32 images (shared/docs/port-facts.md), on both runtimes: every
+# documented form of an answer completes an update or ends with a failure report
+# after a bounded number of attempts, each followed by a back-off.
+import os
+import re
+
+import pytest
+
+from support.agent_env import DEV, OLD, image, md5
+
+
+def _ok(env, s, result):
+    assert s["result"] == result, "summary %s\n%s" % (s, env.logtext())
+
+
+def _file_board(env, size, seed=7):
+    # A unix board with a file sink: any package size, byte for byte.
+    data = bytes((i * 131 + seed) & 0xFF for i in range(size))
+    t = env.publish(data, "V1.4", manuf="100", model="10001")
+    dst = os.path.join(env.tmp, "out.bin")
+    return data, t, dst
+
+
+# -- stock ESP32 images: no version in the app descriptor ---------------------------------
+
+
+def test_stock_image_without_version_updates_to_201(env):
+    # CONFIG_APP_EXCLUDE_PROJECT_VER_VAR=y in every stock build: the running slot, not
+    # a version string, tells the confirm boot that the new image runs.
+    data = image(300 * 1024, "")
+    from onenet_ota_tools.images import parse_app_image
+
+    assert parse_app_image(data)["version"] == ""
+    t = env.publish(data, "V1.4")
+    s = env.run()
+    _ok(env, s, "updated")
+    assert s["code"] == 201 and s["sink_md5"] == md5(data)
+    assert env.codes(t["id"]) == [101, 201]
+    st = env.otadata()
+    assert st["boot"] == "ota_1" and st["running"] == "ota_1" and st["st_ota_1"] == "VALID", st
+    assert env.device_version() == "V1.4"
+    # the next boot reports the new version (from the version file) and finds no task
+    s = env.run()
+    _ok(env, s, "none")
+    assert s["old_version"] == "V1.4"
+
+
+# -- ipPort in every documented form -------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["absent", "host", "hostport"])
+def test_cdn_false_with_every_ipport_form(env, form):
+    env.sim.fault(DEV, ipport_form=form)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    s = env.run(sets=["cdn=false"])
+    _ok(env, s, "updated")
+    assert s["code"] == 201 and s["sink_md5"] == md5(data)
+    assert env.codes(t["id"]) == [101, 201]
+    log = env.logtext()
+    assert ("downloads from 127.0.0.1:%d" % env.sim.port in log) == (form != "absent"), log
+
+
+# -- one-byte download answers 1..6 ----------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "raw"])
+def test_always_invalid_token_ends_after_retry_plus_one_attempts(env, encoding):
+    # A download answering `3` for ever used to loop without a sleep (16,000 requests in
+    # 10 s). Now: retry + 1 attempts, a back-off after each failed one, then 107.
+    env.sim.fault(DEV, dl_error=3, one_byte=encoding)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=2, interval=0)
+    s = env.run()
+    _ok(env, s, "failed")
+    assert s["code"] == 107 and s["bytes"] == 0
+    assert env.codes(t["id"]) == [107]
+    log = env.logtext()
+    assert len(re.findall(r"attempt \d+ failed", log)) == 2, log  # retry = 2: 3 attempts
+    # version, check, token check; per attempt a download, a re-check and a token
+    # check; the report
+    assert s["requests"] <= 3 + 3 * 3 + 1, s
+    assert not env.journal_exists()
+
+
+@pytest.mark.parametrize("code", [1, 4, 5, 6])
+def test_one_byte_refusals_report_107_at_once(env, code):
+    env.sim.fault(DEV, dl_error=code)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=3, interval=0)
+    s = env.run()
+    _ok(env, s, "failed")
+    assert s["code"] == 107 and env.codes(t["id"]) == [107]
+    assert "attempt" not in env.logtext()
+
+
+def test_size_mismatch_is_retried_as_the_sdk_does(env):
+    env.sim.fault(DEV, dl_error=2, dl_error_count=2)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=3, interval=0)
+    s = env.run()
+    _ok(env, s, "updated")
+    assert s["sink_md5"] == md5(data) and env.codes(t["id"]) == [101, 201]
+    assert len(re.findall(r"attempt \d+ failed", env.logtext())) == 2
+
+
+# -- token check errno 12: the upgrade ends, the next cycle resumes -----------------------
+
+
+def test_token_check_12_ends_the_cycle_and_the_next_resumes(env):
+    env.sim.fault(DEV, token_check_errno=12, token_check_errno_count=1)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    s = env.run()
+    _ok(env, s, "failed")
+    assert s["code"] == 0 and s["bytes"] == 0 and env.codes(t["id"]) == []
+    assert "errno 12" in env.logtext()
+    s = env.run()
+    _ok(env, s, "updated")
+    assert env.codes(t["id"]) == [101, 201]
+
+
+# -- the platform's per-connection request cap -----------------------------------------
+
+
+@pytest.mark.parametrize("close", ["header", "silent"])
+def test_server_closing_every_20_requests_still_completes(env, close):
+    env.sim.modes(conn_requests=20, conn_close=close)
+    data = image(256 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=0)
+    s = env.run(sets=["chunk=4096"])
+    _ok(env, s, "updated")
+    assert s["sink_md5"] == md5(data) and env.codes(t["id"]) == [101, 201]
+    assert s["bytes"] == len(data)  # the resume point was never lost: nothing twice
+    assert s["connections"] >= s["requests"] // 20
+
+
+def test_own_request_cap_opens_a_fresh_connection_first(env):
+    data = image(64 * 1024, "V1.4")
+    env.publish(data, "V1.4")
+    s = env.run(sets=["conn_requests=5", "chunk=4096"])
+    _ok(env, s, "updated")
+    assert s["connections"] >= s["requests"] // 5
+
+
+# -- ranges never shorter than 2 bytes ---------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [1, 2])
+def test_no_one_byte_last_range(env, extra):
+    # short_range=error (the default): a 1-byte range is refused as the FAQ says.
+    data, t, dst = _file_board(env, 2 * 4096 + extra)
+    s = env.run(board="unix", sink="file:" + dst, sets=["chunk=4096"])
+    _ok(env, s, "updated")
+    with open(dst, "rb") as f:
+        assert f.read() == data
+    assert env.codes(t["id"]) == [101, 201]
+
+
+# -- differential packages are not flashed as full images ----------------------------------
+
+
+def test_differential_package_refused_before_any_byte(env):
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", pkg_type=2)
+    s = env.run()
+    _ok(env, s, "failed")
+    assert s["code"] == 206 and s["bytes"] == 0
+    assert env.codes(t["id"]) == [206]
+    assert "differential" in env.logtext()
+    st = env.otadata()
+    assert st.get("boot", "") in ("", "ota_0"), st
+
+
+# -- the server's retry and interval are capped ------------------------------------------
+
+
+def test_server_retry_is_capped_by_the_config(env):
+    env.sim.fault(DEV, dl_error=3)
+    data = image(64 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=1000, interval=0)
+    s = env.run(sets=["max_retry=2"])
+    _ok(env, s, "failed")
+    assert len(re.findall(r"attempt \d+ failed", env.logtext())) == 2
+    assert env.codes(t["id"]) == [107]
