@@ -401,6 +401,7 @@ def test_cdn_false_downloads_from_ip_port(env):
     fwd = Forwarder(env.sim.port)
     try:
         env.sim.south.ip_port = "127.0.0.1:%d" % fwd.port
+        env.sim.fault(DEV, ipport_form="hostport")  # §10: real answers have none by default
         s = env.run(sets=["cdn=false"])
         _ok(env, s, "updated")
         assert s["code"] == 201 and s["sink_md5"] == md5(data)

@@ -87,3 +87,52 @@ def test_tls(runtime, tmp_path, pki, case):
             _record(case, runtime, "refused: `%s`" % line.strip())
     finally:
         env.stop()
+
+
+# Fail closed: https:// with no CA configured. MicroPython has no certificate store, so
+# it refuses to connect (it used to accept any certificate and install what it got);
+# CPython checks against the system store, which does not hold the test CA. Only an
+# explicit `insecure` connects, and the agent says so.
+@pytest.mark.parametrize("case", ["no_ca", "insecure"])
+def test_tls_without_ca(runtime, tmp_path, pki, case):
+    env = _env(tmp_path, runtime, pki, "good")
+    try:
+        data = image(32 * 1024, "V1.4")
+        t = env.publish(data, "V1.4")
+        sets = ["retries=0", "timeout_ms=3000"] + (["insecure=true"] if case == "insecure" else [])
+        s = env.run(sets=sets)
+        log = env.logtext()
+        if case == "insecure":
+            assert s["result"] == "updated" and s["sink_md5"] == md5(data), (s, log)
+            assert "without verifying the server (insecure)" in log, log
+            _record(case, runtime, "updated, the log says the server was not verified")
+        else:
+            assert s["result"] == "failed" and s["bytes"] == 0 and env.codes(t["id"]) == [], (s, log)
+            want = "no ca file" if runtime == "micropython" else "certificate rejected"
+            assert want in log, log
+            line = [l for l in log.splitlines() if want in l][0]
+            _record(case, runtime, "refused: `%s`" % line.strip())
+    finally:
+        env.stop()
+
+
+def test_esp32_board_defaults_to_verified_tls_on_443():
+    # The ESP32 profile talks to the platform over TLS on 443 (§10), verified against the
+    # DigiCert Global Root CA it ships; the file parses, and MicroPython's own tls loads
+    # it the way transport.py does (DER per certificate).
+    from onenet_ota_tools import ROOT, runtimes
+
+    bdir = os.path.join(ROOT, "boards", "esp32")
+    with open(os.path.join(bdir, "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["tls"] is True and cfg["port"] == 443 and not cfg.get("insecure")
+    pem = os.path.join(bdir, cfg["ca"])
+    r = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-subject"], capture_output=True, text=True)
+    assert "CN = DigiCert Global Root CA" in r.stdout, r.stderr
+    script = (
+        "import tls\nfrom binascii import a2b_base64\n"
+        "d = open(%r, 'rb').read()\nc = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)\n"
+        "p = d.split(b'-----')\nfor i in range(2, len(p), 4):\n    c.load_verify_locations(a2b_base64(p[i]))\n"
+        "print('loaded', (len(p) - 1) // 4)\n" % pem)
+    r = subprocess.run([runtimes.micropython_binary(), "-c", script], capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == "loaded 1", r.stderr
