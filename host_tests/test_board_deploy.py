@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from onenet_ota_tools import FIRMWARE, ROOT
-from onenet_ota_tools.board import BOARDS, firmware_sources, mpy, tool_name
+from onenet_ota_tools.board import BOARDS, firmware_sources, manifest, mpy, tool_name
 from onenet_ota_tools.board import sync_package_json
 from conftest import SECRET, WIFI_PASSWORD
 
@@ -25,7 +25,9 @@ def test_deploy_dry_run_exact_argv(tmp_path, cli, secrets, board):
     assert code == 0, err
     assert SECRET not in out and WIFI_PASSWORD not in out and "198290" not in out
     lines = out.splitlines()
-    srcs = sorted(os.path.join(FIRMWARE, "onenet_ota", n) for n in os.listdir(os.path.join(FIRMWARE, "onenet_ota")) if n.endswith(".py"))
+    # the board's part of the agent (its manifest), not every module
+    srcs = manifest.board_sources(board)
+    assert srcs and set(srcs) <= set(firmware_sources())
     lib = os.path.join(str(build), "lib", "onenet_ota")
     mpys = [os.path.join(lib, os.path.basename(s)[:-3] + ".mpy") for s in srcs]
     march = {"esp32": "xtensawin", "gd32": "xtensawin", "nrf52832": "armv7emsp", "unix": "host"}[board]
@@ -53,7 +55,7 @@ def test_deploy_no_compile_copies_sources(tmp_path, cli, secrets):
     assert code == 0, err
     assert "mpy-cross" not in out
     cp = [shlex.split(l) for l in out.splitlines() if " fs cp " in l][0]
-    assert cp[cp.index("-f") + 1 : -1] == firmware_sources()
+    assert cp[cp.index("-f") + 1 : -1] == manifest.board_sources("esp32")
 
 
 def test_deploy_missing_secrets(tmp_path, cli):
@@ -139,24 +141,32 @@ def test_entry_points_compile(tmp_path):
 # --- package.json / manifest.py ---------------------------------------------------------------
 
 
-def test_package_json_in_sync():
-    with open(os.path.join(ROOT, "package.json")) as f:
+@pytest.mark.parametrize("part", sync_package_json.parts())
+def test_package_json_in_sync(part):
+    # package.json (every module) and <board>.json (mpremote mip install
+    # github:ORG/REPO/<board>.json) are generated from the manifests.
+    path = sync_package_json.path(part)
+    with open(path) as f:
         have = json.load(f)
-    want = sync_package_json.expected()
-    listed = sorted(src for _, src in have["urls"])
-    on_disk = sorted("firmware/onenet_ota/" + n for n in os.listdir(os.path.join(FIRMWARE, "onenet_ota")) if n.endswith(".py"))
-    assert listed == on_disk and have == want, (
-        "package.json is out of sync with firmware/onenet_ota/: run "
-        "`.venv/bin/python -m onenet_ota_tools.board.sync_package_json`\nmissing: %s\nextra: %s"
-        % (sorted(set(on_disk) - set(listed)), sorted(set(listed) - set(on_disk)))
-    )
+    want = sync_package_json.expected(part)
+    assert have == want, (
+        "%s is out of sync with manifests/: run "
+        "`.venv/bin/python -m onenet_ota_tools.board.sync_package_json`" % os.path.basename(path))
     for dest, src in have["urls"]:
         assert dest == "onenet_ota/" + os.path.basename(src)
+        assert os.path.isfile(os.path.join(ROOT, src))
+    if part == "all":
+        on_disk = sorted("firmware/onenet_ota/" + n for n in os.listdir(os.path.join(FIRMWARE, "onenet_ota")) if n.endswith(".py"))
+        assert sorted(src for _, src in have["urls"]) == on_disk, "a module in no manifest"
 
 
 def test_manifest_freezes_package():
+    # the root manifest names no port folder (works on unix, qemu, nrf, esp32) and
+    # freezes every module
     text = open(os.path.join(ROOT, "manifest.py")).read()
-    assert 'package("onenet_ota", base_path="firmware")' in text
+    assert "PORT_DIR" not in "".join(l for l in text.splitlines(True) if not l.startswith("#"))
+    got = sorted(t for t, _ in manifest.files(os.path.join(ROOT, "manifest.py")))
+    assert got == sorted("onenet_ota/" + os.path.basename(s) for s in firmware_sources())
 
 
 # --- help -----------------------------------------------------------------------------------

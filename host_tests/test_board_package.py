@@ -202,9 +202,9 @@ def test_bundle_roundtrip(tmp_path, cli):
     blob = out_file.read_bytes()
     assert info["md5"] == hashlib.md5(blob).hexdigest() and info["size"] == len(blob)
     files = bundle.unpack(blob)
-    from onenet_ota_tools.board import firmware_sources
+    from onenet_ota_tools.board import manifest
 
-    names = sorted(os.path.basename(p)[:-3] + ".mpy" for p in firmware_sources())
+    names = sorted(os.path.basename(p)[:-3] + ".mpy" for p in manifest.board_sources("esp32"))
     assert sorted(n.split("/")[-1] for n, _ in files) == names
     assert all(n.startswith("lib/onenet_ota/") and d[:1] == b"M" for n, d in files)  # .mpy header
     broken = bytearray(blob)

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from onenet_ota_tools import ROOT
-from onenet_ota_tools.board import firmware_sources, tool
+from onenet_ota_tools.board import firmware_sources, manifest, tool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rawrepl import StandIn  # noqa: E402
@@ -72,7 +72,7 @@ def test_deploy_for_real(device, tmp_path, secrets):
     stale.mkdir(parents=True)
     (stale / "old_module.py").write_text("raise ImportError('stale module must be gone')\n")
     build = tmp_path / "build"
-    names = sorted(os.path.basename(s)[:-3] + ".mpy" for s in firmware_sources())
+    names = sorted(os.path.basename(s)[:-3] + ".mpy" for s in manifest.board_sources("unix"))
     p = onenet("deploy", "--board", "unix", "--port", device.port, "--secrets", secrets, "--build-dir", build)
     assert p.returncode == 0, p.stdout + p.stderr + device.stderr()
     assert SECRET not in p.stdout + p.stderr
@@ -93,7 +93,7 @@ def test_deploy_for_real(device, tmp_path, secrets):
 def test_deploy_esp32_layout_no_compile(device, tmp_path, secrets):
     # The esp32 layout (boot.py included), .py sources: boot.py runs at each soft reset.
     root = tmp_path / "device"
-    sources = firmware_sources()  # before the run: other modules may appear meanwhile
+    sources = manifest.board_sources("esp32")
     p = onenet("deploy", "--board", "esp32", "--port", device.port, "--no-compile", "--secrets", secrets,
                "--build-dir", tmp_path / "build")
     assert p.returncode == 0, p.stdout + p.stderr + device.stderr()

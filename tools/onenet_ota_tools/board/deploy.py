@@ -1,4 +1,4 @@
-# `deploy`: compile the agent, merge the board config with its secrets, and copy both
+# `deploy`: compile the board's part of the agent (its manifest), merge the board config with its secrets, and copy both
 # plus the board's boot.py/main.py to the device with mpremote.
 #
 # Device layout: /lib/onenet_ota/*.mpy (or *.py with --no-compile), /config.json,
@@ -7,8 +7,8 @@
 import json
 import os
 
-from . import BOARDS, DEVICE_LIB, ROOT, ToolError, board_dir, firmware_sources, quote, run, tool_name
-from . import mpy
+from . import BOARDS, DEVICE_LIB, ROOT, ToolError, board_dir, quote, run, tool_name
+from . import manifest, mpy
 
 # One line of Python run on the device before copying: create lib/ and lib/onenet_ota/,
 # then empty lib/onenet_ota/.
@@ -80,14 +80,16 @@ def plan(board, port, build_dir=None, compile=True, config=None, secrets=None):
     info = BOARDS[board]
     build_dir = build_dir or os.path.join(ROOT, "build", board)
     cfg = merged_config(board, config, secrets)
+    # the modules this board's profile loads (manifests/onenet-ota-<board>/manifest.py)
+    sources = manifest.board_sources(board)
     config_path = os.path.join(build_dir, "config.json")
     local = []
     if compile:
-        steps = mpy.plan(os.path.join(build_dir, DEVICE_LIB), info["march"])
+        steps = mpy.plan(os.path.join(build_dir, DEVICE_LIB), info["march"], sources)
         local = [argv for _, _, argv in steps]
         modules = [out for _, out, _ in steps]
     else:
-        modules = firmware_sources()
+        modules = sources
     bdir = board_dir(board)
     entry = [os.path.join(bdir, n) for n in ("boot.py", "main.py") if os.path.exists(os.path.join(bdir, n))]
     mp = [tool_name("mpremote"), "connect", port]

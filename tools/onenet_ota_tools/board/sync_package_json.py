@@ -1,21 +1,26 @@
-# Regenerate package.json (for `mpremote mip install github:ORG/REPO`) from the files in
-# firmware/onenet_ota/. `python -m onenet_ota_tools.board.sync_package_json [--check]`
+# Regenerate the mip package files from the manifests (manifests/onenet-ota-*/):
+#   package.json     every module   mpremote mip install github:ORG/REPO
+#   <board>.json     one board's    mpremote mip install github:ORG/REPO/<board>.json
+# (esp32, nrf52832, gd32, unix). mip fetches each "urls" entry relative to the json's
+# folder: the repository root.
+#   python -m onenet_ota_tools.board.sync_package_json [--check]
 import json
 import os
 import sys
 
 from .. import ROOT
-from . import PACKAGE_DIR
-
-PATH = os.path.join(ROOT, "package.json")
+from . import manifest
 
 
-def expected():
+def path(part):
+    return os.path.join(ROOT, "package.json" if part == "all" else part + ".json")
+
+
+def expected(part="all"):
     from onenet_ota import __version__
 
-    names = sorted(n for n in os.listdir(PACKAGE_DIR) if n.endswith(".py"))
     return {
-        "urls": [["onenet_ota/" + n, "firmware/onenet_ota/" + n] for n in names],
+        "urls": [[t, os.path.relpath(src, ROOT).replace(os.sep, "/")] for t, src in manifest.part_files(part)],
         "deps": [],
         "version": __version__,
     }
@@ -25,25 +30,33 @@ def render(pkg):
     return json.dumps(pkg, indent=2) + "\n"
 
 
+def parts():
+    return ("all",) + manifest.BOARD_PARTS
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    want = render(expected())
-    try:
-        with open(PATH) as f:
-            have = f.read()
-    except OSError:
-        have = None
+    stale = []
+    for part in parts():
+        want = render(expected(part))
+        try:
+            with open(path(part)) as f:
+                have = f.read()
+        except OSError:
+            have = None
+        if have == want:
+            continue
+        stale.append(os.path.basename(path(part)))
+        if "--check" not in argv:
+            with open(path(part), "w") as f:
+                f.write(want)
     if "--check" in argv:
-        if have != want:
-            print("package.json is out of date: run python -m onenet_ota_tools.board.sync_package_json", file=sys.stderr)
+        if stale:
+            print("out of date: %s: run python -m onenet_ota_tools.board.sync_package_json"
+                  % ", ".join(stale), file=sys.stderr)
             return 1
         return 0
-    if have != want:
-        with open(PATH, "w") as f:
-            f.write(want)
-        print("package.json updated (%d files)" % len(expected()["urls"]))
-    else:
-        print("package.json up to date")
+    print("updated: %s" % ", ".join(stale) if stale else "package files up to date")
     return 0
 
 

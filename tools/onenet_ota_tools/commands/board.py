@@ -12,7 +12,8 @@ from ..board import run as run_tool
 
 HELP = {
     "deploy": """\
-Compile firmware/onenet_ota/*.py with mpy-cross (-march for the board), merge
+Compile the board's modules (manifests/onenet-ota-BOARD/manifest.py: what that board's
+profile loads) with mpy-cross (-march for the board), merge
 boards/BOARD/config.json with the git-ignored secrets file, and copy the modules to
 /lib/onenet_ota/, the merged config to /config.json and the board's boot.py/main.py to /
 with `mpremote connect PORT ...`. Secrets are never printed: --dry-run shows the path of
@@ -204,11 +205,11 @@ def _dfu(args):
 def _bundle(args):
     import tempfile
 
-    from ..board import bundle, mpy
+    from ..board import bundle, manifest, mpy
 
     march = BOARDS[args.board]["march"]
     with tempfile.TemporaryDirectory() as tmp:
-        outs = mpy.compile_all(tmp, march)
+        outs = mpy.compile_all(tmp, march, manifest.board_sources(args.board))
         files = [(DEVICE_LIB + "/" + os.path.basename(p), _read(p)) for p in outs]
     blob = bundle.pack(files)
     out = args.output or os.path.join(ROOT, "build", args.board, "onenet_ota.otab")
