@@ -111,6 +111,11 @@ class AgentEnv:
             json.dump(cfg, f)
         if args.board == "esp32" and not args.sink:
             device._seed_flash(self.state, args)
+        if args.runtime == "qemu":
+            device._profile_config(args, cfg, {})  # the modem and its UART, as run_device
+            with open(cfgpath, "w") as f:
+                json.dump(cfg, f)
+            return self._qemu_boot_until(args, cfgpath, pct, timeout)
         cmd = runtimes.command(args.runtime, os.path.join(SHIM, "ota_device.py"),
                                [cfgpath, str(args.slot_size)], args.heap)
         proc = subprocess.Popen(cmd, cwd=self.state, env=runtimes.env(compiled=args.runtime == "micropython"),
@@ -132,6 +137,35 @@ class AgentEnv:
             proc.kill()
             proc.wait()
             proc.stdout.close()
+        return seen
+
+    def _qemu_boot_until(self, args, cfgpath, pct, timeout):
+        # The same on the qemu board: its own modem simulator and UART bridge for this
+        # one boot; qemu killed (the emulated flash is what was written by then).
+        from onenet_ota_tools.modemsim import ModemSim
+        from onenet_ota_tools.qemu.run import Boot, Bridge
+
+        elf = device._qemu_firmware(args, self.log.append)
+        modem = ModemSim(args.modem).start()
+        bridge = boot = None
+        seen = 0
+        try:
+            bridge = Bridge(modem.port).start()
+            with open(cfgpath) as f:
+                boot = Boot(elf, self.state, f.read(), bridge.port, timeout=timeout)
+            for line in boot.lines():
+                self.log.append(line)
+                if line.startswith("PROGRESS "):
+                    _, d, t = line.split()
+                    seen = int(d)
+                    if seen * 100 >= pct * int(t):
+                        break
+        finally:
+            if boot:
+                boot.kill()
+            if bridge:
+                bridge.stop()
+            modem.stop()
         return seen
 
     # -- what the device left behind ------------------------------------------------------

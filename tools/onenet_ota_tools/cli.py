@@ -22,6 +22,7 @@ COMMANDS = {
     "deploy": ("board", "compile firmware/ with mpy-cross and copy it to a board"),
     "flash": ("board", "write MicroPython to a board (esptool / adafruit-nrfutil)"),
     "package": ("board", "validate an image and print size and MD5 for the console"),
+    "firmware": ("firmware", "build MicroPython with a board's part frozen in (qemu Cortex-M3, 32-bit unix)"),
     "bench": ("bench", "measure speed and footprint; writes docs/PERFORMANCE.md"),
     "reliability": ("reliability", "power cuts, faults, fuzzing, hostile server; writes docs/RELIABILITY.md"),
 }

@@ -3,7 +3,10 @@
 # Each boot of the device is one process (CPython with the shim, or the real unix
 # micropython with the same stand-ins) whose current directory is the device's
 # filesystem (--state-dir). When the agent resets the device, the next boot starts
-# and confirms the update, as on a board.
+# and confirms the update, as on a board. --runtime qemu (nrf52832 only): each boot is
+# qemu-system-arm running the Cortex-M3 firmware with the agent frozen in (built and
+# cached by `onenet-ota firmware`), its flash the state folder's nrf_flash.bin, the
+# modem UART bridged to the modem simulator (qemu/run.py, docs/qemu.md).
 import json
 import os
 import subprocess
@@ -26,7 +29,9 @@ def add_arguments(p):
     p.epilog = DESCRIPTION_EPILOG
     p.formatter_class = __import__("argparse").RawDescriptionHelpFormatter
     env = os.environ.get
-    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--runtime", choices=("micropython", "cpython", "qemu"), default="micropython",
+                   help="micropython (unix port, 64-bit), cpython, or qemu: the agent frozen "
+                        "into a Cortex-M3 MicroPython under qemu-system-arm (nrf52832 only)")
     p.add_argument("--server", default=env("ONENET_SERVER", "http://127.0.0.1:8080"),
                    help="OneNET OTA server URL (default: the local simulator)")
     p.add_argument("--board", default="esp32", choices=("esp32", "unix", "nrf52832", "gd32"),
@@ -49,7 +54,9 @@ def add_arguments(p):
     p.add_argument("--sink", help="file:PATH to download into a file instead of the board's sink")
     p.add_argument("--chunk", type=int, default=None,
                    help="bytes per Range request (default 4096; 1024 on nrf52832)")
-    p.add_argument("--heap", default="256k", help="micropython heap (-X heapsize)")
+    p.add_argument("--heap", default="256k",
+                   help="micropython heap (-X heapsize); qemu: the firmware's MICROPY_HEAP_SIZE "
+                        "(one cached build per size)")
     p.add_argument("--slot-size", type=lambda s: int(s, 0), default=0x180000,
                    help="esp32: size of each OTA slot")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
@@ -144,17 +151,76 @@ class _Bar:
 def run_device(args, log=None):
     # nrf52832/gd32: the modem or bootloader simulator lives for the whole run (all
     # boots); a caller may bring its own in args.sims (then it stops them itself).
+    qemu = _qemu_firmware(args, log) if args.runtime == "qemu" else None
     own = getattr(args, "sims", None) is None
     sims = _start_sims(args) if own else args.sims
+    bridge = None
     try:
-        return _run_device(args, log, sims)
+        if qemu:
+            from ..qemu.run import Bridge
+
+            bridge = Bridge(sims["modem"].port).start()
+            qemu = (qemu, bridge)
+        return _run_device(args, log, sims, qemu)
     finally:
+        if bridge:
+            bridge.stop()
         if own:
             for s in sims.values():
                 s.stop()
 
 
-def _run_device(args, log, sims):
+def _qemu_firmware(args, log):
+    # The Cortex-M3 firmware for this heap (built once, then cached).
+    from ..fwbuild import build
+    from ..fwbuild.source import SourceError
+
+    if args.board != "nrf52832" or args.sink:
+        raise CommandError("--runtime qemu: the nrf52832 profile only (its block sink)", 2)
+    try:
+        heap = build.parse_heap(args.heap)
+    except ValueError as e:
+        raise CommandError("--heap: %s" % e, 2)
+    try:
+        elf, _info = build.qemu_firmware(heap, log=log or (None if args.quiet else _stderr))
+    except build.ToolchainMissing as e:
+        raise CommandError(str(e), 2)
+    except (build.BuildError, SourceError) as e:
+        raise CommandError(str(e), 1)
+    return elf
+
+
+def _stderr(msg):
+    print(msg, file=sys.stderr)
+
+
+class _QemuProc:
+    # A qemu boot behind the Popen-like surface the boot loop uses.
+    def __init__(self, boot):
+        self.boot = boot
+        self.stdout = (l + "\n" for l in boot.lines())
+
+    def wait(self):
+        return self.boot.wait()
+
+    def kill(self):
+        self.boot.kill()
+
+
+def _qemu_boot(args, cfgpath, qemu):
+    from ..qemu.run import Boot, BootError
+
+    elf, bridge = qemu
+    with open(cfgpath) as f:
+        text = f.read()
+    stats = 1 if os.environ.get("OTA_HEAP_STATS") in ("1", "2") else 0
+    try:
+        return _QemuProc(Boot(elf, os.path.dirname(cfgpath), text, bridge.port, stats))
+    except BootError as e:
+        raise CommandError(str(e), 1)
+
+
+def _run_device(args, log, sims, qemu=None):
     # Boots the device until it has nothing more to do; returns (summary, boots).
     state = os.path.abspath(args.state_dir)
     os.makedirs(state, exist_ok=True)
@@ -176,24 +242,31 @@ def _run_device(args, log, sims):
     resumed = -1
     for boots in range(1, MAX_BOOTS + 1):
         summary = None  # each boot must print its own
-        cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
-        proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.env(compiled=args.runtime == "micropython"), sims),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if qemu:
+            proc = _qemu_boot(args, cfgpath, qemu)
+        else:
+            cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
+            proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.env(compiled=args.runtime == "micropython"), sims),
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         bad_config = None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            if line.startswith("PROGRESS "):
-                _, d, t = line.split()
-                bar.update(int(d), int(t))
-            elif line.startswith("SUMMARY "):
-                summary = _parse_summary(line[8:])
-            elif line.startswith("CONFIGERROR "):
-                bad_config = line[12:]
-            elif log:
-                log(line)
-            elif not args.quiet:
-                bar.close()
-                print(line, file=sys.stderr)
+        try:
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                if line.startswith("PROGRESS "):
+                    _, d, t = line.split()
+                    bar.update(int(d), int(t))
+                elif line.startswith("SUMMARY "):
+                    summary = _parse_summary(line[8:])
+                elif line.startswith("CONFIGERROR "):
+                    bad_config = line[12:]
+                elif log:
+                    log(line)
+                elif not args.quiet:
+                    bar.close()
+                    print(line, file=sys.stderr)
+        except BaseException:
+            proc.kill()  # never leave a device process (qemu) behind
+            raise
         rc = proc.wait()
         bar.close()
         if bad_config:
@@ -247,7 +320,7 @@ def run(args):
 
 # -- nrf52832 / gd32: simulators on loopback -------------------------------------------
 
-NRF_UNUSED_START, NRF_UNUSED_LEN = 0x40000, 0x30000  # the shim's nrf defaults
+NRF_UNUSED_START, NRF_UNUSED_LEN = 0x3D000, 0x13000  # the shim's nrf defaults (a real nRF52832, docs/shim.md)
 
 
 def _sim_faults(args):

@@ -1,0 +1,154 @@
+# The nRF52832 profile on a real Cortex-M3 MicroPython: the agent frozen into the
+# ports/qemu MPS2_AN385 firmware (onenet-ota firmware; cached under build/fw/), booted
+# under qemu-system-arm per device boot, the modem UART bridged to the modem simulator,
+# the flash the state folder's nrf_flash.bin (docs/qemu.md). Scenarios: fresh update
+# (BC26 and M5311), the modem link dropped mid-download (resume on the next
+# connection), a power cut (qemu killed) and the next boot resuming from the journal,
+# an MD5 mismatch (205), no task (exit 10), through the CLI with its exit codes.
+#
+# Skipped, with the reason, where the toolchain is missing (make test installs it on
+# Debian as root) or no MicroPython source is at hand (../shared/vendor/ or
+# MICROPYTHON_SRC: the tests never download it).
+import json
+import os
+
+import pytest
+
+from onenet_ota_tools.fwbuild import build, source
+from support.agent_env import DEV, OLD, AgentEnv, image, md5
+
+pytestmark = pytest.mark.timeout(600)
+
+SIZE = 48 * 1024
+HEAP = "64k"
+SETS = ("timeout_ms=3000",)
+
+
+def _why_skip():
+    pkgs = build.missing("qemu")
+    if pkgs:
+        return build.missing_line(pkgs)
+    if not (os.environ.get("MICROPYTHON_SRC") or source.vendored()):
+        return "no MicroPython source (../shared/vendor/ or MICROPYTHON_SRC)"
+    return None
+
+
+SKIP = _why_skip()
+if SKIP:
+    pytestmark = [pytestmark, pytest.mark.skip(reason=SKIP)]
+
+
+@pytest.fixture
+def qenv(tmp_path):
+    e = AgentEnv(tmp_path, "qemu")
+    try:
+        yield e
+    finally:
+        e.stop()
+
+
+def _region_header(env):
+    from onenet_ota_tools.commands.device import NRF_UNUSED_START
+
+    with open(env.path("nrf_flash.bin"), "rb") as f:
+        f.seek(NRF_UNUSED_START)
+        return f.read(36)
+
+
+def _updated(env, s, data, t):
+    log = env.logtext()
+    assert s["result"] == "updated" and s["code"] == 201, (s, log)
+    assert s["runtime"] == "qemu"
+    assert s["sink_md5"] == md5(data), log
+    assert env.codes(t["id"]) == [101, 201]
+    assert env.task(t["id"])["state"] == "succeeded"
+    assert env.device_version() == "V1.4"
+    h = _region_header(env)
+    assert h[:4] == b"OTAI" and h[28:32] == b"DONE", h
+
+
+def test_firmware_command_builds_then_caches(cli):
+    code, out, err = cli("firmware", "--target", "qemu", "--heap", HEAP, "--json")
+    assert code == 0, err
+    info = json.loads(out.splitlines()[-1])
+    assert info["target"] == "qemu" and info["heap"] == 64 * 1024 and os.path.exists(info["elf"])
+    assert info["size"]["bss"] >= 64 * 1024  # the heap is a static array
+    code, out, err = cli("firmware", "--target", "qemu", "--heap", HEAP, "--json")
+    again = json.loads(out.splitlines()[-1])
+    assert code == 0 and again["built"] is False and again["elf"] == info["elf"]
+
+
+@pytest.mark.parametrize("modem", ("bc26", "m5311"))
+def test_fresh_update(qenv, modem):
+    data = image(SIZE, "V1.4")
+    t = qenv.publish(data, "V1.4", manuf="102", model="10201")
+    s = qenv.run(SETS, board="nrf52832", modem=modem, heap=HEAP, chunk=1024)
+    _updated(qenv, s, data, t)
+    assert s["boots"] == 2 and s["resumed_at"] == -1
+    assert s["modem"]["sessions"] == 2  # one UART connection per boot of the board
+
+
+def test_link_dropped_mid_download_resumes(qenv):
+    data = image(SIZE, "V1.4")
+    t = qenv.publish(data, "V1.4", manuf="102", model="10201")
+    args = qenv.args(SETS, board="nrf52832", modem="bc26", heap=HEAP, chunk=1024)
+    args.sim_fault = ["drop_after=%d" % (SIZE // 2)]
+    from onenet_ota_tools.commands import device
+
+    s = device.run_device(args, log=qenv.log.append)
+    _updated(qenv, s, data, t)
+    assert s["modem"]["drops"] == 1 and "closed mid-body" in qenv.logtext()
+    assert s["connections"] >= 3  # report+check, the dropped download, its resumption
+    assert s["bytes"] <= SIZE + 2 * 1024  # carried on, did not start over
+
+
+def test_power_cut_then_resume(qenv):
+    data = image(SIZE, "V1.4")
+    t = qenv.publish(data, "V1.4", manuf="102", model="10201")
+    qenv.sim.fault(DEV, latency=0.01)
+    kw = dict(board="nrf52832", modem="bc26", heap=HEAP, chunk=1024)
+    sets = SETS + ("journal_every=4096",)
+    had = qenv.boot_until(50, sets, **kw)  # qemu killed: the board lost power
+    assert SIZE // 2 <= had < SIZE, qenv.logtext()
+    qenv.sim.clear_faults()
+    s = qenv.run(sets, **kw)
+    _updated(qenv, s, data, t)
+    assert s["resumed_at"] > 0 and had - s["resumed_at"] <= 4096 + 1024, (had, s["resumed_at"])
+    assert s["bytes"] == SIZE - s["resumed_at"]
+
+
+def test_md5_mismatch_205_exit_1(qenv, cli):
+    data = image(SIZE, "V1.4")
+    t = qenv.publish(data, "V1.4", manuf="102", model="10201")
+    qenv.sim.fault(t["id"], flip_offset=SIZE // 3)
+    code, out, err = cli("device", *qenv.argv(SETS, board="nrf52832", modem="bc26", heap=HEAP, chunk=1024))
+    s = json.loads(out.splitlines()[-1])
+    assert code == 1, err
+    assert s["result"] == "failed" and s["code"] == 205 and s["boots"] == 1
+    assert s["sink_md5"] != md5(data)
+    assert qenv.codes(t["id"]) == [205]
+    assert qenv.task(t["id"])["state"] == "failed"
+    # the next boot runs the old image and finds nothing to do: exit 10
+    code, out, err = cli("device", *qenv.argv(SETS, board="nrf52832", modem="bc26", heap=HEAP, chunk=1024))
+    s = json.loads(out.splitlines()[-1])
+    assert code == 10 and s["result"] == "none" and s["old_version"] == OLD, err
+
+
+def test_qemu_needs_the_nrf52832_profile(qenv, cli):
+    code, out, err = cli("device", *qenv.argv(board="esp32"))
+    assert code == 2 and "nrf52832" in err
+
+
+def test_board_layout_matches_the_shim():
+    # the qemu board's nrf module and the shim's nrf stand-in describe the same chip
+    import re
+
+    from onenet_ota_tools import ROOT
+
+    src = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "board", "nrf.py")).read()
+    c = {k: int(v, 16) for k, v in re.findall(r"^_(\w+) = const\((0x[0-9A-Fa-f]+)\)", src, re.M)}
+    shim = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "shim", "ota_shim.py")).read()
+    want = {k: int(v, 16) for k, v in re.findall(r'"(nrf_\w+)": (0x[0-9A-Fa-f]+)', shim)}
+    assert c["SIZE"] == want["nrf_flash_size"] and c["UNUSED"] == want["nrf_unused_start"]
+    assert c["FS"] == want["nrf_fs_start"] and c["FS_LEN"] == want["nrf_fs_len"]
+    assert c["ROMFS"] == want.get("nrf_romfs_start", c["ROMFS"])

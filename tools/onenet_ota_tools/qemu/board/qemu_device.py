@@ -1,0 +1,121 @@
+# One boot of the nRF52832 profile on the qemu MPS2-AN385 board (frozen into the qemu
+# firmware only). The host (onenet_ota_tools/qemu/run.py) runs, in the raw REPL:
+#   import qemu_device; qemu_device.boot(CONFIG_JSON_TEXT, STATS)
+# Mounts littlefs on nrf.Flash() (formatting it on the first boot), writes config.json,
+# runs the agent, and prints the same lines as the shim's ota_device.py: "PROGRESS done
+# total", "HEAPSTATS {...}" (STATS), then "SUMMARY {repr}" and "EXIT n" (0 done, 2 bad
+# config, 3 the agent reset the board); then it ends qemu (the port's machine.reset).
+# The emulated flash is a host file: the next boot finds journal, version and image.
+import gc
+import sys
+
+import qemu_machine
+
+sys.modules["machine"] = qemu_machine  # the agent's `import machine` gets UART and reset
+
+
+def _mem():
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def mount():
+    import os
+    import vfs
+
+    import nrf
+
+    bdev = nrf.Flash()
+    try:
+        vfs.mount(vfs.VfsLfs2(bdev), "/")
+    except OSError:
+        vfs.VfsLfs2.mkfs(bdev)
+        vfs.mount(vfs.VfsLfs2(bdev), "/")
+    os.chdir("/")
+
+
+def _write(path, text):
+    f = open(path, "w")
+    try:
+        f.write(text)
+    finally:
+        f.close()
+
+
+# Resident heap per module: gc.mem_alloc() after importing each module of the part,
+# in dependency order (what the module's dict, functions, classes and tables keep).
+def modules(names):
+    out = []
+    m0 = _mem()
+    for n in names:
+        __import__("onenet_ota." + n)
+        m = _mem()
+        out.append((n, m - m0))
+        m0 = m
+    print("HEAPMODS " + repr(out))
+
+
+class _Stats:
+    # Live heap (after a collection) at each phase and its peak during the download.
+    def __init__(self):
+        self.phases = []
+        self.peak = 0
+        self.n = 0
+
+    def phase(self, name):
+        self.phases.append((name, _mem()))
+
+    def chunk(self):
+        m = _mem()
+        if m > self.peak:
+            self.peak = m
+
+
+def boot(cfg_text, stats=0):
+    st = _Stats() if stats else None
+    if st:
+        st.phase("start")
+    mount()
+    if st:
+        st.phase("mounted")
+    if cfg_text:
+        _write("config.json", cfg_text)
+    from onenet_ota import agent, board, config
+
+    if st:
+        st.phase("imported")
+    code = 0
+    try:
+        cfg = config.load("config.json")
+    except config.ConfigError as e:
+        print("CONFIGERROR " + str(e))
+        print("EXIT 2")
+        qemu_machine.board_reset()
+    if st:
+        st.phase("config")
+    last = [-1]
+
+    def progress(done, total):
+        if st:
+            st.chunk()
+        pct = done * 100 // total
+        if pct != last[0]:
+            last[0] = pct
+            print("PROGRESS", done, total)
+
+    b = board.make(cfg)
+    a = agent.Agent(cfg, b, progress=progress)
+    if st:
+        st.phase("agent")
+    try:
+        s = a.run()
+    except qemu_machine.Reset:
+        s = a.summary
+        s["result"] = "reset"
+        code = 3
+    if st:
+        st.phase("end")
+        print("HEAPSTATS " + repr({"phases": st.phases, "peak": st.peak, "heap": gc.mem_alloc() + gc.mem_free()}))
+    print("SUMMARY " + repr(s))
+    print("EXIT %d" % code)
+    qemu_machine.board_reset()
