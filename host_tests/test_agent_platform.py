@@ -185,3 +185,36 @@ def test_server_retry_is_capped_by_the_config(env):
     _ok(env, s, "failed")
     assert len(re.findall(r"attempt \d+ failed", env.logtext())) == 2
     assert env.codes(t["id"]) == [107]
+
+
+# -- how many bytes one request asks for (apart from the buffer) ---------------------------
+
+
+@pytest.mark.parametrize("request_size", [0, 16384])
+def test_request_size_apart_from_buffer(env, request_size):
+    # 0 (the default): one open-ended range for the whole package, read in chunk-sized
+    # pieces; progress goes out on the API connection meanwhile. Else bounded ranges.
+    data = image(256 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    before = env.sim.stats["downloads"]
+    s = env.run(sets=["request=%d" % request_size, "chunk=1024"])
+    _ok(env, s, "updated")
+    assert s["sink_md5"] == md5(data) and s["bytes"] == len(data)
+    downloads = env.sim.stats["downloads"] - before
+    assert downloads == (1 if request_size == 0 else -(-len(data) // request_size)), downloads
+    assert len(env.steps(t["id"])) >= 8  # the progress steps were all reported
+    assert env.codes(t["id"]) == [101, 201]
+
+
+@pytest.mark.parametrize("where", [30, 70])
+def test_one_range_broken_resumes_from_the_sink(env, where):
+    # A break in the one long range: the next attempt asks for the rest from where
+    # the sink is; nothing is downloaded twice.
+    data = image(256 * 1024, "V1.4")
+    t = env.publish(data, "V1.4", retry=2, interval=0)
+    env.sim.fault(DEV, drop_after=len(data) * where // 100)
+    s = env.run(sets=["chunk=1024"])
+    _ok(env, s, "updated")
+    assert s["sink_md5"] == md5(data)
+    assert len(data) <= s["bytes"] <= len(data) + 1024
+    assert env.codes(t["id"]) == [101, 201]

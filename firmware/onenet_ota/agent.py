@@ -291,15 +291,18 @@ class Agent:
     # answer gives (the Host header stays the platform's name). ipPort comes as
     # "host:port", as "host" (the platform's port) or not at all (§10): then the
     # download goes to the platform's host like every other call.
+    # A download in one long range holds its connection to the end: then progress goes
+    # on the API connection while the download's TCP window keeps the link busy, so a
+    # report costs the download nothing (a modem board keeps one socket: bounded ranges).
     def _route(self, task):
-        ip = task["ipPort"]
-        if self.cfg["cdn"] or not ip:
-            return
         c = self.cfg
-        if self.api.dl is self.c:
+        ip = None if c["cdn"] else task["ipPort"]
+        split = not c["request"] and c["progress_every"] and not getattr(self.b, "connect", None)
+        if (ip or split) and self.api.dl is self.c:
             self.api.dl = self._client()
-        self.api.dl.addr = (ip[0], ip[1] or c["port"])
-        self.log("downloads from %s:%d" % self.api.dl.addr)
+        if ip:
+            self.api.dl.addr = (ip[0], ip[1] or c["port"])
+            self.log("downloads from %s:%d" % self.api.dl.addr)
 
     def _client(self):
         c = self.cfg
@@ -498,8 +501,10 @@ class Agent:
                 self.log("resuming at %d" % off)
                 self.summary["resumed_at"] = off
                 self._rehash(md, off)
+            elif c["request"]:
+                self.log("download in %d-byte ranges" % c["request"])
             else:
-                self.log("download in %d-byte ranges" % self.cfg["chunk"])
+                self.log("download in one range")
             self._md = md
         else:  # the link broke earlier in this boot: carry on where the sink is
             off = sink.off
@@ -516,8 +521,10 @@ class Agent:
         next_pb = _step_at(off, size, pstep)
         token = task["token"]
         api, http = self.api, self.api.dl
+        mid = http is not self.c  # progress may go out in the middle of a range
+        req = c["request"] or size
         while off < size:
-            end = off + chunk - 1
+            end = off + req - 1
             if end >= size - 2:
                 # The platform's smallest range is 2 bytes (§10): never leave a last
                 # range of one byte behind.
@@ -555,10 +562,16 @@ class Agent:
                     next_j = off + every
                 if self.progress:
                     self.progress(off, size)
+                if mid and off >= next_pb:
+                    next_pb = self._step_due(task, off, size, pstep)
             if off >= next_pb:
-                p = off * 100 // size
-                self._step(task, 99 if p > 99 else p)
-                next_pb = _step_at(off, size, pstep)
+                next_pb = self._step_due(task, off, size, pstep)
+
+    # Report the progress step reached at off -> the offset of the next one.
+    def _step_due(self, task, off, size, pstep):
+        p = off * 100 // size
+        self._step(task, 99 if p > 99 else p)
+        return _step_at(off, size, pstep)
 
     # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
     def _step(self, task, p):

@@ -192,12 +192,13 @@ class Api:
     # Range and the body is the whole package from byte 0. The one-byte answers without
     # Content-Length raise PlatformError(1001..1006): the byte as an ASCII digit (the
     # older SDK's atoi) or as its raw value (OneNET_AIO_c's ota_api.c), §10.
+    # end == total - 1 asks with an open-ended range (bytes=start-).
     def fetch(self, token, start, end, total):
         if token is not self._dl_token:
             self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
             self._dl_token = token
         c = self.dl
-        st = c.send_range(self._dl_path, start, end)
+        st = c.send_range(self._dl_path, start, -1 if end == total - 1 else end)
         if c.length < 0 and not c.chunked:
             n = c.read_body(self._buf)
             b = self._buf[0] - 48 if n == 1 and self._buf[0] > 48 else self._buf[0]

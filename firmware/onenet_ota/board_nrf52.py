@@ -1,8 +1,23 @@
 # The nRF52832 profile: sockets through an NB-IoT modem's AT commands, the image in a
 # block-device region of the MCU's own flash. Optional: imported only on this board.
+#
+# What the port (ports/nrf, PCA10040) gives and this profile therefore does:
+# - machine.UART is UART(0, baudrate, *, timeout, timeout_char) only: pins and RTS/CTS
+#   come from the board build (PCA10040: TX 6, RX 8, RTS 5, CTS 7, flow control on).
+# - UART0 is the REPL at boot (main.c: os.dupterm): the modem's answers would go to
+#   stdin and print() to the modem. The board detaches it (os.dupterm(None)) before
+#   talking to the modem and hands it back in release(); the agent's log goes to a
+#   small file (LOG) and to print() only once print no longer reaches the modem.
+# - no time.time(): now() reads the modem's network time (AT+CCLK?).
+# - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
 from . import uart
 from .board import Board
 from .config import ConfigError, _int
+
+LOG = "ota.log"
+_LOG_MAX = 4096  # bytes kept in LOG (then it starts again; the previous one is LOG.1)
+_REPL_UART = 0  # MICROPY_HW_UART_REPL
+_repl = [None]  # the REPL's stream while detached from it (to hand back)
 
 
 # Settings of this profile (config.check calls it): modem, uart, flash region.
@@ -11,14 +26,68 @@ def check(cfg):
         raise ConfigError("modem: bc26, m5311 or null")
     if cfg["modem"] or cfg["uart"] is not None:
         cfg["uart"] = uart.check(cfg["uart"], "uart")
-    if cfg["modem"] == "m5311" and cfg["chunk"] > 1536:
-        # the M5311 pushes what arrives (no flow control): one range and its head must
-        # fit the transport's 2048-byte receive ring
-        raise ConfigError("chunk: at most 1536 with an M5311 modem")
+        if cfg["board"] == "nrf52832":
+            u = cfg["uart"]
+            if u["id"] != 0:
+                raise ConfigError("uart.id: 0 (the nrf port has UART0 only)")
+            if u["tx"] is not None or u["rx"] is not None:
+                raise ConfigError("uart.tx, uart.rx: null (the nrf port takes the pins from the board)")
+    if cfg["modem"] and not cfg["request"]:
+        cfg["request"] = cfg["chunk"]  # one modem socket: progress goes between ranges
+    if cfg["modem"] == "m5311" and cfg["request"] > 1536:
+        raise ConfigError("request: at most 1536 with an M5311 modem")
+    if cfg["modem"] == "m5311":
+        # The M5311 pushes what arrives: one range and its head must fit the
+        # transport's 2048-byte receive ring, and nothing may still be coming while the
+        # agent hashes and writes a chunk (the UART's 64-byte ring would overflow, RTS/CTS
+        # or not): one chunk per request.
+        if cfg["chunk"] > 1536:
+            raise ConfigError("chunk: at most 1536 with an M5311 modem")
+        r = cfg.get("request")
+        if r == 0:
+            cfg["request"] = cfg["chunk"]
+        elif r is not None and r > 1536:
+            raise ConfigError("request: at most 1536 with an M5311 modem")
     _int(cfg, "flash_start", 0, 1 << 30)
     _int(cfg, "flash_len", 0, 1 << 30)
     if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:
         raise ConfigError("flash_start, flash_len: multiples of 4096")
+    if cfg["board"] == "nrf52832" and cfg["sink"] == "block":
+        try:
+            import nrf
+        except ImportError:
+            return  # checked on the board (region() raises NoSpace there)
+        a, n = _region(cfg, nrf)
+        if n < 2 * 4096:
+            lo = nrf.unused_flash_start()
+            raise ConfigError("flash_start, flash_len: 0x%x+%d does not fit the free flash 0x%x..0x%x (%d KiB)"
+                              % (a, n, lo, lo + nrf.unused_flash_length(), nrf.unused_flash_length() // 1024))
+
+
+def _region(cfg, nrf):
+    # (start, len) of the image region; len < 8192 when it does not fit
+    lo = nrf.unused_flash_start()
+    hi = (lo + nrf.unused_flash_length()) // 4096 * 4096
+    start = cfg["flash_start"] or lo
+    start = (start + 4095) // 4096 * 4096
+    end = start + cfg["flash_len"] if cfg["flash_len"] else hi
+    if start < lo or end > hi:
+        return start, 0
+    return start, end - start
+
+
+def release():
+    # Give UART0 back to the REPL (after the agent, e.g. from main.py)
+    prev = _repl[0]
+    if prev is None:
+        return
+    _repl[0] = None
+    try:
+        import os
+
+        os.dupterm(prev)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
 
 
 class Nrf52Board(Board):
@@ -32,6 +101,39 @@ class Nrf52Board(Board):
         self._modem = None
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
+            if cfg["uart"]["id"] == _REPL_UART:
+                self._detach()
+
+    def _detach(self):
+        try:
+            import os
+
+            prev = os.dupterm(None)
+        except (ImportError, AttributeError):
+            return  # no dupterm (a build without the UART REPL): nothing to detach
+        if prev is not None and _repl[0] is None:
+            _repl[0] = prev
+
+    def log(self, msg):
+        # The agent's log: into LOG (bounded) and on the console, which no longer
+        # is the modem's UART once detached.
+        print("ota:", msg)
+        try:
+            import os
+
+            try:
+                if os.stat(LOG)[6] > _LOG_MAX:
+                    os.rename(LOG, LOG + ".1")
+            except OSError:
+                pass
+            f = open(LOG, "a")
+            try:
+                f.write(msg)
+                f.write("\n")
+            finally:
+                f.close()
+        except OSError:
+            pass  # a full filesystem must not stop the agent
 
     def modem(self):
         if self._modem is None:
@@ -47,6 +149,21 @@ class Nrf52Board(Board):
             if not m.up:
                 m.start()
 
+    # Unix seconds from the modem's network clock (AT+CCLK?), None when it has none
+    # (not attached yet, never synchronised) or there is no modem.
+    def now(self):
+        if not self.cfg["modem"]:
+            return None
+        from .errors import OtaError
+
+        try:
+            m = self.modem()
+            if not m.up:
+                m.start()
+            return m.clock()
+        except OtaError:
+            return None
+
     def _connect(self, host, port, timeout_ms):
         return self.modem().open(host, port, timeout_ms)
 
@@ -55,17 +172,13 @@ class Nrf52Board(Board):
         # firmware, inside what unused_flash_start/length() report.
         import nrf
 
-        c = self.cfg
-        lo = nrf.unused_flash_start()
-        hi = lo + nrf.unused_flash_length()
-        start = c["flash_start"] or lo
-        start = (start + 4095) // 4096 * 4096
-        end = start + c["flash_len"] if c["flash_len"] else hi // 4096 * 4096
-        if start < lo or end > hi or end - start < 2 * 4096:
+        start, n = _region(self.cfg, nrf)
+        if n < 2 * 4096:
             from .errors import NoSpace
 
-            raise NoSpace("flash region 0x%x..0x%x outside 0x%x..0x%x" % (start, end, lo, hi))
-        return start, end - start
+            lo = nrf.unused_flash_start()
+            raise NoSpace("flash region 0x%x+%d outside 0x%x..0x%x" % (start, n, lo, lo + nrf.unused_flash_length()))
+        return start, n
 
     def sink(self):
         if self.cfg["sink"] != "block":

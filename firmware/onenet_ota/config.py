@@ -28,7 +28,8 @@ DEFAULTS = {
     "sink_path": "ota_package.bin",
     "capacity": 0,  # file sink: 0 = no limit
     "chip_id": 0,  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
-    "chunk": 4096,  # bytes per Range request (also the one download buffer)
+    "chunk": 4096,  # the one download buffer: bytes per read, digest update and sink write
+    "request": 0,  # bytes one Range request asks for; 0: all that is left (bytes=start-)
     "journal": "ota.jrn",
     "journal_every": 16384,  # bytes between journal writes
     "progress_every": 10,  # percent between progress reports (0: none)
@@ -137,6 +138,9 @@ def check(raw):
     except ConfigError:
         raise ConfigError("version: 1..20 of A-Z a-z 0-9 _ . -")
     _int(cfg, "chunk", 512, 65536)
+    _int(cfg, "request", 0, 1 << 30)
+    if cfg["request"] and cfg["request"] < cfg["chunk"]:
+        raise ConfigError("request: 0 (the rest of the package) or at least chunk (%d)" % cfg["chunk"])
     _int(cfg, "journal_every", cfg["chunk"], 1 << 24)
     _int(cfg, "progress_every", 0, 99)
     _int(cfg, "check_interval", 1, 7 * 86400)

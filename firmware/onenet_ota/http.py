@@ -181,6 +181,7 @@ class Client:
 
     # The download request: GET path with a Range header. The head is formatted once
     # and reused while the same path object comes back (no allocation per range).
+    # end < 0: an open-ended range (bytes=start-, §5 mode 1): the rest of the file.
     def send_range(self, path, start, end, headers=()):
         if path is not self._dl_path or not self._dl_len:
             self._dl_len = self.prepare("GET", path, headers)
@@ -188,7 +189,8 @@ class Client:
         p = self._put(self._dl_len, b"Range: bytes=")
         p = self._put_int(p, start)
         p = self._put(p, b"-")
-        p = self._put_int(p, end)
+        if end >= 0:
+            p = self._put_int(p, end)
         p = self._put(p, b"\r\n\r\n")
         self._hint = self._dl_head
         st = self._exchange(p)
