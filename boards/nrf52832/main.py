@@ -1,6 +1,7 @@
 # main.py: start the OneNET OTA agent with /config.json (written by `onenet-ota deploy`).
-# Any failure is printed and main.py ends, so the board still reaches its REPL; Ctrl-C
-# (KeyboardInterrupt) stops the agent the same way.
+# Any failure gives UART0 back to the REPL, is printed and main.py ends, so the board
+# still reaches its REPL. While the agent holds UART0, Ctrl-C typed there reaches the
+# modem, not the REPL.
 CONFIG = "config.json"
 
 try:
@@ -10,5 +11,11 @@ try:
 except Exception as e:
     import sys
 
+    try:  # the agent took UART0 from the REPL for the modem: hand it back first
+        from onenet_ota import board_nrf52
+
+        board_nrf52.release()
+    except ImportError:
+        pass
     print("onenet_ota: agent stopped:", repr(e))
     sys.print_exception(e)

@@ -13,6 +13,8 @@
 #         "<ip>",<port> -> CONNECT OK | CONNECT FAIL; AT+IPSEND=<id>,<n>,<HEX> -> OK;
 #         data arrives by itself as URC +IPRD: <id>,"<ip>",<port>,<n>,<HEX>; URC
 #         +IPCLOSE: <id> (or "<id>,CLOSED") = EOF; AT+IPCLOSE=<id>.
+#   both: AT+CCLK? -> +CCLK: "yy/MM/dd,hh:mm:ss+zz" (3GPP TS 27.007 8.15: local time,
+#         zone in quarter hours; the modem's network time): clock() -> unix seconds.
 #
 # The UART is read in pieces of at most 64 bytes (the nRF port's RX ring) into one
 # small buffer and parsed byte by byte: unsolicited lines (URCs: +CEREG, +CSCON, ...)
@@ -77,6 +79,7 @@ class AtModem:
         self._opened = -1  # result of the open (bc26 +QIOPEN err; m5311 0/1)
         self._err = None  # m5311 ring overflow
         self._got = -1
+        self._clk = None
         self._rh = self._rc = 0
 
     # -- bytes and lines -----------------------------------------------------------
@@ -246,6 +249,9 @@ class AtModem:
             if self._idpre(n, b"CONNECT FAIL"):
                 raise NetError("modem: CONNECT FAIL")
             if want is not None and self._pre(n, want):
+                if want == b"+CCLK:":
+                    self._clk = self._cclk(n)
+                    continue
                 self._got = self._num(len(want), n)
                 if want == b"+QIRD:":
                     self._raw(self._got, deadline)
@@ -348,6 +354,42 @@ class AtModem:
                 raise NetError("modem: open failed (%d)" % self._opened)
         self.is_open = True
         return self
+
+    # The modem's clock as unix seconds; None when it was never set from the network
+    # (a modem before NITZ reports its power-up default, e.g. 70/01/01 or 80/01/06).
+    def clock(self):
+        self._clk = None
+        p = self._c(0, b"AT+CCLK?\r\n")
+        self._send_cmd(p)
+        self._wait(self._deadline(), (b"OK",), b"+CCLK:")
+        return self._clk
+
+    def _cclk(self, n):
+        # +CCLK: ["]yy/MM/dd,hh:mm:ss[+-zz]["] (a 4-digit year is taken too)
+        ln = self._ln
+        v = [0, 0, 0, 0, 0, 0, 0]
+        k = 0
+        d = 0
+        sign = 1
+        for i in range(6, n):
+            c = ln[i]
+            if 48 <= c <= 57:
+                v[k] = v[k] * 10 + c - 48
+                d += 1
+            elif d and k < 6 and c in (47, 44, 58, 43, 45):  # / , : + -
+                k += 1
+                d = 0
+                if k == 6 and c == 45:
+                    sign = -1
+                elif k == 6 and c != 43:
+                    k = 5  # no zone sign where one is due: stop here
+                    break
+        if k < 5:
+            return None
+        y = v[0] + 2000 if v[0] < 100 else v[0]
+        if y < 2020 or not 1 <= v[1] <= 12 or not 1 <= v[2] <= 31:
+            return None  # not synchronised
+        return _epoch(y, v[1], v[2], v[3], v[4], v[5]) - sign * v[6] * 900
 
     def resolve(self, host, timeout_ms=None):
         self._dns = None
@@ -478,6 +520,18 @@ def _nib(c):
     if 97 <= c <= 102:
         return c - 87
     raise ProtocolError("modem: bad hex")
+
+
+def _epoch(y, mo, d, h, mi, s):
+    # civil date -> unix seconds (days_from_civil, proleptic Gregorian): no mktime on
+    # the nrf port
+    if mo <= 2:
+        y -= 1
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (mo - 3 if mo > 2 else mo + 9) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s
 
 
 def _is_ip(s):

@@ -10,8 +10,13 @@
 #     +QIRD: <n> CRLF bytes CRLF OK
 #   +QIURC: "closed",<id>                     +IPCLOSE: <id>
 #   AT+QICLOSE=<id>  OK                       AT+IPCLOSE=<id>  OK;  AT+CMDNS="h"
-# Both: AT, ATE0/ATE1 (echo is on at power-up), AT+CSQ, AT+CGATT?, AT+CEREG?.
+# Both: AT, ATE0/ATE1 (echo is on at power-up), AT+CSQ, AT+CGATT?, AT+CEREG?,
+# AT+CCLK? (3GPP TS 27.007 8.15: +CCLK: "yy/MM/dd,hh:mm:ss+zz", local time, zone in
+# quarter hours; here China time, +32; clock=0: the unsynchronised power-up default
+# "70/01/01,00:00:00+00", as a modem before NITZ).
 # Any host name resolves to 127.0.0.1: the bridge never leaves loopback.
+# Command lines end at CR (V.25ter); an LF after it is dropped even when it arrives in
+# a later segment (a one-byte-per-segment UART), so it never becomes payload.
 #
 # Faults (constructor keywords or fault(**kw) at any time; counts are used up):
 #   urc_storm=N   N unrelated URCs (+CEREG, +CSCON, ...) before every answer and
@@ -35,10 +40,19 @@ _STORM = (b"+CEREG: 1", b"+CSCON: 1", b"+QNBIOTEVENT: \"EXIT PSM\"", b"+CSCON: 0
           b"+IP: 10.11.12.13", b"+CTZV: 24/01/01,08:00:00,+32", b"+QIURC: \"pdpdeact\",9")
 
 
+def _cclk(synced, zone_q=32):
+    # 27.007 <time>: local time and its zone in quarter hours
+    if not synced:
+        return "70/01/01,00:00:00+00"
+    t = time.gmtime(time.time() + zone_q * 900)
+    return "%02d/%02d/%02d,%02d:%02d:%02d%+03d" % (t.tm_year % 100, t.tm_mon, t.tm_mday, t.tm_hour,
+                                                   t.tm_min, t.tm_sec, zone_q)
+
+
 class ModemSim(UartSim):
     NAME = "modemsim"
     FAULTS = {"urc_storm": 0, "send_fail": 0, "open_fail": 0, "drop_after": 0,
-              "mute": 0, "delay_ms": 0, "bps": 0}
+              "mute": 0, "delay_ms": 0, "bps": 0, "clock": 1}
 
     def __init__(self, kind="bc26", port=0, urc_chunk=512, log=None, **faults):
         if kind not in ("bc26", "m5311"):
@@ -47,7 +61,8 @@ class ModemSim(UartSim):
         self.urc_chunk = urc_chunk
         self.log = log
         self.stats = {"down": 0, "up": 0, "urcs": 0, "storm": 0, "sends": 0, "send_fails": 0,
-                      "drops": 0, "opens": 0, "sessions": 0, "commands": 0}
+                      "drops": 0, "opens": 0, "sessions": 0, "commands": 0,
+                      "unknown": 0}
         self._sessions = []
         UartSim.__init__(self, port, 4, **faults)
 
@@ -119,6 +134,7 @@ class _Session:
         self.c.settimeout(0.2)
         inbuf = bytearray()
         raw = 0  # bc26: bytes of payload expected after "> "
+        lf = False  # the last line ended in CR: an LF may still come
         stop = self.sim._stop
         try:
             while self.alive and not stop.is_set():
@@ -132,6 +148,10 @@ class _Session:
                     break
                 inbuf += d
                 while self.alive:
+                    if lf and inbuf:
+                        lf = False
+                        if inbuf[:1] == b"\n":
+                            del inbuf[:1]
                     if raw:
                         if len(inbuf) < raw:
                             break
@@ -148,8 +168,7 @@ class _Session:
                         break
                     line = bytes(inbuf[:i]).strip(b"\n ")
                     del inbuf[:i + 1]
-                    if inbuf[:1] == b"\n":
-                        del inbuf[:1]
+                    lf = True
                     if not line:
                         continue
                     raw = self.command(line) or 0
@@ -188,6 +207,8 @@ class _Session:
             return self.answer(b"+CGATT: 1", b"OK")
         if u == "AT+CEREG?":
             return self.answer(b"+CEREG: 0,1", b"OK")
+        if u == "AT+CCLK?":
+            return self.answer(b'+CCLK: "%s"' % _cclk(sim.faults["clock"]).encode(), b"OK")
         if sim.kind == "bc26":
             return self._bc26(text)
         return self._m5311(text)
@@ -226,7 +247,7 @@ class _Session:
         if m:
             self._close_tcp()
             return self.answer(b"OK")
-        return self.answer(b"ERROR")
+        return self._unknown()
 
     def _m5311(self, text):
         m = re.fullmatch(r'AT\+CMDNS="([^"]+)"', text)
@@ -251,6 +272,11 @@ class _Session:
         if m:
             self._close_tcp()
             return self.answer(b"OK")
+        return self._unknown()
+
+    def _unknown(self):
+        # not a command this modem knows (e.g. a REPL's print text reaching it)
+        self.sim.stats["unknown"] += 1
         return self.answer(b"ERROR")
 
     # -- the bridged socket --------------------------------------------------------------

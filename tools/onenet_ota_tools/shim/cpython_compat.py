@@ -4,14 +4,15 @@
 import sys
 
 
-def install():
+def install(profile=None):
     import time
     import types
 
     mp = types.ModuleType("micropython")
     mp.const = lambda x: x
-    mp.native = lambda f: f
-    mp.viper = None  # viper code cannot run here; firmware checks before using it
+    if profile != "nrf52832":  # emitters off there (MICROPY_EMIT_THUMB needs EXTRA)
+        mp.native = lambda f: f
+        mp.viper = None  # viper code cannot run here; firmware checks before using it
     mp.mem_info = lambda *a: None
     mp.opt_level = lambda *a: 0
     sys.modules["micropython"] = mp

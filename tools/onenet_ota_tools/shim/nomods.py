@@ -16,12 +16,19 @@
 # the shim itself already loaded (socket for the UART stand-in), hence the hook.
 import builtins
 
-# nRF52832 (ports/nrf, minimal build): no hashlib, json, re, errno, socket, ssl/tls,
-# network, select; binascii without hexlify/unhexlify (crc32 not assumed either).
+# nRF52832 (ports/nrf, MICROPY_CONFIG_ROM_LEVEL_BASIC_FEATURES): no hashlib, json, re,
+# errno, socket, ssl/tls, network, select; binascii without hexlify/unhexlify/crc32;
+# time without time/time_ns/gmtime/localtime/mktime (extmod/modtime.c: the nrf port
+# sets neither MICROPY_PY_TIME_TIME_TIME_NS nor ..._GMTIME_LOCALTIME_MKTIME).
 NRF52832 = {
     "hidden": ("hashlib", "json", "re", "errno", "socket", "ssl", "tls", "select",
                "network", "ujson", "uhashlib", "ure", "uerrno", "usocket", "uselect"),
-    "partial": {"binascii": ("a2b_base64", "b2a_base64")},
+    "partial": {"binascii": ("a2b_base64", "b2a_base64"),
+                "time": ("sleep", "sleep_ms", "sleep_us", "ticks_ms", "ticks_us", "ticks_cpu",
+                         "ticks_add", "ticks_diff"),
+                "utime": ("sleep", "sleep_ms", "sleep_us", "ticks_ms", "ticks_us", "ticks_cpu",
+                          "ticks_add", "ticks_diff")},
+    "extra": {},  # module -> {name: value} added to the whole module (os.dupterm)
 }
 
 _orig = builtins.__import__
@@ -31,10 +38,13 @@ refused = []  # names refused so far (a test can assert it stayed empty... or no
 
 
 class _Partial:
-    def __init__(self, name, mod, names):
+    def __init__(self, name, mod, names, extra=None):
         self.__name__ = name
         for n in names:
-            setattr(self, n, getattr(mod, n))
+            if hasattr(mod, n):  # CPython's time has no ticks_cpu
+                setattr(self, n, getattr(mod, n))
+        for n in extra or ():
+            setattr(self, n, extra[n])
 
 
 def _import(name, globals=None, locals=None, fromlist=(), level=0):
@@ -58,7 +68,14 @@ def install(spec):
     hidden = tuple(spec["hidden"])
     partial = {}
     for name, names in spec["partial"].items():
-        partial[name] = _Partial(name, _orig(name), names)
+        try:
+            partial[name] = _Partial(name, _orig(name), names)
+        except ImportError:  # CPython has no utime
+            pass
+    for name, extra in spec.get("extra", {}).items():
+        m = _orig(name)
+        names = [n for n in dir(m) if not n.startswith("__")]
+        partial[name] = _Partial(name, m, names, extra)
     builtins.__import__ = _import
 
 

@@ -1,14 +1,19 @@
 # Stand-in for MicroPython's `nrf` module (nRF52 port): Flash(start=, len=) block
 # device over one file holding the whole chip flash (ota_shim.CONFIG["nrf_flash_size"]).
-# Like the port: pages of 4096 bytes; 2-arg writeblocks erases the page first, 3-arg
-# writeblocks does not; ioctl(6, n) erases page n. Unlike the port (which checks
-# nothing and writes wherever the address points), every access is bounds-checked
-# against the region and raises OSError(EINVAL) loudly, so agent bugs surface.
+# Like the port (ports/nrf/modules/nrf/flashbdev.c): start/len keyword-only, pages of
+# 4096 bytes; 2-arg writeblocks erases the page first, 3-arg writeblocks does not;
+# ioctl(6, n) erases page n. Unlike the port (which checks nothing and writes wherever
+# the address points), every access is bounds-checked against the region and raises
+# OSError(EINVAL) loudly, so agent bugs surface. With CONFIG["nrf_stall"] (the
+# nrf52832 profile) each erase blocks ~85 ms and each word write 41 us, as the NVMC
+# stalls the CPU (nRF52832 product specification, tERASEPAGE / tWRITE).
 import ota_shim
 from flashsim import FlashFile
 
 _PAGE = 4096
 _EINVAL = 22
+_ERASE_US = 85000  # page erase
+_WORD_US = 41  # one 32-bit word write
 _chip = [None]
 
 
@@ -24,20 +29,37 @@ def _flash():
     return f
 
 
+# modnrf.c: from the end of the firmware image (page-aligned up) to the end of the
+# linker's FLASH_TEXT region, which the ROMFS (or, without one, the filesystem) follows.
 def unused_flash_start():
     return ota_shim.CONFIG["nrf_unused_start"]
 
 
 def unused_flash_length():
-    return ota_shim.CONFIG["nrf_fs_start"] - ota_shim.CONFIG["nrf_unused_start"]
+    c = ota_shim.CONFIG
+    end = c["nrf_romfs_start"] if c["nrf_romfs_start"] < c["nrf_fs_start"] else c["nrf_fs_start"]
+    return end - c["nrf_unused_start"]
+
+
+def _erase(a):
+    if ota_shim.CONFIG["nrf_stall"]:
+        ota_shim.stall(_ERASE_US)
+    _flash().erase(a, _PAGE)
+
+
+def _write(a, buf):
+    if ota_shim.CONFIG["nrf_stall"]:
+        ota_shim.stall(((len(buf) + 3) // 4) * _WORD_US)
+    _flash().write(a, buf)
 
 
 class Flash:
-    def __init__(self, start=-1, len=-1):
+    # keyword-only like the port's MP_ARG_KW_ONLY: Flash(0, 4096) is a TypeError
+    def __init__(self, *, start=-1, len=-1):
         c = ota_shim.CONFIG
         if start == -1 and len == -1:
             start, len = c["nrf_fs_start"], c["nrf_fs_len"]
-        if start < 0 or start % _PAGE or len <= 0 or len % _PAGE:
+        if start < 0 or start % _PAGE or len < 0 or len % _PAGE:
             raise ValueError
         if start + len > c["nrf_flash_size"]:
             raise ValueError("nrf.Flash: region past the end of flash")
@@ -60,10 +82,10 @@ class Flash:
     def writeblocks(self, block_num, buf, offset=None):
         if offset is None:
             a = self._addr(block_num, 0, len(buf))
-            _flash().erase(a, _PAGE)
+            _erase(a)
         else:
             a = self._addr(block_num, offset, len(buf))
-        _flash().write(a, buf)
+        _write(a, buf)
         return 0
 
     def ioctl(self, op, arg):
@@ -74,6 +96,6 @@ class Flash:
         if op == 5:
             return _PAGE
         if op == 6:
-            _flash().erase(self._addr(arg, 0, _PAGE), _PAGE)
+            _erase(self._addr(arg, 0, _PAGE))
             return 0
         return None

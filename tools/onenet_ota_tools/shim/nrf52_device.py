@@ -1,9 +1,19 @@
-# One boot of a simulated nRF52832 (`onenet-ota device --board nrf52832`): the modules
-# its MicroPython build lacks are made unavailable first (nomods.py), then
-# ota_device.py runs as for any board. machine (the UART stand-in keeps its own socket)
-# is loaded before the hook; the firmware can reach none of the hidden modules.
-import machine  # noqa: F401
-import nomods
+# One boot of a simulated nRF52832 (`onenet-ota device --board nrf52832`): the board
+# profile is put in place first (nrf52_port.py: hidden modules and names, the port's
+# UART model with UART0 attached to the REPL, os.dupterm, flash stalls), then
+# ota_device.py runs as for any board. Last lines: "UARTSTATS {...}" (the UART model's
+# counters: bytes received, lost to a full ring or a stall, sent to stdin while the
+# REPL was attached, print bytes that went out on UART0) and "NRFMODS a,b,..." (the
+# firmware modules this boot loaded, for the static checks of what the port lacks).
+import sys
 
-nomods.install(nomods.NRF52832)
-import ota_device  # noqa: E402,F401  (runs the boot; exits)
+import machine
+import nrf52_port
+
+nrf52_port.install()
+try:
+    import ota_device  # noqa: E402,F401  (runs the boot; exits)
+finally:
+    p = nrf52_port._print
+    p("UARTSTATS " + repr(machine.stats))
+    p("NRFMODS " + ",".join(sorted(n for n in sys.modules if n.startswith("onenet_ota"))))

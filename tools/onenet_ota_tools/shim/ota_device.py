@@ -232,7 +232,9 @@ def main(argv):
             last[0] = pct
             print("PROGRESS", done, total)
 
-    a = agent.Agent(cfg, board.make(cfg), progress=progress)
+    b = board.make(cfg)
+    # a board may bring its own log (nrf52832: a file, not the REPL's UART)
+    a = agent.Agent(cfg, b, progress=progress, log=getattr(b, "log", None))
     code = 0
     try:
         s = a.run()

@@ -12,6 +12,10 @@ import sys
 
 STATE_DIR = "."
 MP = sys.implementation.name == "micropython"
+# Board profile the stand-ins behave as: None (the plain shim: any board, no timing),
+# "nrf52832" (set by nrf52_port.install(): its UART model, flash stalls, hidden names).
+PROFILE = None
+PROFILE_OPTS = {}  # the profile's own defaults, applied by every install()
 
 
 # A power cut in the middle of a flash operation. BaseException: firmware's
@@ -30,10 +34,17 @@ _DEFAULTS = {
     "esp32_slot_size": 0x180000,  # ota_0/ota_1 size (multiple of 4096)
     "esp32_layout": "ota",  # "ota" (ota_0/ota_1) or "factory" (no OTA slots)
     "esp32_chip_id": 0,  # chip id set_boot() and the bootloader accept
+    # nRF52832 without SoftDevice, the agent frozen in (ports/nrf/boards/memory.ld,
+    # nrf52832_512k_64k.ld; docs/shim.md "nRF52832 flash plan"): firmware 0..0x3d000,
+    # free 0x3d000..0x50000 (76 KiB), ROMFS 0x50000..0x70000, littlefs 0x70000..0x80000.
     "nrf_flash_size": 0x80000,  # whole nRF52 flash (nRF52832: 512 KiB)
-    "nrf_unused_start": 0x40000,  # nrf.unused_flash_start()
+    "nrf_unused_start": 0x3D000,  # nrf.unused_flash_start(): end of the firmware image
+    "nrf_romfs_start": 0x50000,  # end of the linker's FLASH_TEXT (ROMFS follows)
     "nrf_fs_start": 0x70000,  # region of nrf.Flash() without arguments
-    "nrf_fs_len": 0x8000,
+    "nrf_fs_len": 0x10000,
+    "nrf_stall": False,  # flash erase/write block for their nRF52832 durations
+    "nrf_hwfc": True,  # UART0 RTS/CTS (PCA10040: MICROPY_HW_UART1_HWFC 1)
+    "esp32_chip_rev": 300,  # chip revision the bootloader checks against (v3.0)
     "strict": True,  # raise on a write that needs a 0->1 bit flip
     "bad_rate": 0,  # fraction of flash writes that fail with OSError(EIO)
     "bad_seed": 1,
@@ -62,12 +73,13 @@ def install(state_dir=None, **config):
     if not MP and "micropython" not in sys.modules:
         import cpython_compat
 
-        cpython_compat.install()
+        cpython_compat.install(PROFILE)
     for k in config:
         if k not in _DEFAULTS:
             raise ValueError("ota_shim: unknown option " + k)
     CONFIG.clear()
     CONFIG.update(_DEFAULTS)
+    CONFIG.update(PROFILE_OPTS)
     CONFIG.update(config)
     _ops = 0
     _cut = 0
@@ -112,6 +124,35 @@ def tick(kind, name=""):
         _cut = 0
         return True
     return False
+
+
+# The CPU stalls for `us` microseconds (nRF52 NVMC erase/write: the core waits, no
+# interrupt runs): the UART stand-in learns of it (machine._stalled) so its receiver
+# neither takes bytes nor lets the REPL see them meanwhile; the time really passes.
+def stall(us):
+    m = sys.modules.get("machine")
+    m = m if m is not None and hasattr(m, "_stalled") else None
+    t0 = _ticks_us()
+    if m:
+        m._stalled_begin(t0)
+    _sleep_us(us)
+    if m:
+        m._stalled(t0, _ticks_us())
+
+
+def _ticks_us():
+    import time
+
+    return time.ticks_us()
+
+
+def _sleep_us(us):
+    import time
+
+    if MP:
+        time.sleep_us(us)
+    else:
+        time.sleep(us / 1000000)
 
 
 # Seeded failure draw for the bad-region knob.

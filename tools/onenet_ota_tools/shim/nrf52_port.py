@@ -1,0 +1,91 @@
+# The nRF52832 board profile of the shim (ports/nrf, board PCA10040, MicroPython
+# v1.28): what that port lacks is made unavailable and what it does differently is
+# put in place, on CPython and the unix micropython alike.
+#
+#   import nrf52_port; nrf52_port.install()     # before the firmware is imported
+#
+# - modules and names (nomods.NRF52832): no hashlib/json/re/errno/socket/select/
+#   network; binascii without hexlify/crc32; time without time()/localtime/mktime.
+# - os.dupterm (extmod/os_dupterm.c, one slot) over the REPL's UART0.
+# - machine.UART is the nRF52832's (machine.NrfUART: UART(0, baud, *, timeout,
+#   timeout_char), 64-byte ring at the baud rate, RTS/CTS, REPL attachment); UART0 is
+#   created and attached to the REPL now, as ports/nrf/main.c does at boot.
+# - print() goes out on UART0 while the REPL is attached to it (and to the host's
+#   stdout, which stands for the developer's terminal, always).
+# - exec()/compile() of source with @micropython.native/viper/asm_thumb raises
+#   SyntaxError("invalid micropython decorator") (py/compile.c: the emitters are off
+#   at this feature level: MICROPY_EMIT_THUMB / _INLINE_THUMB need EXTRA_FEATURES).
+# - flash erase/write stall the CPU for their real durations (nrf.py, nrf_stall).
+# What cannot be taken away at run time (f-strings, bytes.hex, str.partition, viper
+# outside exec) is checked statically over the modules this profile loads
+# (host_tests/test_port_nrf52.py).
+import builtins
+import sys
+
+import machine
+import nomods
+import ota_shim
+
+_EMITTERS = ("@micropython.native", "@micropython.viper", "@micropython.asm_thumb")
+_exec = builtins.exec
+_print = builtins.print
+installed = [False]
+
+
+def _no_emitter(src):
+    if isinstance(src, (bytes, bytearray)):
+        src = bytes(src).decode()
+    if isinstance(src, str):
+        for e in _EMITTERS:
+            if e in src:
+                raise SyntaxError("invalid micropython decorator")
+
+
+def _exec_nrf(src, *a):
+    _no_emitter(src)
+    return _exec(src, *a)
+
+
+def _print_nrf(*args, sep=" ", end="\n", file=None):
+    if file is not None:
+        return _print(*args, sep=sep, end=end, file=file)
+    _print(*args, sep=sep, end=end)
+    if machine._repl[0]:
+        machine._repl_print(sep.join([str(a) for a in args]) + end)
+
+
+def install():
+    if installed[0]:
+        return
+    installed[0] = True
+    ota_shim.PROFILE = "nrf52832"
+    # OTA_NRF_HWFC=0: a board built without RTS/CTS (MICROPY_HW_UART1_HWFC 0)
+    import os
+
+    get = getattr(os, "getenv", None) or os.environ.get
+    ota_shim.PROFILE_OPTS = {"nrf_stall": True, "nrf_hwfc": get("OTA_NRF_HWFC") != "0"}
+    ota_shim.CONFIG.update(ota_shim.PROFILE_OPTS)
+    if not ota_shim.MP and "micropython" not in sys.modules:
+        import cpython_compat  # time.ticks_* for the UART model; no emitters
+
+        cpython_compat.install(ota_shim.PROFILE)
+    spec = dict(nomods.NRF52832)
+    spec["extra"] = {"os": {"dupterm": machine._dupterm}}
+    machine.UART = machine._nrf_UART
+    builtins.exec = _exec_nrf
+    builtins.print = _print_nrf
+    mp = sys.modules.get("micropython")
+    if not ota_shim.MP and mp is not None:  # CPython's stand-in, made before this
+        for n in ("native", "viper", "asm_thumb"):
+            if hasattr(mp, n):
+                delattr(mp, n)
+    machine._nrf_boot()
+    nomods.install(spec)
+    for n in ("time", "utime"):  # the firmware's sleeps tell the UART model of oversleep
+        t = nomods.partial.get(n)
+        if t is not None:
+            t.sleep, t.sleep_ms, t.sleep_us = machine._fw_sleep, machine._fw_sleep_ms, machine._fw_sleep_us
+
+
+def uart_stats():
+    return dict(machine.stats)
