@@ -215,7 +215,8 @@ def _qemu_boot(args, cfgpath, qemu):
         text = f.read()
     stats = 1 if os.environ.get("OTA_HEAP_STATS") in ("1", "2") else 0
     try:
-        return _QemuProc(Boot(elf, os.path.dirname(cfgpath), text, bridge.port, stats))
+        return _QemuProc(Boot(elf, os.path.dirname(cfgpath), text, bridge.port, stats,
+                              timeout=getattr(args, "boot_timeout", None) or 600))
     except BootError as e:
         raise CommandError(str(e), 1)
 
