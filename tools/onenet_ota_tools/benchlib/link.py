@@ -1,0 +1,109 @@
+# `bench --link`: whole updates through the link emulator (linkemu.Link) between the
+# device and the simulator, next to curl fetching the same package in one request
+# over the same link in the same run. What each figure means:
+#   whole   wall time of the whole update, all boots (process start to the 201)
+#   dl      the download boot's time from the first byte asked to the md5 check
+#   limit   the package at the link's rate plus one RTT (linkemu.link_limit)
+#   ratio   whole / limit (the target table in docs/PERFORMANCE.md)
+#   wire    bytes over the link, both ways, all connections
+import os
+import subprocess
+import time
+
+from .. import linkemu
+from .update import CURL, Bench
+
+# profile -> (board, modem, size): the ESP32 profile over sockets, the nRF52832 one
+# through a simulated NB-IoT modem on a UART.
+PROFILES = {
+    "esp32": ("esp32", None, 256 * 1024),
+    "nrf52832-bc26": ("nrf52832", "bc26", 64 * 1024),
+    "nrf52832-m5311": ("nrf52832", "m5311", 64 * 1024),
+}
+
+
+class LinkBench(Bench):
+    def __init__(self, root, size, spec, loss=0.0):
+        super().__init__(root, size)
+        self.name, rate, rtt = linkemu.parse(spec)
+        self.link = linkemu.Link(self.sim.port, rate, rtt, loss=loss)
+        self.modem = "bc26"
+
+    def close(self):
+        self.link.stop()
+        super().close()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.link.port
+
+    def _args(self, dev, runtime, chunk, heap, board, sets=()):
+        a = super()._args(dev, runtime, chunk, heap, board, sets)
+        a.server = self.url
+        a.modem = self.modem
+        return a
+
+    def _wire(self):
+        s = self.link.stats
+        return s["bytes_up"] + s["bytes_down"]
+
+    # One whole update through the link -> figures.
+    def run(self, runtime, board, modem, chunk, sets=()):
+        self.modem = modem or "bc26"
+        w0, c0 = self._wire(), self.link.stats["connections"]
+        t0 = time.monotonic()
+        r = self.update(runtime, chunk, stats="1", board=board, sets=sets)
+        whole = time.monotonic() - t0
+        if not r["ok"]:
+            raise RuntimeError("update over the link failed (%s, %s): %s" % (runtime, board, r["log"]))
+        limit = linkemu.link_limit(self.size, self.link.rate, self.link.rtt)
+        return {"runtime": runtime, "board": board, "modem": modem, "chunk": chunk, "whole_s": whole,
+                "dl_s": r["hs"]["dl_us"] / 1e6 if r["hs"] else None, "requests": r["sim"]["requests"],
+                "connections": self.link.stats["connections"] - c0, "wire": self._wire() - w0,
+                "limit_s": limit, "ratio": whole / limit, "sets": list(sets)}
+
+    # curl, one `bytes=0-` request for the whole package, over the same link.
+    def curl_one(self):
+        _dev, task = self._task()
+        url = "%s/ota/south/download/%s" % (self.url, task["token"])
+        t0 = time.monotonic()
+        p = subprocess.run([CURL, "-s", "-r", "0-", "-o", os.devnull, "-w", "%{size_download}", url],
+                           capture_output=True, text=True, timeout=600)
+        wall = time.monotonic() - t0
+        if p.returncode or int(float(p.stdout or 0)) != self.size:
+            raise RuntimeError("curl over the link failed (exit %d): %s" % (p.returncode, p.stderr[-300:]))
+        return wall
+
+
+# Every profile on both runtimes over one link -> {"link", "rate", "rtt", "rows", "curl"}.
+def measure(spec, root, runtimes=("cpython", "micropython"), profiles=tuple(PROFILES), log=print):
+    out = {"link": None, "rows": [], "curl": {}}
+    for prof in profiles:
+        board, modem, size = PROFILES[prof]
+        b = LinkBench(os.path.join(root, prof), size, spec)
+        try:
+            out.update(link=b.name, rate=b.link.rate, rtt=b.link.rtt)
+            log("link %s: curl, %d KiB in one request" % (b.name, size // 1024))
+            out["curl"][size] = b.curl_one()
+            for rt in runtimes:
+                chunk = 1024 if board == "nrf52832" else 4096
+                log("link %s: %s on %s, %d B chunks" % (b.name, prof, rt, chunk))
+                row = b.run(rt, board, modem, chunk)
+                row["profile"] = prof
+                row["curl_s"] = out["curl"][size]
+                out["rows"].append(row)
+        finally:
+            b.close()
+    return out
+
+
+def table(res):
+    lines = ["| profile | runtime | size | whole update | download | requests | connections | on the wire "
+             "| link limit | ratio | curl, one request |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        size = PROFILES[r["profile"]][2]
+        lines.append("| %s | %s | %d KiB | %.1f s | %s | %d | %d | %d B | %.1f s | %.2f | %.1f s |" % (
+            r["profile"], r["runtime"], size // 1024, r["whole_s"],
+            "%.1f s" % r["dl_s"] if r["dl_s"] is not None else "–", r["requests"], r["connections"],
+            r["wire"], r["limit_s"], r["ratio"], r["curl_s"]))
+    return "\n".join(lines)
