@@ -105,6 +105,23 @@ def targets(R):
                      % len([k for k in R["mpy"] if k in CORE]),
                      "—", "%s (%d B); whole package %s" % (_kib(core), core, _kib(sum(R["mpy"].values()))),
                      "measured"))
+    q = R.get("qemu") or {}
+    for sc in q.get("scans", ()):
+        lo, hi, step = sc["range"]
+        rows.append(("smallest heap, nRF52832 + BC26 on the qemu Cortex-M3, %d B chunks" % sc["chunk"],
+                     "24 KiB (issue 12)",
+                     "%s (scanned %d..%d KiB, step %d%s)" % (
+                         ("%d KiB" % sc["min"]) if sc["min"] else "none in range", lo, hi, step,
+                         "; fails again at %s KiB" % ", ".join(map(str, sc["fail_above_min"]))
+                         if sc["fail_above_min"] else ""),
+                     _yes(bool(sc["min"]) and sc["min"] <= 24)))
+    if q.get("modules"):
+        m = q["modules"]
+        rows.append(("resident heap of the frozen nRF52832 part (qemu Cortex-M3)", "—",
+                     "%d B for %d modules (largest: %s)" % (
+                         sum(d for _n, d, _l in m["mods"]), len(m["mods"]),
+                         ", ".join("%s %d" % (n, d) for n, d, _l in sorted(m["mods"], key=lambda x: -x[1])[:3])),
+                     "measured"))
     jw = [s for s in R["speed"] if s["chunk"] == 4096] or R["speed"]
     if jw:
         s = jw[0]
@@ -142,6 +159,53 @@ def _md_table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+PHASES = {"start": "interpreter, qemu_device and the board's machine module",
+          "mounted": "littlefs mounted on nrf.Flash()", "imported": "agent, board, config imported",
+          "config": "config.json read and checked", "agent": "board.make() and Agent() built",
+          "end": "after the run (answers, modem, sink still referenced)"}
+
+
+def _qemu_md(q):
+    if not q:
+        return []
+    L = ["## The nRF52832 profile on a Cortex-M3 (qemu MPS2-AN385, the agent frozen)", "",
+         "`onenet-ota firmware` builds ports/qemu (MPS2_AN385) from MicroPython v1.28.0 with the "
+         "nRF52832 part frozen in and nRF52832's module set; `--runtime qemu` boots it once per "
+         "device boot, the modem (BC26) on the UART through the modem simulator "
+         "([docs/qemu.md](qemu.md)). Heap = the firmware's MICROPY_HEAP_SIZE (what "
+         "gc.mem_alloc() + gc.mem_free() report is a little less: the GC's tables). "
+         "Update: %s. These are the figures before any heap diet." % _kib(q["size"]), ""]
+    for sc in q.get("scans", ()):
+        lo, hi, step = sc["range"]
+        runs = sorted(sc["tried"].items())
+        L += ["Smallest heap, %d B chunks, scanning every %d KiB of %d..%d KiB (not a bisection: "
+              "the minimum is not monotonic): **%s**.%s Runs: %s." % (
+                  sc["chunk"], step, lo, hi, ("%d KiB" % sc["min"]) if sc["min"] else "none",
+                  (" Larger heaps that fail again: %s KiB (fragmentation: the 1–4 KiB buffers need "
+                   "contiguous blocks)." % ", ".join(map(str, sc["fail_above_min"])))
+                  if sc["fail_above_min"] else "",
+                  " ".join("%d%s" % (k, "✓" if v else "✗") for k, v in runs)), ""]
+    m = q.get("modules")
+    if m:
+        L += ["Resident heap per module (live bytes after a collection, before and after "
+              "importing it, leaves first; frozen bytecode stays in flash, what stays in RAM is "
+              "the module's dict, function and class objects, tables). Heap in use before the "
+              "first import: %d B; after all: %d B." % (m["start"], m["end"]), ""]
+        L += [_md_table(("module", "resident B"), [(n, d) for n, d, _l in m["mods"]]
+                        + [("**total**", sum(d for _n, d, _l in m["mods"]))]), ""]
+    for ph in q.get("phases", ()):
+        L += ["Live heap per phase of the downloading boot (%d B chunks, heap %d KiB; peak = "
+              "the largest live heap after a collection at each chunk):" % (ph["chunk"], ph["heap_k"]), ""]
+        prev = 0
+        rows = []
+        for name, b in ph["phases"]:
+            rows.append((name, PHASES.get(name, ""), b, b - prev))
+            prev = b
+        rows.append(("peak", "during the download", ph["peak"], ph["peak"] - prev))
+        L += [_md_table(("phase", "what", "live B", "Δ B"), rows), ""]
+    return L
 
 
 def markdown(R, command, elapsed):
@@ -204,6 +268,7 @@ def markdown(R, command, elapsed):
                   h["chunk"], ("%d KiB" % h["min"]) if h["min"] else "none ≤ 1 MiB",
                   ", ".join("%dk %s" % (k, "ok" if v else "fail") for k, v in sorted(h["tried"].items())),
                   "completes" if h["ok24"] else "fails"), ""]
+    L += _qemu_md(R.get("qemu"))
     if R.get("mpy"):
         core = sum(v for k, v in R["mpy"].items() if k in CORE)
         L += ["## .mpy sizes (%s, bytecode, no -march)" % f["mpy-cross"], ""]
@@ -211,6 +276,16 @@ def markdown(R, command, elapsed):
                         [(k, v, "yes" if k in CORE else "") for k, v in sorted(R["mpy"].items())]
                         + [("**core total**", core, "target %d" % CORE_TARGET),
                            ("**package total**", sum(R["mpy"].values()), "")]), ""]
+        from ..board import manifest
+
+        rows = []
+        for part in manifest.BOARD_PARTS:
+            names = manifest.module_names(part)
+            rows.append((part, len(names), sum(R["mpy"].get(n, 0) for n in names),
+                         "manifests/onenet-ota-%s, %s.json" % (part, part)))
+        L += ["What each board installs (its manifest; `deploy`, `mpremote mip install "
+              "github:ORG/REPO/<board>.json` and the frozen builds read the same):", ""]
+        L += [_md_table(("board", "modules", ".mpy bytes", "from"), rows), ""]
     L += ["## Pure MD5 / SHA-1 (tools/onenet_ota_tools/hashbench.py, 1 KiB updates; heap = "
           "bytes allocated over the run with the collector off; viper = the native path, "
           "plain = bytecode, hashlib = the port's C for reference)", ""]

@@ -6,13 +6,14 @@ import subprocess
 import tempfile
 
 from .. import FIRMWARE, ROOT, runtimes
+from ..board import manifest
 
 # The core package as issue 8 lists it: agent, api, http, auth, journal, one sink (the
 # ESP32's, with its header check).
 CORE_ISSUE = ("agent", "api", "http", "auth", "journal", "fmt", "sink_esp32", "esp32img")
-# Everything one ESP32 boot loads to update (adds config, board, transport, errors...).
-CORE = ("__init__", "agent", "api", "http", "auth", "journal", "fmt", "errors", "digest", "config",
-        "board", "transport", "sink_esp32", "esp32img")
+# Everything one ESP32 boot loads to update (adds config, board, transport, errors...):
+# the ESP32 part's manifest (manifests/onenet-ota-esp32), as deploy and the builds.
+CORE = tuple(manifest.module_names("esp32"))
 CORE_TARGET = 24 * 1024
 
 

@@ -18,7 +18,7 @@ from ..sim import Simulator
 
 # The platform documentation's example key (as `demo`): nothing secret.
 PRODUCT = {"product_id": "123123", "access_key": "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw="}
-PROFILE = {"unix": ("100", "10001"), "esp32": ("101", "10101")}  # manuf, model
+PROFILE = {"unix": ("100", "10001"), "esp32": ("101", "10101"), "nrf52832": ("102", "10201")}  # manuf, model
 CURL = "/usr/bin/curl"
 
 
@@ -51,7 +51,7 @@ class Bench:
             runtime=runtime, server=self.sim.url, board=board, version="V1.0", state_dir=state,
             sink=("file:" + os.path.join(state, "pkg.bin")) if board == "unix" else None,
             chunk=chunk, heap=heap, slot_size=0x180000, set=list(sets), json=False, quiet=True,
-            dev_id=dev, **PRODUCT)
+            dev_id=dev, modem="bc26", sim_fault=[], **PRODUCT)
 
     # One whole update (all boots). stats: OTA_HEAP_STATS ("1" time and journal, "2" heap
     # figures too, "" none). -> {ok, summary, hs (the download boot's HEAPSTATS), sim, log}

@@ -38,6 +38,7 @@ class Manifest:
         self.visited = set()
         self.libraries = {}
         self.meta = []
+        self.dirs = [os.getcwd()]  # folder of the manifest being read (no chdir: threads)
 
     def _resolve(self, path):
         for k, v in self.path_vars.items():
@@ -45,7 +46,7 @@ class Manifest:
                 path = path.replace("$(%s)" % k, v)
         if "$(" in path:
             raise ManifestError("unresolved variable in %s" % path)
-        return os.path.abspath(path)
+        return os.path.normpath(os.path.join(self.dirs[-1], path))
 
     def execute(self, path):
         self.include(path)
@@ -75,8 +76,7 @@ class Manifest:
                 code = f.read()
         except OSError as e:
             raise ManifestError("cannot read manifest %s: %s" % (path, e))
-        prev = os.getcwd()
-        os.chdir(os.path.dirname(path))
+        self.dirs.append(os.path.dirname(path))
         try:
             exec(compile(code, path, "exec"), self._globals(kw))
         except ManifestError:
@@ -84,7 +84,7 @@ class Manifest:
         except Exception as e:
             raise ManifestError("error in manifest file: %s: %s" % (path, e))
         finally:
-            os.chdir(prev)
+            self.dirs.pop()
 
     def add_library(self, name, path, prepend=False):
         self.libraries[name] = self._resolve(path)

@@ -18,6 +18,8 @@ def add_arguments(p):
                    help="markdown report (default docs/PERFORMANCE.md; '-' for none)")
     p.add_argument("--repeat", type=int, help="runs per timing point (median; default 3, quick 1)")
     p.add_argument("--size-kib", type=int, help="update size (default 1024, quick 128)")
+    p.add_argument("--no-qemu", action="store_true",
+                   help="skip the qemu Cortex-M3 heap figures (nRF52832 profile)")
 
 
 def _log(msg):
@@ -78,6 +80,8 @@ def measure(args):
                     "instead of resuming (Agent._validate calls sink.begin(size, 0), which "
                     "reopens the .part file with 'w+b', before _fetch_all asks for the "
                     "journal's offset)." % (board, runtime))
+        if not getattr(args, "no_qemu", False):
+            R["qemu"] = _qemu(b, quick, R["notes"])
     finally:
         b.close()
     _log("mpy sizes, hashes")
@@ -92,6 +96,33 @@ def measure(args):
     return R
 
 
+def _qemu(b, quick, notes):
+    # The nRF52832 profile frozen into the Cortex-M3 firmware (benchlib/qemu.py): the
+    # smallest heap found by scanning every size of the range, per module and per phase.
+    from ..benchlib import qemu
+
+    why = qemu.available()
+    if why:
+        notes.append("qemu figures not measured: %s" % why)
+        return None
+    q = qemu.QemuBench(b)
+    out = {"size": q.size, "scans": [], "phases": []}
+    try:
+        _log("qemu: resident heap per module")
+        out["modules"] = q.modules()
+        for c in ((1024,) if quick else (1024, 4096)):
+            _log("qemu: heap per phase, %d B chunks" % c)
+            out["phases"].append(q.phases(c))
+        # quick: a few sizes around the known minimum; full: every KiB of 24..72
+        scans = ((1024, 40, 48, 2),) if quick else ((1024, 24, 72, 1), (4096, 24, 72, 1))
+        for c, lo, hi, step in scans:
+            _log("qemu: smallest heap, %d B chunks, %d..%d KiB" % (c, lo, hi))
+            out["scans"].append(q.scan(c, lo, hi, step))
+    except Exception as e:  # a build or boot failure is a finding, not a crash of the bench
+        notes.append("qemu figures incomplete: %s" % e)
+    return out
+
+
 def _command(args):
     c = "onenet-ota bench"
     if args.quick:
@@ -100,6 +131,8 @@ def _command(args):
         c += " --repeat %d" % args.repeat
     if args.size_kib:
         c += " --size-kib %d" % args.size_kib
+    if getattr(args, "no_qemu", False):
+        c += " --no-qemu"
     if args.out != os.path.join(ROOT, "docs", "PERFORMANCE.md"):
         c += " --out %s" % args.out
     if os.environ.get("OTA_WASM_MJS"):

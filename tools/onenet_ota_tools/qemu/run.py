@@ -138,9 +138,11 @@ class Bridge:
 
 
 def command(elf, state, uart_port):
+    # uart_port None: UART1 wired to nothing (a boot that never opens the modem)
     mem = "memory-backend-file,id=flash,size=%d,mem-path=%s,share=on" % (RAM_BYTES, flash_file(state))
+    uart1 = "null" if uart_port is None else "tcp:127.0.0.1:%d,nodelay=on" % uart_port
     return [QEMU, "-M", "mps2-an385", "-display", "none", "-monitor", "null", "-semihosting",
-            "-serial", "stdio", "-serial", "tcp:127.0.0.1:%d,nodelay=on" % uart_port,
+            "-serial", "stdio", "-serial", uart1,
             "-object", mem, "-machine", "memory-backend=flash", "-kernel", elf]
 
 
@@ -153,7 +155,7 @@ class Boot:
     # sent. lines() yields the device's output lines (as the shim's ota_device.py
     # prints them); wait() -> the boot's exit code (the device's "EXIT n": 0 done, 2 bad
     # config, 3 reset; 1 when it crashed: a traceback, or qemu ended without EXIT).
-    def __init__(self, elf, state, cfg_text, uart_port, stats=0, timeout=600):
+    def __init__(self, elf, state, cfg_text, uart_port, stats=0, timeout=600, code=None):
         self.deadline = time.monotonic() + timeout
         self.code = None
         self.tail = []
@@ -164,7 +166,8 @@ class Boot:
             self._expect(b">>> ", 30)
             self._send(b"\r\x01")
             self._expect(b"raw REPL; CTRL-B to exit\r\n>", 10)
-            code = "import qemu_device\nqemu_device.boot(%s, %d)\n" % (ascii(cfg_text), stats)
+            if code is None:
+                code = "import qemu_device\nqemu_device.boot(%s, %d)\n" % (ascii(cfg_text), stats)
             self._send(code.encode() + b"\x04")
             self._expect(b"OK", 10)
         except BaseException:

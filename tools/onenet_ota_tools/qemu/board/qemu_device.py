@@ -42,17 +42,25 @@ def _write(path, text):
         f.close()
 
 
-# Resident heap per module: gc.mem_alloc() after importing each module of the part,
-# in dependency order (what the module's dict, functions, classes and tables keep).
-def modules(names):
+# Resident heap per module: the live heap (after a collection) before and after
+# importing each module, in the order given (leaves first, so that each import loads
+# that module alone; the modules each import pulled in are listed with it). Prints
+# "HEAPMODS {...}" and "EXIT 0", then ends qemu.
+def measure(names):
+    start = _mem()
+    seen = set(sys.modules)
     out = []
-    m0 = _mem()
     for n in names:
+        m0 = _mem()
         __import__("onenet_ota." + n)
         m = _mem()
-        out.append((n, m - m0))
-        m0 = m
-    print("HEAPMODS " + repr(out))
+        new = [k for k in sys.modules if k not in seen]
+        seen.update(new)
+        out.append((n, m - m0, new))
+    print("HEAPMODS " + repr({"start": start, "mods": out, "end": _mem(),
+                              "heap": gc.mem_alloc() + gc.mem_free()}))
+    print("EXIT 0")
+    qemu_machine.board_reset()
 
 
 class _Stats:
