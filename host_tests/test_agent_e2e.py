@@ -174,7 +174,11 @@ def test_cancelled_midway(env):
 
 
 @runtimes()
-def test_paused_then_resumed_by_admin(env):
+@pytest.mark.parametrize("paused_check", [17, 11, 0])
+def test_paused_then_resumed_by_admin(env, paused_check):
+    # §10: what a check on a paused task answers is not settled; every documented form
+    # (the simulator's paused_check mode) ends in the same update.
+    env.sim.modes(paused_check=paused_check)
     data = image(128 * 1024, "V1.4")
     t = env.publish(data, "V1.4", interval=1)
     env.sim.fault(t["id"], pause_at=len(data) // 2)

@@ -218,3 +218,26 @@ def test_one_range_broken_resumes_from_the_sink(env, where):
     assert s["sink_md5"] == md5(data)
     assert len(data) <= s["bytes"] <= len(data) + 1024
     assert env.codes(t["id"]) == [101, 201]
+
+
+# -- every documented mode of the simulator: the same update -------------------------------
+
+
+def _modes():
+    from onenet_ota_tools.sim.faults import MODES
+
+    return [(k, v) for k, vals in sorted(MODES.items()) for v in vals]
+
+
+@pytest.mark.parametrize("mode,value", _modes())
+def test_update_completes_in_every_documented_mode(env, mode, value):
+    # §10 rows where the sources disagree are modes of the simulator; whichever form the
+    # platform really uses, the agent updates (cdn=false so the ipPort forms count; a
+    # size whose last 4 KiB range would be one byte, so the range rules count).
+    env.sim.modes(**{mode: value})
+    data, t, dst = _file_board(env, 16 * 4096 + 4097)
+    s = env.run(board="unix", sink="file:" + dst, sets=["cdn=false", "request=4096", "chunk=4096"])
+    _ok(env, s, "updated")
+    with open(dst, "rb") as f:
+        assert f.read() == data
+    assert env.codes(t["id"]) == [101, 201]
