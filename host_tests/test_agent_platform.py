@@ -241,3 +241,18 @@ def test_update_completes_in_every_documented_mode(env, mode, value):
     with open(dst, "rb") as f:
         assert f.read() == data
     assert env.codes(t["id"]) == [101, 201]
+
+
+# -- tokens: short-lived where the board knows the time -----------------------------------
+
+
+def test_short_lived_token_when_the_board_has_a_clock(env):
+    # The shim's time.time() is set (CPython's, or micropython's unix clock): the agent
+    # signs et = now + et_ttl and says so; the simulator refuses an et in the past, so
+    # an epoch mistake (ESP32 counts from 2000) would fail here.
+    data = image(32 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    s = env.run(sets=["et_ttl=600", "et=1"])
+    _ok(env, s, "updated")
+    assert "token: signed, valid 600 s (board clock)" in env.logtext()
+    assert env.codes(t["id"]) == [101, 201]

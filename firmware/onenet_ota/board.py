@@ -147,6 +147,20 @@ class Esp32Board(Board):
     def sink_slot(self, sink):
         return sink.part.info()[4]
 
+    # The RTC once WiFi is up: set from NTP when it was never set (ntptime is frozen
+    # into the esp32 port's images, from micropython-lib); None when that fails.
+    def now(self):
+        t = Board.now(self)
+        if t is None and self.cfg.get("wifi"):
+            try:
+                import ntptime
+
+                ntptime.settime()
+            except (ImportError, OSError, OverflowError):
+                return None
+            t = Board.now(self)
+        return t
+
     def running_slot(self):
         from esp32 import Partition
 
