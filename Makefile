@@ -11,7 +11,10 @@ STAMP  := $(VENV)/.installed
 WASM_PKG := @micropython/micropython-webassembly-pyscript@1.27.0
 WASM_MJS := $(CURDIR)/.wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
 
-.PHONY: demo test bench venv wasm clean
+# The qemu Cortex-M3 and 32-bit unix firmware (onenet-ota firmware, cached under
+# build/fw/): the toolchain is installed where the machine allows (Debian, root); the
+# qemu tests skip themselves, saying why, where it is missing.
+.PHONY: demo test bench venv wasm toolchain firmware clean
 
 venv: $(STAMP)
 
@@ -28,10 +31,16 @@ wasm:
 	  npm install --silent --no-audit --no-fund --prefix .wasm $(WASM_PKG) >/dev/null 2>&1; } || \
 	  echo "npm unavailable: the WebAssembly (32-bit) checks will be skipped"
 
-test: $(STAMP) wasm
+toolchain: $(STAMP)
+	@$(BIN)/python -m onenet_ota_tools.fwbuild.toolchain
+
+firmware: toolchain
+	@$(BIN)/onenet-ota firmware --target all --heap 64k || echo "firmware not built: the qemu tests will say why"
+
+test: $(STAMP) wasm firmware
 	OTA_WASM_MJS=$(WASM_MJS) $(BIN)/python -m pytest -q host_tests
 
-bench: $(STAMP) wasm
+bench: $(STAMP) wasm firmware
 	OTA_WASM_MJS=$(WASM_MJS) $(BIN)/onenet-ota bench
 
 clean:

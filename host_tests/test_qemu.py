@@ -152,3 +152,45 @@ def test_board_layout_matches_the_shim():
     assert c["SIZE"] == want["nrf_flash_size"] and c["UNUSED"] == want["nrf_unused_start"]
     assert c["FS"] == want["nrf_fs_start"] and c["FS_LEN"] == want["nrf_fs_len"]
     assert c["ROMFS"] == want.get("nrf_romfs_start", c["ROMFS"])
+
+
+# -- the 32-bit unix build with the ESP32 part frozen in ---------------------------------
+
+
+def _unix32_skip():
+    pkgs = build.missing("unix32")
+    if pkgs:
+        return build.missing_line(pkgs)
+    if not (os.environ.get("MICROPYTHON_SRC") or source.vendored()):
+        return "no MicroPython source (../shared/vendor/ or MICROPYTHON_SRC)"
+    return None
+
+
+@pytest.mark.skipif(_unix32_skip() is not None, reason=str(_unix32_skip()))
+def test_esp32_profile_on_32bit_unix_frozen(tmp_path):
+    # the ESP32 part alone is frozen: an update that needs any other module would fail
+    e = AgentEnv(tmp_path, "unix32")
+    try:
+        data = image(SIZE, "V1.4")
+        t = e.publish(data, "V1.4", manuf="101", model="10101")
+        s = e.run(board="esp32", heap="128k")  # the shim (esp32, machine stand-ins) loads into it
+        assert s["result"] == "updated" and s["code"] == 201, e.logtext()
+        assert s["runtime"] == "unix32" and s["sink_md5"] == md5(data)
+        assert e.codes(t["id"]) == [101, 201]
+    finally:
+        e.stop()
+    from onenet_ota_tools import runtimes
+
+    p = runtimes.run("unix32", str(_probe(tmp_path)), timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = p.stdout.split()
+    assert got[0] == "2147483647"  # 32-bit: sys.maxsize
+    assert got[1] == "frozen" and got[2] == "missing"  # esp32 modules frozen, nRF's not there
+
+
+def _probe(tmp_path):
+    f = tmp_path / "probe.py"
+    f.write_text("import sys\nprint(sys.maxsize)\nimport onenet_ota.sink_esp32 as m\n"
+                 "print('frozen' if not hasattr(m, '__file__') or m.__file__.startswith('onenet_ota/') else m.__file__)\n"
+                 "try:\n    import onenet_ota.transport_at\n    print('present')\nexcept ImportError:\n    print('missing')\n")
+    return f

@@ -118,7 +118,7 @@ class AgentEnv:
             return self._qemu_boot_until(args, cfgpath, pct, timeout)
         cmd = runtimes.command(args.runtime, os.path.join(SHIM, "ota_device.py"),
                                [cfgpath, str(args.slot_size)], args.heap)
-        proc = subprocess.Popen(cmd, cwd=self.state, env=runtimes.env(compiled=args.runtime == "micropython"),
+        proc = subprocess.Popen(cmd, cwd=self.state, env=runtimes.run_env(args.runtime),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()

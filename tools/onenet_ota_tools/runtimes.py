@@ -1,5 +1,8 @@
-# Locating and starting the two runtimes the firmware runs on from the host:
-# CPython (this interpreter) and the real unix `micropython`.
+# Locating and starting the runtimes the firmware runs on from the host: CPython (this
+# interpreter), the real unix `micropython` (64-bit), and "unix32": the 32-bit unix
+# micropython built by `onenet-ota firmware --target unix32` with the ESP32 part of the
+# agent frozen in (the firmware folder is then not on the path: the frozen modules run).
+# The qemu runtime is one qemu per boot: qemu/run.py.
 import os
 import shutil
 import subprocess
@@ -19,13 +22,23 @@ def micropython_binary():
     return found
 
 
+def unix32_binary():
+    # built (or found in the cache) from the MicroPython source: see fwbuild/build.py
+    from .fwbuild import build
+
+    exe, _info = build.unix32_firmware()
+    return exe
+
+
 def command(runtime, script, args=(), heap="64k"):
-    # argv that runs `script` on `runtime` ("cpython" or "micropython").
+    # argv that runs `script` on `runtime` ("cpython", "micropython" or "unix32").
     if runtime == "micropython":
         return [micropython_binary(), "-X", "heapsize=" + heap, script] + list(args)
+    if runtime == "unix32":
+        return [unix32_binary(), "-X", "heapsize=" + heap, script] + list(args)
     if runtime == "cpython":
         return [sys.executable, script] + list(args)
-    raise ValueError("runtime: cpython or micropython")
+    raise ValueError("runtime: cpython, micropython or unix32")
 
 
 def mpy_cross_binary():
@@ -67,21 +80,26 @@ def mpy_paths(paths):
     return out
 
 
-def env(extra_paths=(), compiled=True):
+def env(extra_paths=(), compiled=True, frozen=False):
     # MICROPYPATH for micropython (compiled .mpy trees) and PYTHONPATH for CPython:
-    # firmware, the shim, then extra folders.
+    # firmware, the shim, then extra folders. frozen: the firmware is frozen into the
+    # binary (unix32), so its folder is left out of MICROPYPATH.
     paths = [FIRMWARE, SHIM] + list(extra_paths)
     e = dict(os.environ)
-    mp = mpy_paths(paths) if compiled else paths
+    mp = mpy_paths(paths[1:] if frozen else paths) if compiled else paths
     e["MICROPYPATH"] = os.pathsep.join(mp + [".frozen"])
     e["PYTHONPATH"] = os.pathsep.join(paths)
     return e
 
 
+def run_env(runtime, extra_paths=()):
+    return env(extra_paths, compiled=runtime in ("micropython", "unix32"), frozen=runtime == "unix32")
+
+
 def run(runtime, script, args=(), heap="64k", timeout=120, extra_paths=(), **kw):
     return subprocess.run(
         command(runtime, script, args, heap),
-        env=env(extra_paths, compiled=runtime == "micropython"),
+        env=run_env(runtime, extra_paths),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -29,9 +29,11 @@ def add_arguments(p):
     p.epilog = DESCRIPTION_EPILOG
     p.formatter_class = __import__("argparse").RawDescriptionHelpFormatter
     env = os.environ.get
-    p.add_argument("--runtime", choices=("micropython", "cpython", "qemu"), default="micropython",
-                   help="micropython (unix port, 64-bit), cpython, or qemu: the agent frozen "
-                        "into a Cortex-M3 MicroPython under qemu-system-arm (nrf52832 only)")
+    p.add_argument("--runtime", choices=("micropython", "cpython", "qemu", "unix32"), default="micropython",
+                   help="micropython (unix port, 64-bit), cpython, qemu: the agent frozen "
+                        "into a Cortex-M3 MicroPython under qemu-system-arm (nrf52832 only), "
+                        "unix32: the 32-bit unix micropython with the ESP32 part frozen in "
+                        "(esp32 only; both built by `onenet-ota firmware`)")
     p.add_argument("--server", default=env("ONENET_SERVER", "http://127.0.0.1:8080"),
                    help="OneNET OTA server URL (default: the local simulator)")
     p.add_argument("--board", default="esp32", choices=("esp32", "unix", "nrf52832", "gd32"),
@@ -152,6 +154,8 @@ def run_device(args, log=None):
     # nrf52832/gd32: the modem or bootloader simulator lives for the whole run (all
     # boots); a caller may bring its own in args.sims (then it stops them itself).
     qemu = _qemu_firmware(args, log) if args.runtime == "qemu" else None
+    if args.runtime == "unix32":
+        _unix32_firmware(args, log)
     own = getattr(args, "sims", None) is None
     sims = _start_sims(args) if own else args.sims
     bridge = None
@@ -188,6 +192,20 @@ def _qemu_firmware(args, log):
     except (build.BuildError, SourceError) as e:
         raise CommandError(str(e), 1)
     return elf
+
+
+def _unix32_firmware(args, log):
+    from ..fwbuild import build
+    from ..fwbuild.source import SourceError
+
+    if args.board != "esp32":
+        raise CommandError("--runtime unix32: the esp32 profile only (its part is what is frozen)", 2)
+    try:
+        build.unix32_firmware(log=log or (None if args.quiet else _stderr))
+    except build.ToolchainMissing as e:
+        raise CommandError(str(e), 2)
+    except (build.BuildError, SourceError) as e:
+        raise CommandError(str(e), 1)
 
 
 def _stderr(msg):
@@ -247,7 +265,7 @@ def _run_device(args, log, sims, qemu=None):
             proc = _qemu_boot(args, cfgpath, qemu)
         else:
             cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
-            proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.env(compiled=args.runtime == "micropython"), sims),
+            proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.run_env(args.runtime), sims),
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         bad_config = None
         try:

@@ -10,7 +10,8 @@
 #           array lives) is recompiled and the firmware relinked (~2 s), each heap's
 #           .elf kept: build/fw/qemu-<key>/heap-<bytes>.elf.
 #   unix32  ports/unix MICROPY_FORCE_32BIT=1 (30-bit small ints, 32-bit pointers, as on
-#           an ESP32) with the ESP32 part frozen in: build/fw/unix32-<key>/micropython.
+#           an ESP32) with the ESP32 part frozen in, and the pure MD5/SHA-1 (no hashlib
+#           md5/sha1 without mbedtls): build/fw/unix32-<key>/micropython.
 #
 # Builds of the same key are serialised by a lock file (parallel test runs, bench).
 import fcntl
@@ -26,7 +27,7 @@ from . import source
 
 QEMU_MANIFEST = os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "board", "manifest.py")
 QEMU_CMOD = os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "cmod")
-UNIX32_MANIFEST = os.path.join(manifest.part_path("esp32"), "manifest.py")
+UNIX32_MANIFEST = os.path.join(ROOT, "tools", "onenet_ota_tools", "fwbuild", "unix32", "manifest.py")
 # nRF52832's MICROPY_CONFIG_ROM_LEVEL_BASIC lacks these (../shared/docs/port-facts.md);
 # ports/qemu has no socket module to begin with.
 NRF52832_OFF = ("MICROPY_PY_JSON", "MICROPY_PY_RE", "MICROPY_PY_HASHLIB", "MICROPY_PY_ERRNO",
