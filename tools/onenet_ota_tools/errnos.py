@@ -27,7 +27,8 @@ ERRNOS = {
     # digit or the raw byte value), kept as 1000 + code like the firmware's
     # PlatformError. The SDK retries on 2 and reports 107 for the others.
     1001: ("download refused: resource not found (report 107)", "下载失败：资源不存在（上报107）"),
-    1002: ("download refused: file size mismatch (retry, then report 107)", "下载失败：文件大小不一致（重试，之后上报107）"),
+    1002: ("download refused: file size mismatch (retry, then report 107)",
+           "下载失败：文件大小不一致（重试，之后上报107）"),
     1003: ("download refused: invalid token (report 107)", "下载失败：token无效（上报107）"),
     1004: ("download refused: failed to get the file (report 107)", "下载失败：获取文件失败（上报107）"),
     1005: ("download refused: bad parameter (report 107)", "下载失败：参数错误（上报107）"),

@@ -19,14 +19,15 @@ def add_arguments(p):
                    "(default: this server; giving one selects --ipport-form hostport)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain (with --tls-key)")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
-    from ..sim.faults import MODES, mode_values
+    from ..sim.faults import MODES
 
     g = p.add_argument_group("modes: where the platform's sources disagree (docs/conformance.md); "
                              "the first value is the default")
     for k, vals in MODES.items():
         g.add_argument("--" + k.replace("_", "-"), metavar="N" if k == "conn_requests" else None,
                        choices=None if k == "conn_requests" else [str(v).lower() for v in vals],
-                       dest="mode_" + k, help="default %s%s" % (str(vals[0]).lower(), " (0 = no cap)" if k == "conn_requests" else ""))
+                       dest="mode_" + k,
+                       help="default %s%s" % (str(vals[0]).lower(), " (0 = no cap)" if k == "conn_requests" else ""))
     g.add_argument("--mode", action="append", default=[], metavar="KNOB=V[,KNOB=V]",
                    help="set modes by name (repeatable; same names as above, with _)")
 
