@@ -9,9 +9,28 @@
 import gc
 import sys
 
+import builtins
+
 import qemu_machine
 
 sys.modules["machine"] = qemu_machine  # the agent's `import machine` gets UART and reset
+
+# An nRF52832 build has no native emitters (MICROPY_EMIT_THUMB off at ROM_LEVEL_BASIC):
+# code compiled on the board with @micropython.viper/native/asm_thumb is a SyntaxError
+# there. ports/qemu has them on (and this board's own frozen modules use viper, compiled
+# on the host); so that the agent takes the same paths and holds the same heap as on an
+# nRF52832 (md5/sha1 fall back to pure Python), exec() refuses such source here too.
+_exec = builtins.exec
+
+
+def _nrf_exec(src, *args):
+    if isinstance(src, str) and ("@micropython.viper" in src or "@micropython.native" in src
+                                 or "@micropython.asm_thumb" in src):
+        raise SyntaxError("invalid micropython decorator")
+    return _exec(src, *args)
+
+
+builtins.exec = _nrf_exec
 
 
 def _mem():
