@@ -28,7 +28,7 @@ FAULTS = {
 
 def _region_header(env):
     with open(env.path("nrf_flash.bin"), "rb") as f:
-        f.seek(0x40000)
+        f.seek(0x3D000)  # nrf.unused_flash_start() of a PCA10040 build with the agent frozen
         return f.read(36)
 
 
@@ -115,12 +115,27 @@ def test_region_and_config(tmp_path):
     assert cfg["uart"] == {"id": 0, "baud": 115200, "tx": None, "rx": None}
     b = board.make(cfg)
     assert type(b).__name__ == "Nrf52Board" and callable(b.connect)
-    assert b.region() == (0x40000, 0x30000)
-    assert b.sink().capacity == 0x30000 - 4096
+    # a real nRF52832 (no SoftDevice, agent frozen): 76 KiB free after the firmware
+    assert b.region() == (0x3D000, 0x13000)
+    assert b.sink().capacity == 0x13000 - 4096
     b = board.make(config.check(dict(base, flash_start=0x41000, flash_len=0x2000)))
     assert b.region() == (0x41000, 0x2000)
-    with pytest.raises(NoSpace):
-        board.make(config.check(dict(base, flash_start=0x6F000, flash_len=0x2000))).region()
+    # what cannot fit is a one-line config error naming the fields and the free flash
+    for bad in (dict(flash_start=0x4F000, flash_len=0x2000), dict(flash_len=0x14000),
+                dict(flash_start=0x20000)):
+        with pytest.raises(ConfigError) as e:
+            config.check(dict(base, **bad))
+        assert "flash_start, flash_len" in str(e.value) and "0x3d000..0x50000 (76 KiB)" in str(e.value)
+        assert "\n" not in str(e.value)
+    ota_shim.install(str(tmp_path), nrf_unused_start=0x4F000)
+    with pytest.raises(NoSpace):  # the board's own free flash is what counts at run time
+        board.make(cfg).region()
+    ota_shim.install(str(tmp_path))
+    # the port's UART has no pins to choose and only UART0
+    for bad, field in ((dict(uart={"id": 0, "tx": 6, "rx": 8}), "uart.tx"), (dict(uart={"id": 1}), "uart.id")):
+        with pytest.raises(ConfigError) as e:
+            config.check(dict(base, **bad))
+        assert field in str(e.value), (bad, e.value)
     for bad, field in ((dict(modem="sim800"), "modem"), (dict(uart={"id": 0, "baud": 5}), "uart.baud"),
                        (dict(uart={"speed": 1}), "uart.speed"), (dict(flash_len=100), "flash_len"),
                        (dict(board="gd32", gd32={"write_max": 250}), "gd32.write_max"),
@@ -287,15 +302,17 @@ def test_pure_logic_on_wasm(tmp_path):
 # -- throughput through the modem simulator and heap (micropython) -------------------------
 @pytest.mark.parametrize("modem", ("bc26", "m5311"))
 def test_throughput_and_heap(tmp_path, monkeypatch, modem):
-    # 128 KiB in 1 KiB ranges on the unix micropython: the download phase's bytes/s
-    # (OTA_HEAP_STATS=1: first Range request to last byte, MD5 and flash included), and
-    # the run completes at 192k of heap (64-bit port, shim stand-ins included).
+    # 64 KiB (what fits the free flash of a real board) in 1 KiB chunks on the unix
+    # micropython, through the nRF52832's UART model at 115200 baud (11520 bytes/s on
+    # the wire; M5311 sends hex: half that) with the flash stalls: the download phase's
+    # bytes/s (OTA_HEAP_STATS=1: first Range request to last byte, MD5 and flash
+    # included), and the run completes at 192k of heap (64-bit port, shim included).
     import ast
 
     monkeypatch.setenv("OTA_HEAP_STATS", "1")
     env = AgentEnv(tmp_path, "micropython")
     try:
-        data = image(128 * 1024, "V1.4")
+        data = image(64 * 1024, "V1.4")
         env.publish(data, "V1.4", manuf="102", model="10201")
         from onenet_ota_tools.commands import device
 
@@ -306,6 +323,8 @@ def test_throughput_and_heap(tmp_path, monkeypatch, modem):
         bps = dl["dl_bytes"] * 1e6 / dl["dl_us"]
         print("\n%s: %.0f bytes/s through the modem simulator; heap after imports %d B (64-bit)"
               % (modem, bps, dl.get("base") or 0))
-        assert bps > 20000
+        # a quarter of what the line carries (bc26 raw, m5311 hex): one range per KiB,
+        # its AT round trips and the flash stalls take the rest (~50% measured)
+        assert bps > {"bc26": 2900, "m5311": 1450}[modem], bps
     finally:
         env.stop()

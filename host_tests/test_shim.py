@@ -60,7 +60,8 @@ def test_shim_cases(runtime, base):
     assert 3 <= bad["fails"] <= 13 and bad["errno"] == [5] and bad["block3"] == 5
 
     sb = r["case_set_boot_validates"]
-    for name in ("img_bad_sha.bin", "img_bad_sum.bin", "img_chip5.bin", "img_trunc.bin", "img_noseg.bin"):
+    for name in ("img_bad_sha.bin", "img_bad_sum.bin", "img_chip5.bin", "img_trunc.bin", "img_noseg.bin",
+                 "img_rev4.bin", "img_rev1max.bin", "img_badaddr.bin", "img_iram_over.bin"):
         assert sb[name] == -5379, name
         assert sb[name + " unchanged"], name
     assert sb["erased"] == -5379 and sb["good"] is None
@@ -71,7 +72,15 @@ def test_shim_cases(runtime, base):
     assert r["case_rollback_without_mark"] == [
         "ota_0", "NEW", "ota_1", "PENDING_VERIFY", "ota_1", "ota_0", "ABORTED", "ota_0", "ota_1",
     ]
-    assert r["case_mark_valid_keeps_image"] == ["ota_1", "VALID", "ota_1", "ota_1", "VALID", "ota_0"]
+    # ESP_FAIL (errno 1, check_esp_err negates esp_err_t -1) on a blank otadata
+    assert r["case_mark_valid_keeps_image"] == [1, "ota_1", "VALID", "ota_1", "ota_1", "VALID", "ota_0"]
+    sa = r["case_strict_arguments"]
+    assert sa["kw"] == "TypeError" and sa["three"] == "TypeError" and sa["pos"] == "ota_0"
+    assert sa["find_kw"] == ["ota_1"] and sa["no_otadata"] == -261
+    assert sa["reset_args"] == "TypeError" and sa["uart_id"] == "ValueError" and sa["uart_kw"] == "TypeError"
+    assert sa["uart_bits"] == "ValueError" and sa["uart_flow"] == "ValueError"
+    assert sa["pin_bad"] == "ValueError" and sa["pin_input_only"] == "ValueError" and sa["pin_ok"] == 1
+    assert sa["wlan_kw"] == "TypeError" and sa["wlan"] is True
     assert r["case_bootloader_rejects_overwritten_new_image"] == ["ota_0", "INVALID"]
     assert r["case_powercut_set_boot"] == [True, "ota_0", None]
 

@@ -32,22 +32,16 @@ def check(cfg):
                 raise ConfigError("uart.id: 0 (the nrf port has UART0 only)")
             if u["tx"] is not None or u["rx"] is not None:
                 raise ConfigError("uart.tx, uart.rx: null (the nrf port takes the pins from the board)")
+    if cfg["modem"] == "m5311" and cfg["chunk"] > 1536:
+        # The M5311 pushes what arrives: one range and its head must fit the
+        # transport's 2048-byte receive ring, and nothing may still be coming while the
+        # agent hashes and writes a chunk (the UART's 64-byte ring would overflow, RTS/CTS
+        # or not, measured: docs/shim.md): one bounded range at a time.
+        raise ConfigError("chunk: at most 1536 with an M5311 modem")
     if cfg["modem"] and not cfg["request"]:
         cfg["request"] = cfg["chunk"]  # one modem socket: progress goes between ranges
     if cfg["modem"] == "m5311" and cfg["request"] > 1536:
         raise ConfigError("request: at most 1536 with an M5311 modem")
-    if cfg["modem"] == "m5311":
-        # The M5311 pushes what arrives: one range and its head must fit the
-        # transport's 2048-byte receive ring, and nothing may still be coming while the
-        # agent hashes and writes a chunk (the UART's 64-byte ring would overflow, RTS/CTS
-        # or not): one chunk per request.
-        if cfg["chunk"] > 1536:
-            raise ConfigError("chunk: at most 1536 with an M5311 modem")
-        r = cfg.get("request")
-        if r == 0:
-            cfg["request"] = cfg["chunk"]
-        elif r is not None and r > 1536:
-            raise ConfigError("request: at most 1536 with an M5311 modem")
     _int(cfg, "flash_start", 0, 1 << 30)
     _int(cfg, "flash_len", 0, 1 << 30)
     if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:

@@ -176,9 +176,15 @@ class AtModem:
         self._rc += 1
 
     def _raw(self, n, deadline):
-        # bc26: n raw payload bytes after "+QIRD: n"
+        # bc26: n raw payload bytes after "+QIRD: n", then CR LF. A byte lost on the
+        # UART (a full receive ring: the nRF port drops silently) shifts that frame:
+        # the payload is dropped and the read fails, so the range is fetched again
+        # instead of corrupt bytes reaching the image.
         for _ in range(n):
             self._put(self._byte(deadline))
+        if self._byte(deadline) != 13 or self._byte(deadline) != 10:
+            self._rc -= n if n < self._rc else self._rc
+            raise NetError("modem: bytes lost on the UART")
 
     def _iprd(self, deadline):
         # After "+IPRD: ": <id>,"<ip>",<port>,<len>,<HEX> CR LF, decoded into the ring.
@@ -325,6 +331,12 @@ class AtModem:
         if self.is_open:
             self.close()
         self._reset()
+        try:  # collect now, not in the middle of an answer the UART ring cannot hold
+            import gc
+
+            gc.collect()
+        except ImportError:
+            pass
         dl = self._deadline(timeout_ms)
         cid = self.cid
         if self.m5311:

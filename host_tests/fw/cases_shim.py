@@ -192,7 +192,8 @@ def case_set_boot_validates():
     from esp32 import Partition
 
     out = {}
-    for name in ("img_bad_sha.bin", "img_bad_sum.bin", "img_chip5.bin", "img_trunc.bin", "img_noseg.bin"):
+    for name in ("img_bad_sha.bin", "img_bad_sum.bin", "img_chip5.bin", "img_trunc.bin", "img_noseg.bin",
+                 "img_rev4.bin", "img_rev1max.bin", "img_badaddr.bin", "img_iram_over.bin"):
         ota_shim.fresh("setboot", esp32_slot_size=SLOT)
         p = Partition(Partition.RUNNING).get_next_update()
         _flash_image(p, _img(name))
@@ -233,11 +234,12 @@ def case_mark_valid_keeps_image():
     from esp32 import Partition
 
     ota_shim.boot()
-    Partition.mark_app_valid_cancel_rollback()  # on the factory image: no-op
+    # a freshly flashed board: otadata is blank, ESP-IDF says ESP_FAIL
+    seen = [_raises(Partition.mark_app_valid_cancel_rollback)]
     p = Partition(Partition.RUNNING).get_next_update()
     _flash_image(p, _img("img_a.bin"))
     p.set_boot()
-    seen = [ota_shim.boot()]
+    seen.append(ota_shim.boot())
     Partition.mark_app_valid_cancel_rollback()
     seen.append(ota_shim.esp32_state()["st_ota_1"])
     seen.append(ota_shim.boot())
@@ -245,6 +247,44 @@ def case_mark_valid_keeps_image():
     seen.append(ota_shim.esp32_state()["st_ota_1"])
     seen.append(Partition(Partition.RUNNING).get_next_update().info()[4])
     return seen
+
+
+def case_strict_arguments():
+    # esp32_partition.c: Partition(id[, block_size]) positionally only; no otadata
+    # (the factory layout): mark_app_valid_cancel_rollback raises ESP_ERR_NOT_FOUND.
+    ota_shim.fresh("strictargs", esp32_slot_size=SLOT)
+    from esp32 import Partition
+
+    out = {}
+    out["kw"] = _exc(lambda: Partition(Partition.RUNNING, block_size=4096))
+    out["three"] = _exc(lambda: Partition(Partition.RUNNING, 4096, 1))
+    out["pos"] = Partition(Partition.RUNNING, 4096).info()[4]
+    out["find_kw"] = [q.info()[4] for q in Partition.find(type=Partition.TYPE_APP, label="ota_1", block_size=4096)]
+    ota_shim.fresh("strictargs", esp32_slot_size=SLOT, esp32_layout="factory")
+    out["no_otadata"] = _raises(Partition.mark_app_valid_cancel_rollback)
+    import machine
+
+    out["reset_args"] = _exc(lambda: machine.reset(1))
+    out["uart_id"] = _exc(lambda: machine.UART(3, 115200))
+    out["uart_kw"] = _exc(lambda: machine.UART(1, 115200, speed=1))
+    out["uart_bits"] = _exc(lambda: machine.UART(1, 115200, bits=9))
+    out["uart_flow"] = _exc(lambda: machine.UART(1, 115200, flow=4))
+    out["pin_bad"] = _exc(lambda: machine.Pin(24))
+    out["pin_input_only"] = _exc(lambda: machine.Pin(34, machine.Pin.OUT))
+    out["pin_ok"] = machine.Pin(5, machine.Pin.OUT, value=1).value()
+    import network
+
+    out["wlan_kw"] = _exc(lambda: network.WLAN(interface=network.STA_IF))
+    out["wlan"] = network.WLAN(network.STA_IF).isconnected()
+    return out
+
+
+def _exc(f):
+    try:
+        f()
+    except Exception as e:
+        return type(e).__name__
+    return None
 
 
 def case_bootloader_rejects_overwritten_new_image():

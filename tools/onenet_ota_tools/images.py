@@ -2,11 +2,17 @@
 
 `make_app_image` builds a valid ESP32 application image (what an OTA slot holds, like
 MicroPython's `micropython.bin`): 24-byte header (magic 0xE9, segment count, flash
-mode/size, entry point, extended header with chip id and hash_appended=1), segments
-(the first one a flash-mapped DROM segment starting with the 256-byte esp_app_desc_t,
-magic 0xABCD5432 at file offset 32, version at offset 48), padding, the XOR checksum
-byte (seed 0xEF) at the end of a 16-byte block, then the SHA-256 of everything before.
-esptool's own parser accepts it (`esptool.bin_image.LoadFirmwareImage`).
+mode/size, entry point, extended header with chip id, chip revision range v0.0..v3.99
+and hash_appended=1), segments (the first one a flash-mapped DROM segment starting with
+the 256-byte esp_app_desc_t, magic 0xABCD5432 at file offset 32, version at offset 48),
+padding, the XOR checksum byte (seed 0xEF) at the end of a 16-byte block, then the
+SHA-256 of everything before. esptool's own parser accepts it
+(`esptool.bin_image.LoadFirmwareImage`).
+
+Like a stock MicroPython build (`CONFIG_APP_EXCLUDE_PROJECT_VER_VAR=y` in
+ports/esp32/boards/sdkconfig.base) the descriptor's version is **empty** unless
+`embed_version=True`: which image runs must come from the running slot, never from a
+version string in the image. `version` still seeds the bytes, so two versions differ.
 
 `parse_app_image` is the host-side check matching what the shim's set_boot() does.
 """
@@ -49,19 +55,25 @@ def _pad4(b):
     return b + b"\x00" * (-len(b) % 4)
 
 
-def make_app_image(size, version, chip_id=0, seed=0, hash_appended=True):
+def make_app_image(size, version="", chip_id=0, seed=0, hash_appended=True, embed_version=False,
+                   min_rev=0, max_rev=399, segments=None):
     """A valid app image of about `size` bytes (within 64; at least ~480), the same
-    bytes for the same arguments."""
-    rnd = random.Random(seed)
+    bytes for the same arguments. The app descriptor's version is empty (stock build)
+    unless embed_version; min_rev/max_rev: the chip revisions it runs on (major*100 +
+    minor); segments: [(load address, length)] after the DROM one instead of the
+    default DRAM + IRAM pair (e.g. a bad address for the bootloader to refuse)."""
+    rnd = random.Random("%s/%s" % (seed, version) if version and not embed_version else seed)
     small = 64  # DRAM and IRAM segments: small, like a real image's tail
     overhead = 24 + 3 * 8 + 2 * small + 16 + (32 if hash_appended else 0)
     body = max(0, size - overhead - _DESC_LEN)
-    drom = _pad4(_app_desc(version) + rnd.randbytes(body))
-    segs = [(_DROM, drom), (_DRAM, rnd.randbytes(small)), (_IRAM, rnd.randbytes(small))]
+    drom = _pad4(_app_desc(version if embed_version else "") + rnd.randbytes(body))
+    tail = segments or [(_DRAM, small), (_IRAM, small)]
+    segs = [(_DROM, drom)] + [(a, rnd.randbytes(n)) for a, n in tail]
     hdr = struct.pack("<BBBBI", MAGIC, len(segs), 2, 0x20, _ENTRY)
-    # extended header: wp_pin, 3 drive bytes, chip id, min_rev, min/max rev full,
-    # 4 reserved, hash_appended
-    hdr += struct.pack("<B3sHBHH4sB", 0xEE, b"\x00\x00\x00", chip_id, 0, 0, 399, b"", 1 if hash_appended else 0)
+    # extended header: wp_pin, 3 drive bytes, chip id, min_rev (legacy, whole numbers),
+    # min/max rev full, 4 reserved, hash_appended
+    hdr += struct.pack("<B3sHBHH4sB", 0xEE, b"\x00\x00\x00", chip_id, min_rev // 100, min_rev, max_rev, b"",
+                       1 if hash_appended else 0)
     out = bytearray(hdr)
     csum = CHECKSUM_SEED
     for addr, data in segs:
@@ -150,6 +162,11 @@ def sample_images():
         "img_b.bin": make_app_image(9000, "2.1.0", seed=2),
         "img_chip5.bin": make_app_image(20000, "2.0.0", chip_id=5, seed=1),
         "img_trunc.bin": a[:15000],
+        # the bootloader's other checks: chip revision and load addresses
+        "img_rev4.bin": make_app_image(9000, "2.0.0", seed=3, min_rev=400, max_rev=499),
+        "img_rev1max.bin": make_app_image(9000, "2.0.0", seed=3, min_rev=0, max_rev=199),
+        "img_badaddr.bin": make_app_image(9000, "2.0.0", seed=3, segments=[(0x3FFB0000, 64), (0x20000000, 64)]),
+        "img_iram_over.bin": make_app_image(9000, "2.0.0", seed=3, segments=[(0x4009FFF0, 64)]),
     }
 
     def bad(name, i, value=None, xor=0):

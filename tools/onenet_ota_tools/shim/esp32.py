@@ -13,6 +13,23 @@ _ENOENT = 2
 _EINVAL = 22
 _ERR_OTA_VALIDATE_FAILED = -5379  # ESP_ERR_OTA_VALIDATE_FAILED as MicroPython raises it
 _ERR_INVALID_SIZE = -260  # ESP_ERR_INVALID_SIZE
+# check_esp_err (ports/esp32/mphalport.c) raises OSError(-code, name): ESP_FAIL (-1)
+# becomes errno 1, ESP_ERR_NOT_FOUND (0x105) -261
+_ERR_NOT_FOUND = -261
+_FAIL = 1
+
+# ESP32 memory map (ESP-IDF soc/esp32/include/soc/soc.h) for the bootloader's
+# load-address check (esp_image_format.c verify_segment_header / should_load):
+# (low, high, mapped from flash)
+_ESP32_REGIONS = (
+    (0x400D0000, 0x40400000, True),  # IROM (flash, instructions)
+    (0x3F400000, 0x3F800000, True),  # DROM (flash, data)
+    (0x40070000, 0x400A0000, False),  # IRAM
+    (0x3FFAE000, 0x40000000, False),  # DRAM
+    (0x400C0000, 0x400C2000, False),  # RTC fast memory (instruction bus)
+    (0x3FF80000, 0x3FF82000, False),  # RTC fast memory (data bus)
+    (0x50000000, 0x50002000, False),  # RTC slow memory
+)
 _STATE_FILE = "esp32_otadata"
 
 # image states (esp_ota_img_states_t)
@@ -167,6 +184,13 @@ def _validate(label):
         return "chip id"
     if hdr[23] > 1:
         return "hash_appended"
+    # chip revision (bootloader_common_check_chip_validity): the legacy whole-number
+    # minimum (byte 14) and the full minimum/maximum (bytes 15..18, major*100+minor)
+    rev = ota_shim.CONFIG["esp32_chip_rev"]
+    lo = hdr[15] | hdr[16] << 8
+    hi = hdr[17] | hdr[18] << 8
+    if rev // 100 < hdr[14] or rev < lo or (hi != 0xFFFF and rev > hi):
+        return "chip revision"
     sha = hashlib.sha256() if hashlib else None
     if sha:
         sha.update(hdr)
@@ -184,6 +208,10 @@ def _validate(label):
         pos += 8
         if n & 3 or pos + n > size:
             return "segment length"
+        if hdr[12] | (hdr[13] << 8) == 0:  # ESP32: its memory map
+            why = _load_addr(sh[0] | sh[1] << 8 | sh[2] << 16 | sh[3] << 24, n, pos)
+            if why:
+                return why
         while n:
             k = min(n, 1024)
             mv = memoryview(buf)[:k]
@@ -215,6 +243,17 @@ def _validate(label):
     return None
 
 
+# A segment [addr, addr+n) whose data sits at file offset `data`: inside one region;
+# flash-mapped ones at the same offset within a 64 KiB MMU page as their data.
+def _load_addr(addr, n, data):
+    for lo, hi, mapped in _ESP32_REGIONS:
+        if lo <= addr and addr + n <= hi:
+            if mapped and (addr & 0xFFFF) != (data & 0xFFFF):
+                return "load address 0x%08x does not match data offset 0x%x" % (addr, data)
+            return None
+    return "load address 0x%08x+%d outside memory" % (addr, n)
+
+
 # --- Partition ---------------------------------------------------------------------
 
 
@@ -224,7 +263,15 @@ class Partition:
     TYPE_APP = 0
     TYPE_DATA = 1
 
-    def __init__(self, id, block_size=4096):
+    # esp32_partition.c: mp_arg_check_num(n_args, n_kw, 1, 2, false): (id[, block_size])
+    # positionally only; a keyword is a TypeError.
+    def __init__(self, *args, **kw):
+        if kw:
+            raise TypeError("function doesn't take keyword arguments")
+        if not 1 <= len(args) <= 2:
+            raise TypeError("function takes 1 or 2 positional arguments")
+        id = args[0]
+        block_size = args[1] if len(args) > 1 else 4096
         if id == Partition.RUNNING or id == Partition.BOOT:
             st = _load_state()
             if not _booted[0]:
@@ -315,15 +362,30 @@ class Partition:
                 return Partition(apps[(i + 1) % len(apps)][4], self.bs)
         return Partition(apps[0][4], self.bs)
 
+    # esp_ota_mark_app_valid_cancel_rollback (esp_ota_ops.c): no otadata partition ->
+    # ESP_ERR_NOT_FOUND; otadata blank (a freshly flashed board, set_boot never ran) ->
+    # ESP_FAIL ("running firmware is factory"); else the running image becomes VALID.
     @staticmethod
     def mark_app_valid_cancel_rollback():
+        if _entry("otadata") is None:
+            raise OSError(_ERR_NOT_FOUND, "ESP_ERR_NOT_FOUND")
         st = dict(_load_state())
+        if not _otadata_written(st):
+            raise OSError(_FAIL, "ESP_FAIL")
         r = st["running"]
         if r and st.get("st_" + r) == PENDING_VERIFY:
             st["st_" + r] = VALID
             _save_state(st)
             _reload(st)
 
+
+
+def _otadata_written(st):
+    # set_boot (or a rollback) has written an otadata entry
+    for k in st:
+        if k.startswith("st_"):
+            return True
+    return False
 
 
 def _reload(st):

@@ -303,6 +303,9 @@ import os as _os
 _DEBUG = bool((getattr(_os, "getenv", None) or _os.environ.get)("OTA_UART_DEBUG"))
 
 
+_gaps = []
+
+
 def _print_dbg(m):
     import sys
 
@@ -319,7 +322,7 @@ class NrfUART:
         self._ring = bytearray(_NRF_RING)
         self._h = self._c = 0
         self._w = bytearray(_WIRE)  # the wire: sent by the simulator, not yet received
-        self._wmv = memoryview(self._w)
+        self._tmp = bytearray(512)
         self._wh = self._wc = 0
         self._t = _ticks_us()
         self._cpu = _cpu_us() // 1000 if _cpu_us is not None else 0
@@ -347,25 +350,31 @@ class NrfUART:
 
     # -- the wire ----------------------------------------------------------------------
     def _fill(self):
-        # socket -> wire buffer (a ring: nothing allocated per byte or per look)
+        # socket -> wire buffer (a ring, through one kept buffer: nothing allocated per
+        # look, or the unix port's collector would pause the "CPU" the model measures)
         s = self._s
         if s is None or self._eof:
             return
         w = self._w
-        for _ in range(4):
+        d = self._tmp
+        for _ in range(8):
             free = _WIRE - self._wc
             if not free:
                 return  # the rest waits in the socket (still "in the modem")
-            t = self._wh + self._wc
-            if t >= _WIRE:
-                t -= _WIRE
-            k = _WIRE - t if _WIRE - t < free else free  # contiguous room after t
-            k = _recv(s, self._wmv[t:t + k], k)
+            k = _recv(s, d, free if free < len(d) else len(d))
             if k is None:
                 return
             if not k:
                 self._eof = True
                 return
+            t = self._wh + self._wc
+            if t >= _WIRE:
+                t -= _WIRE
+            for i in range(k):
+                w[t] = d[i]
+                t += 1
+                if t == _WIRE:
+                    t = 0
             self._wc += k
 
     def _credit(self, dt):
@@ -425,7 +434,7 @@ class NrfUART:
                 if self._c >= _NRF_RING - 1:
                     stats["lost_full"] += k - i
                     if _DEBUG:
-                        _print_dbg("UARTLOST dt=%d k=%d wire=%d lost=%d" % (dt, k, n, k - i))
+                        _print_dbg("UARTLOST dt=%d k=%d wire=%d lost=%d gaps=%r" % (dt, k, n, k - i, _gaps))
                         if not ota_shim.MP:
                             import traceback
 
@@ -471,6 +480,13 @@ class NrfUART:
             self._wc -= k
 
     def _poll(self):
+        if _DEBUG:
+            now = _ticks_us()
+            g = _time.ticks_diff(now, self._t)
+            if g > 1500:
+                _gaps.append(g)
+                if len(_gaps) > 6:
+                    _gaps.pop(0)
         self._advance(_ticks_us())
         if self._kbd:
             self._kbd = False
