@@ -1,23 +1,26 @@
-# The update agent: one cycle of the OneNET OTA state machine.
+# The update agent: one cycle of the OneNET OTA state machine, as two tables and a
+# short dispatcher.
 #
-#   boot: journal "applied"? -> confirm (self-test, version == target, mark valid,
-#         201 BEFORE the new version is reported, journal cleared)
-#   report version -> check task -> validate (capacity 102, signal 106, power 105)
-#   -> token check -> ranged download (socket -> readinto -> md5 -> sink -> journal
-#   -> progress <= 99) -> md5 verify (205) -> 101 -> commit -> journal "applied" -> reset
+# STEPS (the journal's persisted state -> the step that carries it on):
+#   none      report version -> check -> match the journal -> "dl" (or "ready")
+#   "dl"      validate (102, 106, 105) -> token check -> download (fetch.py: socket ->
+#             readinto -> md5 -> sink -> journal -> progress <= 99) -> md5 (205) -> "ready"
+#   "ready"   101 -> commit -> "applied" -> reset
+#   "applied" (after the reset) -> confirm (confirm.py): the package runs, self-test,
+#             mark valid, 201 BEFORE the new version is reported -> journal cleared
 #
-# Resume: the journal holds the task's md5/size/target and the offset durably written;
-# on start a matching journal resumes there, the digest rebuilt from the sink.
-# Errors from the link are retried with backoff; the task's retry budget (capped by the
-# config) bounds the download attempts, whatever failed (207 / 107 when spent), and every
-# attempt is followed by the task's interval (never less than the config's back-off), so
-# no answer of any server makes the agent loop without sleeping or reporting.
-# Cancelled (22): clean up, report nothing.
+# RULES (a platform errno, by the call it answered -> what to do): see _RULES below.
+#
+# Resume: the journal holds the task's md5/size/target/slot and the offset durably
+# written; a matching journal resumes there, the digest rebuilt from the sink. Link
+# errors are retried per request with backoff; every failed download attempt spends one
+# of the task's retries (capped by the config) and is followed by the task's interval
+# (never less than the config's back-off): no answer of any server makes the agent loop
+# without sleeping or reporting.
 import time
 
-from . import digest
 from .api import Api
-from .errors import BadImage, NetError, NoSpace, OtaError, PlatformError, ProtocolError
+from .errors import BadImage, NetError, OtaError, PlatformError, Stop, what as _what
 from .http import Client
 from .journal import Journal
 
@@ -29,27 +32,54 @@ except ImportError:
         return x
 
 
-_E_TOKEN_DEVICE = const(4)
 _E_INTERNAL = const(7)
 _E_NO_TASK = const(11)
 _E_TOKEN_EXPIRED = const(12)
 _E_STATE = const(17)
 _E_FINISHED = const(20)
 _E_CANCELLED = const(22)
-# The one-byte download answers (1000 + the byte, see api.fetch): 1 not found, 2 size
-# mismatch (the SDK retries it), 3 invalid token (a re-check brings a new one), 4 file
-# unavailable, 5 bad parameter, 6 NB base-station limit: 107.
+# The one-byte download answers (1000 + the byte, api.fetch): 1 not found, 2 size
+# mismatch, 3 invalid token, 4 file unavailable, 5 bad parameter, 6 NB base-station limit.
 _E_DL_SIZE = const(1002)
 _E_DL_TOKEN = const(1003)
+
+# Which call an answer came from (bits, so one rule can name several).
+_CHECK = const(1)  # the cycle's check
+_RECHECK = const(2)  # a check again while a package is under way
+_TOKEN = const(4)  # a token check
+_DL = const(8)  # a download
+
+# What to do about it. The first four go back to the caller, the rest end the cycle.
+_NO_TASK = const(1)  # nothing to do
+_WAIT = const(2)  # paused while under way: wait the task's interval, check again
+_AGAIN = const(4)  # check the task again (a fresh token), then go on
+_RETRY = const(6)  # try the download again (one attempt spent)
+_CANCEL = const(10)  # forget the package: "cancelled"
+_PAUSED = const(11)  # "paused"; the journal stays
+_FINISHED = const(12)  # the task ended elsewhere: forget, "failed", nothing reported
+_ENDS = const(13)  # "failed", nothing reported; the journal stays for the next cycle
+_FAIL = const(14)  # report 107, forget: "failed"
+
+# (calls, errno or 0 for any other, action): the first row that matches wins. A
+# constant tuple: frozen, it stays in flash (no RAM but the name).
+_RULES = (
+    (_CHECK | _RECHECK, _E_NO_TASK, _NO_TASK),
+    (_CHECK | _RECHECK | _TOKEN | _DL, _E_CANCELLED, _CANCEL),
+    (_CHECK, _E_STATE, _PAUSED),  # §10: the SDK's reading of a check on a paused task
+    (_RECHECK | _TOKEN, _E_STATE, _WAIT),
+    (_CHECK | _RECHECK, 0, _ENDS),
+    (_TOKEN, _E_TOKEN_EXPIRED, _ENDS),  # §10: the official core ends the upgrade on 12
+    (_TOKEN, _E_FINISHED, _FINISHED),
+    (_DL, _E_DL_TOKEN, _AGAIN),
+    (_DL, _E_DL_SIZE, _RETRY),  # §10: the SDK retries on 2
+    (_TOKEN | _DL, 0, _FAIL),
+)
+_CALLS = ("check", "check", "token check", "download")  # by bit, for the log
+
+# The journal's states in the order the steps take them (see the head of this file).
+_STEPS = (("dl", "_step_download"), ("ready", "_step_commit"))
+
 _said_tls = False  # "tls is off" is said once per start, not per cycle
-
-
-class Stop(Exception):
-    # Ends the cycle with a result ("none", "failed", "cancelled", "paused").
-    def __init__(self, result, code=0):
-        super().__init__(result)
-        self.result = result
-        self.code = code
 
 
 def _log(msg):
@@ -69,7 +99,6 @@ class Agent:
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
-        # A board may bring its own transport (an AT-command modem): board.connect.
         self.c = self._client()
         self.api = Api(self.c, cfg["dev_id"], self._authorization())
         global _said_tls
@@ -83,6 +112,13 @@ class Agent:
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
         self._md = None  # digest of the bytes downloaded so far in this boot
+        self._buf = self._mv = None  # the chunk buffer (fetch.py)
+
+    # A board may bring its own transport (an AT-command modem): board.connect.
+    def _client(self):
+        c = self.cfg
+        return Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
+                      c["tls"], c["ca"], c["insecure"], c["conn_requests"])
 
     # The Authorization value, and where its expiry came from (said in the log): a
     # precomputed one from the config; else signed here, valid for et_ttl seconds when
@@ -138,6 +174,28 @@ class Agent:
             except (NetError, PlatformError) as e:
                 err = e
 
+    # The rule for an errno met in a call (_RULES): the actions that end the cycle
+    # are carried out here; the others are returned for the caller to do.
+    def _answer(self, call, e, task):
+        n = e.errno
+        act = _FAIL
+        for calls, errno, a in _RULES:
+            if calls & call and (errno == n or not errno):
+                act = a
+                break
+        i = 0
+        while not call >> i & 1:
+            i += 1
+        self.log("%s: errno %d (%s)" % (_CALLS[i], n - 1000 if n > 1000 else n,
+                                        "download refused" if n > 1000 else e.msg))
+        if act < _CANCEL:
+            return act
+        if act == _CANCEL or act == _FINISHED:
+            self._forget()
+        if act == _FAIL:
+            self._fail(task["token"], 107, "errno %d" % n)
+        raise Stop({_CANCEL: "cancelled", _PAUSED: "paused"}.get(act, "failed"))
+
     def _report(self, token, code, ok_errnos=()):
         self.log("report %d" % code)
         try:
@@ -150,8 +208,8 @@ class Agent:
         self.summary["code"] = code
         return 0
 
-    # Report a failure code (the task fails on the platform); a task already ended or
-    # a report that cannot get through is logged, never retried for ever.
+    # The one way a task ends with a failure code: reported (a task already ended or a
+    # report that cannot get through is logged, never retried for ever).
     def _end(self, token, code, why):
         self.log("failed: %s" % why)
         try:
@@ -160,7 +218,7 @@ class Agent:
         except OtaError as e:
             self.log("could not report %d: %s" % (code, _what(e)))
 
-    # ... and end the cycle, the partial image and the journal dropped.
+    # ... and the cycle ends, the partial image and the journal dropped.
     def _fail(self, token, code, why):
         self._end(token, code, why)
         self._forget()
@@ -179,6 +237,13 @@ class Agent:
             self._sink = self.b.sink()
         return self._sink
 
+    # Sleep between two attempts: the task's interval, never less than the config's
+    # back-off doubled per attempt already spent (real tasks often say interval 0).
+    def _pause(self, task, spent):
+        floor = self.cfg["backoff_ms"] << (spent if spent < 6 else 6)
+        ms = task["interval"] * 1000
+        self.sleep_ms(ms if ms > floor else floor)
+
     # -- the cycle -----------------------------------------------------------
 
     # One cycle; returns the summary dict ("result": updated, none, failed,
@@ -189,15 +254,10 @@ class Agent:
             self.summary["result"] = self._cycle()
         except Stop as s:
             self.summary["result"] = s.result
-        except OtaError as e:
-            # Anything not handled on the way (the server unreachable, an expired
-            # token the platform did not renew, an errno with no rule): this cycle
-            # ends; the journal stays, so the next one resumes if the task still fits.
-            self.log("cycle ended: %s" % _what(e))
-            self.summary["result"] = "failed"
-        except OSError as e:
-            # Flash or filesystem trouble outside the download loop (a bad block under
-            # the sink's header, a full filesystem): the cycle ends, the journal stays.
+        except (OtaError, OSError) as e:
+            # Anything not handled on the way (the server unreachable, flash or
+            # filesystem trouble outside the download loop): this cycle ends; the
+            # journal stays, so the next one resumes if the task still fits.
             self.log("cycle ended: %s" % _what(e))
             self.summary["result"] = "failed"
         finally:
@@ -218,19 +278,32 @@ class Agent:
             rec["state"] = "applied"
             rec["boots"] = rec["retries"] = 0
         if rec and rec["state"] == "applied":
-            return self._confirm(rec)
+            from .confirm import confirm
+
+            return confirm(self, rec)
+        task, rec = self._task(rec)
+        if task is None:
+            return rec
+        for state, step in _STEPS:
+            if rec["state"] == state:
+                getattr(self, step)(task, rec)
+        return "applied"
+
+    # Report the version, check, and match the journal -> (task, its record), or
+    # (None, the cycle's result) when there is nothing to do.
+    def _task(self, rec):
         version = self.b.running_version()
         self.summary["old_version"] = version
         self._report_version(version)
         self.log("version %s reported" % version)
-        task = self._check(version)
+        task = self._check(version, _CHECK)
         if task is None:
             if rec:
                 if self._no_task(rec["token"]) == "paused":
-                    return "paused"  # the journal stays for when the task resumes
+                    return None, "paused"  # the journal stays for when the task resumes
                 self.log("journal without a task: dropped")
                 self._forget()
-            return "none"
+            return None, "none"
         self.summary["new_version"] = task["target"]
         self.summary["size"] = task["size"]
         self.log("task: %s, %d bytes, md5 %s" % (task["target"], task["size"], task["md5"]))
@@ -240,7 +313,13 @@ class Agent:
             self.log("journal is for another package: dropped")
             self._forget()
             rec = None
-        resumed = rec is not None
+        if rec and rec["state"] == "dl":
+            # Boots that resume the download without getting as far as the next journal
+            # write (which clears the count): a crash loop, not a network.
+            rec["boots"] += 1
+            self.j.save(rec)
+            if rec["boots"] > self.cfg["max_boots"]:
+                self._fail(task["token"], 207, "download keeps dying at %d" % rec["offset"])
         if not rec:
             rec = {"state": "dl", "token": task["token"], "md5": task["md5"],
                    "size": task["size"], "target": task["target"], "offset": 0,
@@ -253,21 +332,23 @@ class Agent:
             self._fail(task["token"], 206, "differential package (type %d): this device applies full images only"
                        % task["type"])
         self._route(task)
-        if rec["state"] == "dl":
-            if resumed:
-                # Boots that resume the download without getting as far as the next
-                # journal write (which clears the count): a crash loop, not a network.
-                rec["boots"] += 1
-                self.j.save(rec)
-                if rec["boots"] > self.cfg["max_boots"]:
-                    self._fail(task["token"], 207, "download keeps dying at %d" % rec["offset"])
-            self._validate(task)
-            self._token_check(task)
-            self._download(task, rec)
-        else:  # "ready": verified earlier, 101 maybe not reported yet
-            # (a power cut after the md5 check: the sink is whole, commit may not be done)
+        return task, rec
+
+    def _step_download(self, task, rec):
+        from .fetch import download
+
+        self._validate(task)
+        self._token_check(task)
+        download(self, task, rec)  # -> rec["state"] "ready"
+
+    # "ready": verified (maybe in an earlier boot: a power cut after the md5 check, the
+    # sink whole, 101 maybe not reported, the commit maybe not done).
+    def _step_commit(self, task, rec):
+        if self._md is None:  # not downloaded in this boot: hash what the sink holds
+            from .fetch import verify
+
             self.sink().begin(task["size"], task["size"])
-            if not self._verify(task, rec, True):
+            if not verify(self, task, rec, True):
                 self._fail(task["token"], 205, "md5 mismatch on re-read")
         self._report(task["token"], 101, (_E_STATE,))
         try:
@@ -280,7 +361,6 @@ class Agent:
         self.b.applied(rec)
         self.log("applied %s; resetting" % task["target"])
         self.b.reset()
-        return "applied"
 
     # Whether the image running now is the package: told by the flash slot on boards
     # that have slots (stock ESP32 images carry no version), else by the version.
@@ -306,35 +386,20 @@ class Agent:
             self.api.dl.addr = (ip[0], ip[1] or c["port"])
             self.log("downloads from %s:%d" % self.api.dl.addr)
 
-    def _client(self):
-        c = self.cfg
-        return Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
-                      c["tls"], c["ca"], c["insecure"], c["conn_requests"])
-
     def _report_version(self, version):
         if self.cfg["task_type"] == 1:
             self._net(self.api.report_version, None, version)
         else:
             self._net(self.api.report_version, version)
 
-    def _check(self, version):
+    # The task, or None when there is none; "paused" for a paused one met by a re-check.
+    def _check(self, version, call=_CHECK):
         c = self.cfg
         try:
             t = self._net(self.api.check, c["task_type"], version, c["manuf"], c["model"],
                           c["cdn"], self.b.signal(), self.b.power())
         except PlatformError as e:
-            if e.errno == _E_NO_TASK:
-                self.log("no task")
-                return None
-            if e.errno == _E_CANCELLED:
-                raise Stop("cancelled")
-            if e.errno == _E_STATE:
-                # The SDK's reading of a check on a paused task (§10): not a task to
-                # start, and not a failure either.
-                self.log("check: task paused")
-                raise Stop("paused")
-            self.log("check: errno %d (%s)" % (e.errno, e.msg))
-            raise Stop("failed")
+            return None if self._answer(call, e, None) == _NO_TASK else "paused"
         # The server's retry and interval are obeyed up to the config's caps: a server
         # cannot make the device try for ever, nor sleep for a week.
         if t["retry"] > c["max_retry"]:
@@ -342,13 +407,6 @@ class Agent:
         if t["interval"] > c["max_interval"]:
             t["interval"] = c["max_interval"]
         return t
-
-    # Sleep between two attempts: the task's interval, never less than the config's
-    # back-off doubled per attempt already spent (real tasks often say interval 0).
-    def _pause(self, task, spent):
-        floor = self.cfg["backoff_ms"] << (spent if spent < 6 else 6)
-        ms = task["interval"] * 1000
-        self.sleep_ms(ms if ms > floor else floor)
 
     # Capacity, then signal/power against the task's thresholds (wait and retry).
     def _validate(self, task):
@@ -369,70 +427,32 @@ class Agent:
             self._net(self.api.check_token, task["token"])
             self.log("token checked: downloading")
         except PlatformError as e:
-            if e.errno == _E_TOKEN_EXPIRED:
-                # The official core ends the upgrade on 12 (§10); the journal stays, so
-                # the next cycle's check (a fresh token) resumes the same package.
-                self.log("token check: errno 12 (token expired): this cycle ends")
-                raise Stop("failed")
-            self._platform(e, task)
+            if self._answer(_TOKEN, e, task) == _WAIT:
+                self._recheck(task)
 
-    # React to a platform errno met while checking the token or downloading: returns
-    # when the download may be tried again (the caller counts the attempt).
-    def _platform(self, e, task):
-        n = e.errno
-        if n == _E_CANCELLED:
-            self.log("task cancelled")
-            self._forget()
-            raise Stop("cancelled")
-        if n in (_E_TOKEN_EXPIRED, _E_DL_TOKEN, _E_STATE):
-            return self._recheck(task)
-        if n == _E_DL_SIZE:
-            self.log("download refused: file size mismatch")
-            return
-        if n == _E_FINISHED:
-            self._forget()
-            raise Stop("failed")
-        self._fail(task["token"], 107, ("download refused (%d)" % (n - 1000)) if n > 1000 else "errno %d" % n)
-
-    # The token was refused or the state is wrong: ask for the task again. Same
-    # package -> carry on with its (maybe new) token; paused -> wait `interval`
-    # without spending a retry (at most pause_waits times); gone -> stop.
+    # The token was refused or the task is paused: ask for the task again. Same
+    # package -> carry on with its (maybe new) token; paused -> wait `interval` without
+    # spending a retry (at most pause_waits times); changed or gone -> stop.
     def _recheck(self, task):
-        c = self.cfg
-        for i in range(c["pause_waits"] + 1):
-            try:
-                t = self._check_again()
-            except PlatformError as e:
-                if e.errno == _E_CANCELLED:
-                    self._forget()
-                    raise Stop("cancelled")
-                raise
-            if t == "paused":
-                self.log("task paused: waiting %d s" % task["interval"])
-                self._pause(task, i)
-                continue
+        for i in range(self.cfg["pause_waits"] + 1):
+            t = self._check(self.summary["old_version"], _RECHECK)
             if t is None:
                 why = self._no_task(task["token"])
-                if why == "paused":
-                    self._pause(task, i)
-                    continue
-                self._forget()
-                raise Stop(why)
-            if t["md5"] != task["md5"] or t["size"] != task["size"] or t["target"] != task["target"]:
-                self.log("task changed: starting over")
-                self._forget()
-                raise Stop("failed")
-            task["token"] = t["token"]
-            task["retry"], task["interval"] = t["retry"], t["interval"]
-            try:
-                self._net(self.api.check_token, task["token"])
-                return
-            except PlatformError as e:
-                if e.errno == _E_CANCELLED:
+                if why != "paused":
                     self._forget()
-                    raise Stop("cancelled")
-                if e.errno != _E_STATE:
-                    raise
+                    raise Stop(why)
+            elif t != "paused":
+                if t["md5"] != task["md5"] or t["size"] != task["size"] or t["target"] != task["target"]:
+                    self.log("task changed: starting over")
+                    self._forget()
+                    raise Stop("failed")
+                task["token"] = t["token"]
+                task["retry"], task["interval"] = t["retry"], t["interval"]
+                try:
+                    self._net(self.api.check_token, task["token"])
+                    return
+                except PlatformError as e:
+                    self._answer(_TOKEN, e, task)  # returns only for _WAIT (paused)
             self.log("task paused: waiting %d s" % task["interval"])
             self._pause(task, i)
         raise Stop("paused")
@@ -447,294 +467,7 @@ class Agent:
             if e.errno == _E_STATE:
                 self.log("no task, but its token says paused")
                 return "paused"
-            if e.errno == _E_CANCELLED:
-                return "cancelled"
         return "cancelled"
-
-    def _check_again(self):
-        try:
-            return self._check(self.summary["old_version"])
-        except Stop as s:
-            if s.result == "cancelled":
-                raise PlatformError(_E_CANCELLED)
-            if s.result == "paused":
-                return "paused"
-            raise
-
-    # -- download ------------------------------------------------------------
-
-    # Attempts until the package is whole and verified. Every failed attempt, whatever
-    # failed (the link, a refusal, a bad answer, the flash), spends one of the task's
-    # retries and is followed by the back-off; spent -> 207 (or the error's own code
-    # when the task allows no retry).
-    def _download(self, task, rec):
-        restarted = False
-        while True:
-            try:
-                self._fetch_all(task, rec)
-                if self._verify(task, rec, False):
-                    return
-                if restarted or not self.summary["resumed_at"] > 0:
-                    self._fail(task["token"], 205, "md5 mismatch")
-                # A resumed image that fails the md5: the journal lied. Start over once.
-                self.log("md5 mismatch after resume: downloading again from 0")
-                restarted = True
-                rec["offset"] = 0
-                self._md = None
-                self.summary["resumed_at"] = -1
-                continue
-            except PlatformError as e:
-                self._platform(e, task)
-                err = e
-            except (NetError, ProtocolError, OSError) as e:
-                # OSError: the flash refused a write (a bad block); the next attempt
-                # erases that block again before writing it.
-                if isinstance(e, OSError):
-                    # the digest took the chunk the flash refused: start the next
-                    # attempt from the journal (re-erase, re-hash), not from the chunk
-                    self._md = None
-                err = e
-            except BadImage as e:
-                self._fail(task["token"], 206, _what(e))
-            except NoSpace as e:
-                self._fail(task["token"], 102, _what(e))
-            rec["retries"] += 1
-            self.j.save(rec)
-            self.c.close()
-            self.api.dl.close()
-            if rec["retries"] > task["retry"]:
-                # A refusal keeps its own code (107, as the SDK reports a `2` it gave up on)
-                code = 207 if task["retry"] and not isinstance(err, PlatformError) else getattr(err, "code", 107)
-                self._fail(task["token"], code, "retries spent (%s)" % _what(err))
-            self.log("attempt %d failed (%s): again in %d s" % (rec["retries"], _what(err), task["interval"]))
-            self._pause(task, rec["retries"] - 1)
-
-    def _fetch_all(self, task, rec):
-        c = self.cfg
-        size = task["size"]
-        sink = self.sink()
-        md = self._md
-        if md is None:  # first attempt in this boot: from the journal's offset
-            md = digest.new("md5")
-            off = sink.begin(size, rec["offset"])
-            if off:
-                self.log("resuming at %d" % off)
-                self.summary["resumed_at"] = off
-                self._rehash(md, off)
-            elif c["request"]:
-                self.log("download in %d-byte ranges" % c["request"])
-            else:
-                self.log("download in one range")
-            self._md = md
-        else:  # the link broke earlier in this boot: carry on where the sink is
-            off = sink.off
-        rec["offset"] = off
-        rec["token"] = task["token"]  # a re-check may have brought a fresh one
-        chunk = c["chunk"]
-        if not hasattr(self, "_buf") or len(self._buf) != chunk:
-            self._buf = bytearray(chunk)
-            self._mv = memoryview(self._buf)
-        buf, mv = self._buf, self._mv
-        every = c["journal_every"]
-        next_j = off + every
-        pstep = c["progress_every"]
-        next_pb = _step_at(off, size, pstep)
-        token = task["token"]
-        api, http = self.api, self.api.dl
-        mid = http is not self.c  # progress may go out in the middle of a range
-        req = c["request"] or size
-        while off < size:
-            end = off + req - 1
-            if end >= size - 2:
-                # The platform's smallest range is 2 bytes (§10): never leave a last
-                # range of one byte behind.
-                end = size - 1 if end >= size - 1 else size - 3
-            start = off
-            if size - off == 1 and off:
-                start = off - 1  # one byte left (a resume point): ask for two, drop one
-            try:  # called directly: a *args call would allocate a tuple per chunk
-                n = api.fetch(token, start, end, size)
-            except (NetError, PlatformError) as e:
-                n = self._retry(e, api.fetch, (token, start, end, size))
-            if http.status == 200 and off:
-                # The server ignored Range: the body is the whole package. Start over.
-                self.log("server ignored Range: restarting from 0")
-                off = sink.begin(size, 0)
-                md = self._md = digest.new("md5")
-                next_j = every
-            elif start != off:
-                http.readinto(buf, 1)
-                n -= 1
-            while n:
-                k = chunk if n >= chunk else n
-                http.readinto(buf, k)
-                v = mv if k == chunk else mv[:k]
-                md.update(v)
-                sink.write(v)
-                off += k
-                n -= k
-                self.summary["bytes"] += k
-                if off >= next_j or off == size:
-                    sink.flush()
-                    rec["offset"] = off
-                    rec["boots"] = 0
-                    self.j.save(rec)
-                    next_j = off + every
-                if self.progress:
-                    self.progress(off, size)
-                if mid and off >= next_pb:
-                    next_pb = self._step_due(task, off, size, pstep)
-            if off >= next_pb:
-                next_pb = self._step_due(task, off, size, pstep)
-
-    # Report the progress step reached at off -> the offset of the next one.
-    def _step_due(self, task, off, size, pstep):
-        p = off * 100 // size
-        self._step(task, 99 if p > 99 else p)
-        return _step_at(off, size, pstep)
-
-    # Progress only where the platform takes it: 'invalid state' is logged, not fatal.
-    def _step(self, task, p):
-        try:
-            self._net(self.api.report, task["token"], p)
-            self.log("progress %d%%" % p)
-        except PlatformError as e:
-            if e.errno == _E_CANCELLED:
-                raise
-            self.log("progress %d: errno %d (%s)" % (p, e.errno, e.msg))
-
-    # Rebuild the digest of the first `upto` bytes from what the sink holds.
-    def _rehash(self, md, upto):
-        buf = bytearray(1024)
-        off = 0
-        sink = self.sink()
-        while off < upto:
-            k = upto - off if upto - off < 1024 else 1024
-            sink.readinto(off, buf if k == 1024 else memoryview(buf)[:k])
-            md.update(buf if k == 1024 else memoryview(buf)[:k])
-            off += k
-
-    # md5 of the package; on success journal "ready". reread: hash from the sink.
-    def _verify(self, task, rec, reread):
-        if reread:
-            md = digest.new("md5")
-            self._rehash(md, task["size"])
-        else:
-            md = self._md
-        got = digest.hexstr(md.digest())
-        if got != task["md5"]:
-            self.log("md5 mismatch")
-            return False
-        rec["state"] = "ready"
-        rec["offset"] = task["size"]
-        self.j.save(rec)
-        self.log("md5 ok")
-        return True
-
-    # -- after the reset -----------------------------------------------------
-
-    def _confirm(self, rec):
-        target = rec["target"]
-        self.summary["old_version"] = rec["from_ver"]
-        self.summary["new_version"] = target
-        self.summary["size"] = rec["size"]
-        token = rec["token"]
-        new = self._runs_package(rec)
-        # Boots of the new image (boots) and of the old one after a rollback (retries)
-        # are counted before anything else: a crash loop in either ends with 207.
-        if new:
-            rec["boots"] += 1
-        else:
-            rec["retries"] += 1
-        self.j.save(rec)
-        if rec["boots"] > self.cfg["max_boots"] or rec["retries"] > self.cfg["max_boots"]:
-            return self._confirm_fail(token, 207, "new image never confirmed")
-        if not new:
-            # The bootloader went back to the old image: the new one was reset before
-            # it confirmed (a power cut, a crash). Commit the verified image again
-            # while boots last; max_boots spent -> 207.
-            self._recommit(rec)
-            return self._confirm_fail(token, 207, "new image never confirmed")
-        v = self.b.image_version()
-        if v and v != target:
-            return self._reject(token, 204, "the new image is %s, the task's target %s" % (v, target))
-        if not self.b.self_test():
-            return self._reject(token, 206, "self-test failed")
-        try:
-            self.b.confirm(rec)
-        except OtaError as e:
-            return self._reject(token, 206, _what(e))
-        self.log("running %s, self-test passed: confirmed" % target)
-        # 201 first: reporting the target version completes the task, after which the
-        # platform refuses 201. 'Task finished' means it already counts as done.
-        try:
-            try:
-                self._report(token, 201, (_E_FINISHED,))
-            except PlatformError as e:
-                if e.errno not in (_E_TOKEN_DEVICE, _E_TOKEN_EXPIRED):
-                    raise
-                # The token died since the download: the task's check hands out a new one.
-                t = self._check(target)
-                if t is None:
-                    raise
-                self._report(t["token"], 201, (_E_FINISHED,))
-            self.summary["code"] = 201
-        except (PlatformError, NetError, Stop) as e:
-            self.log("201 not accepted: %s" % _what(e))
-        self._report_version(target)
-        self.j.clear()
-        self.log("updated to %s" % target)
-        return "updated"
-
-    # The new image runs but must not be kept (wrong version, failed self-test, cannot
-    # be marked valid): report while it still has the network, forget the package and
-    # reset without confirming, so the bootloader returns to the old image.
-    def _reject(self, token, code, why):
-        self._confirm_fail(token, code, why)
-        self.b.reset()
-        return "failed"
-
-    # Re-commit the image of an "applied" journal and reset; returns only when that is
-    # not possible (boots spent, no sink, or the slot no longer holds the package).
-    def _recommit(self, rec):
-        if rec["boots"] >= self.cfg["max_boots"]:
-            return
-        try:
-            sink = self.sink()
-            sink.begin(rec["size"], rec["size"])
-            md = digest.new("md5")
-            self._rehash(md, rec["size"])
-            if digest.hexstr(md.digest()) != rec["md5"]:
-                self.log("slot no longer holds the package")
-                return
-            sink.commit()
-        except (OtaError, OSError) as e:
-            self.log("commit again failed: %s" % _what(e))
-            return
-        self.log("rolled back before confirming: committed again (boot %d of %d)"
-                 % (rec["boots"], self.cfg["max_boots"]))
-        self.j.save(rec)
-        self.b.reset()
-
-    def _confirm_fail(self, token, code, why):
-        self._end(token, code, "confirm: " + why)
-        self.j.clear()
-        return "failed"
-
-
-# The byte offset at which the next progress step (every pstep %) is due; past size
-# when none is. Worked out once per step, not per chunk: off * 100 is past 30 bits
-# (a heap integer on a board) once an image passes 10 MiB.
-def _step_at(off, size, pstep):
-    if not pstep:
-        return size + 1
-    p = off * 100 // size
-    p += pstep - p % pstep
-    return size + 1 if p >= 100 else (p * size + 99) // 100
-
-
-def _what(e):
-    return "%s: %s" % (type(e).__name__, e.args[0] if e.args else "")
 
 
 def _jitter(ms):

@@ -51,3 +51,17 @@ class PlatformError(OtaError):
         super().__init__(errno, msg)  # MicroPython has no Base.__init__(self, ...)
         self.errno = errno
         self.msg = msg
+
+
+def what(e):
+    # "Type: message" for a log line (messages never carry secrets, see above).
+    return "%s: %s" % (type(e).__name__, e.args[0] if e.args else "")
+
+
+class Stop(Exception):
+    # Ends the agent's cycle with a result ("none", "failed", "cancelled", "paused"):
+    # control flow, not an error (never an OtaError, so no handler takes it for one).
+    def __init__(self, result, code=0):
+        super().__init__(result)
+        self.result = result
+        self.code = code

@@ -2,5 +2,5 @@
 # token, journal, config, board base class, digest front end, errors, formatting).
 metadata(version="0.1.0", description="OneNET OTA agent: core")
 package("onenet_ota", files=("__init__.py", "agent.py", "api.py", "auth.py", "board.py",
-                             "config.py", "digest.py", "errors.py", "fmt.py", "http.py",
+                             "confirm.py", "config.py", "digest.py", "errors.py", "fetch.py", "fmt.py", "http.py",
                              "journal.py"), base_path="../../firmware")

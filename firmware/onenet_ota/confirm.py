@@ -1,0 +1,112 @@
+# The confirm step of the agent (agent.py), on the first boots after the reset into a
+# new image: is the package what runs (by slot where the board has slots), is it the
+# target, does it pass its self-test, can it be kept — then 201 BEFORE the new version
+# is reported (reporting the target version completes the task, after which the
+# platform refuses 201). Functions over the Agent `a`.
+from . import digest
+from .errors import NetError, OtaError, PlatformError, Stop, what as _what
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_E_TOKEN_DEVICE = const(4)
+_E_TOKEN_EXPIRED = const(12)
+_E_FINISHED = const(20)
+
+
+def confirm(a, rec):
+    target = rec["target"]
+    a.summary["old_version"] = rec["from_ver"]
+    a.summary["new_version"] = target
+    a.summary["size"] = rec["size"]
+    token = rec["token"]
+    new = a._runs_package(rec)
+    # Boots of the new image (boots) and of the old one after a rollback (retries) are
+    # counted before anything else: a crash loop in either ends with 207.
+    if new:
+        rec["boots"] += 1
+    else:
+        rec["retries"] += 1
+    a.j.save(rec)
+    mb = a.cfg["max_boots"]
+    if rec["boots"] > mb or rec["retries"] > mb:
+        return _failed(a, token, 207, "new image never confirmed")
+    if not new:
+        # The bootloader went back to the old image: the new one was reset before it
+        # confirmed (a power cut, a crash). Commit the verified image again while
+        # boots last; max_boots spent -> 207.
+        _recommit(a, rec)
+        return _failed(a, token, 207, "new image never confirmed")
+    v = a.b.image_version()
+    if v and v != target:
+        return _reject(a, token, 204, "the new image is %s, the task's target %s" % (v, target))
+    if not a.b.self_test():
+        return _reject(a, token, 206, "self-test failed")
+    try:
+        a.b.confirm(rec)
+    except OtaError as e:
+        return _reject(a, token, 206, _what(e))
+    a.log("running %s, self-test passed: confirmed" % target)
+    # 'Task finished' means the platform already counts the upgrade as done.
+    try:
+        try:
+            a._report(token, 201, (_E_FINISHED,))
+        except PlatformError as e:
+            if e.errno not in (_E_TOKEN_DEVICE, _E_TOKEN_EXPIRED):
+                raise
+            # The token died since the download: the task's check hands out a new one.
+            t = a._check(target)
+            if t is None:
+                raise
+            a._report(t["token"], 201, (_E_FINISHED,))
+        a.summary["code"] = 201
+    except (PlatformError, NetError, Stop) as e:
+        a.log("201 not accepted: %s" % _what(e))
+    a._report_version(target)
+    a.j.clear()
+    a.log("updated to %s" % target)
+    return "updated"
+
+
+# The new image runs but must not be kept (wrong version, failed self-test, cannot be
+# marked valid): report while it still has the network, forget the package and reset
+# without confirming, so the bootloader returns to the old image.
+def _reject(a, token, code, why):
+    _failed(a, token, code, why)
+    a.b.reset()
+    return "failed"
+
+
+def _failed(a, token, code, why):
+    a._end(token, code, "confirm: " + why)
+    a.j.clear()
+    return "failed"
+
+
+# Re-commit the image of an "applied" journal and reset; returns only when that is not
+# possible (boots spent, no sink, or the slot no longer holds the package).
+def _recommit(a, rec):
+    if rec["boots"] >= a.cfg["max_boots"]:
+        return
+    try:
+        sink = a.sink()
+        sink.begin(rec["size"], rec["size"])
+        md = digest.new("md5")
+        from .fetch import rehash
+
+        rehash(a, md, rec["size"])
+        if digest.hexstr(md.digest()) != rec["md5"]:
+            a.log("slot no longer holds the package")
+            return
+        sink.commit()
+    except (OtaError, OSError) as e:
+        a.log("commit again failed: %s" % _what(e))
+        return
+    a.log("rolled back before confirming: committed again (boot %d of %d)" % (rec["boots"], a.cfg["max_boots"]))
+    a.j.save(rec)
+    a.b.reset()

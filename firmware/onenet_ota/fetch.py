@@ -1,0 +1,202 @@
+# The download step of the agent (agent.py): ranged requests into the one chunk
+# buffer -> md5 -> sink -> journal, progress steps, attempts and their back-off, the
+# md5 check. Functions over the Agent `a`, so the step costs no class of its own.
+#
+# The data path of one chunk (nothing allocated): the socket's bytes land at offset 0
+# of a._buf (http.Client.readinto), the digest and the sink take the same memoryview,
+# the journal is written every journal_every bytes from its preallocated buffer.
+from . import digest
+from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, what as _what
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_RETRY = const(6)  # agent._answer's action: try the download again
+_AGAIN = const(4)  # ... check the task again first (a fresh token)
+_DL = const(8)  # where an answer came from: a download
+
+
+# Attempts until the package is whole and verified. Every failed attempt, whatever
+# failed (the link, a refusal, a bad answer, the flash), spends one of the task's
+# retries and is followed by the back-off; spent -> 207 (or the error's own code when
+# the task allows no retry; a refusal keeps 107, as the SDK reports a `2` it gave up on).
+def download(a, task, rec):
+    restarted = False
+    while True:
+        try:
+            _fetch_all(a, task, rec)
+            if verify(a, task, rec, False):
+                return
+            if restarted or not a.summary["resumed_at"] > 0:
+                a._fail(task["token"], 205, "md5 mismatch")
+            # A resumed image that fails the md5: the journal lied. Start over once.
+            a.log("md5 mismatch after resume: downloading again from 0")
+            restarted = True
+            rec["offset"] = 0
+            a._md = None
+            a.summary["resumed_at"] = -1
+            continue
+        except PlatformError as e:
+            if a._answer(_DL, e, task) == _AGAIN:
+                a._recheck(task)
+            err = e
+        except (NetError, ProtocolError, OSError) as e:
+            # OSError: the flash refused a write (a bad block). The digest took the
+            # chunk the flash refused: the next attempt starts from the journal
+            # (re-erase, re-hash), not from the chunk.
+            if isinstance(e, OSError):
+                a._md = None
+            err = e
+        except BadImage as e:
+            a._fail(task["token"], 206, _what(e))
+        except NoSpace as e:
+            a._fail(task["token"], 102, _what(e))
+        rec["retries"] += 1
+        a.j.save(rec)
+        a.c.close()
+        a.api.dl.close()
+        if rec["retries"] > task["retry"]:
+            code = 207 if task["retry"] and not isinstance(err, PlatformError) else getattr(err, "code", 107)
+            a._fail(task["token"], code, "retries spent (%s)" % _what(err))
+        a.log("attempt %d failed (%s): again in %d s" % (rec["retries"], _what(err), task["interval"]))
+        a._pause(task, rec["retries"] - 1)
+
+
+def _fetch_all(a, task, rec):
+    c = a.cfg
+    size = task["size"]
+    sink = a.sink()
+    md = a._md
+    if md is None:  # first attempt in this boot: from the journal's offset
+        md = digest.new("md5")
+        off = sink.begin(size, rec["offset"])
+        if off:
+            a.log("resuming at %d" % off)
+            a.summary["resumed_at"] = off
+            rehash(a, md, off)
+        elif c["request"]:
+            a.log("download in %d-byte ranges" % c["request"])
+        else:
+            a.log("download in one range")
+        a._md = md
+    else:  # the link broke earlier in this boot: carry on where the sink is
+        off = sink.off
+    rec["offset"] = off
+    rec["token"] = task["token"]  # a re-check may have brought a fresh one
+    chunk = c["chunk"]
+    if a._buf is None or len(a._buf) != chunk:
+        a._buf = bytearray(chunk)
+        a._mv = memoryview(a._buf)
+    buf, mv = a._buf, a._mv
+    every = c["journal_every"]
+    next_j = off + every
+    pstep = c["progress_every"]
+    next_pb = _step_at(off, size, pstep)
+    token = task["token"]
+    api, http = a.api, a.api.dl
+    mid = http is not a.c  # progress may go out in the middle of a range
+    req = c["request"] or size
+    while off < size:
+        end = off + req - 1
+        if end >= size - 2:
+            # The platform's smallest range is 2 bytes (§10): never leave a last
+            # range of one byte behind.
+            end = size - 1 if end >= size - 1 else size - 3
+        start = off
+        if size - off == 1 and off:
+            start = off - 1  # one byte left (a resume point): ask for two, drop one
+        try:  # called directly: a *args call would allocate a tuple per chunk
+            n = api.fetch(token, start, end, size)
+        except (NetError, PlatformError) as e:
+            n = a._retry(e, api.fetch, (token, start, end, size))
+        if http.status == 200 and off:
+            # The server ignored Range: the body is the whole package. Start over.
+            a.log("server ignored Range: restarting from 0")
+            off = sink.begin(size, 0)
+            md = a._md = digest.new("md5")
+            next_j = every
+        elif start != off:
+            http.readinto(buf, 1)
+            n -= 1
+        while n:
+            k = chunk if n >= chunk else n
+            http.readinto(buf, k)
+            v = mv if k == chunk else mv[:k]
+            md.update(v)
+            sink.write(v)
+            off += k
+            n -= k
+            a.summary["bytes"] += k
+            if off >= next_j or off == size:
+                sink.flush()
+                rec["offset"] = off
+                rec["boots"] = 0
+                a.j.save(rec)
+                next_j = off + every
+            if a.progress:
+                a.progress(off, size)
+            if mid and off >= next_pb:
+                next_pb = _step_due(a, task, off, size, pstep)
+        if off >= next_pb:
+            next_pb = _step_due(a, task, off, size, pstep)
+
+
+# Report the progress step reached at off -> the offset of the next one. Progress only
+# where the platform takes it: 'invalid state' is logged, not fatal.
+def _step_due(a, task, off, size, pstep):
+    p = off * 100 // size
+    p = 99 if p > 99 else p
+    try:
+        a._net(a.api.report, task["token"], p)
+        a.log("progress %d%%" % p)
+    except PlatformError as e:
+        if e.errno == 22:  # cancelled: the download ends (agent._answer)
+            raise
+        a.log("progress %d: errno %d (%s)" % (p, e.errno, e.msg))
+    return _step_at(off, size, pstep)
+
+
+# The byte offset at which the next progress step (every pstep %) is due; past size
+# when none is. Worked out once per step, not per chunk: off * 100 is past 30 bits
+# (a heap integer on a board) once an image passes 10 MiB.
+def _step_at(off, size, pstep):
+    if not pstep:
+        return size + 1
+    p = off * 100 // size
+    p += pstep - p % pstep
+    return size + 1 if p >= 100 else (p * size + 99) // 100
+
+
+# Rebuild the digest of the first `upto` bytes from what the sink holds.
+def rehash(a, md, upto):
+    buf = bytearray(1024)
+    off = 0
+    sink = a.sink()
+    while off < upto:
+        k = upto - off if upto - off < 1024 else 1024
+        sink.readinto(off, buf if k == 1024 else memoryview(buf)[:k])
+        md.update(buf if k == 1024 else memoryview(buf)[:k])
+        off += k
+
+
+# md5 of the package; on success journal "ready". reread: hash from the sink.
+def verify(a, task, rec, reread):
+    if reread:
+        md = digest.new("md5")
+        rehash(a, md, task["size"])
+    else:
+        md = a._md
+    got = digest.hexstr(md.digest())
+    if got != task["md5"]:
+        a.log("md5 mismatch")
+        return False
+    rec["state"] = "ready"
+    rec["offset"] = task["size"]
+    a.j.save(rec)
+    a.log("md5 ok")
+    return True
