@@ -151,6 +151,19 @@ class SocketTransport:
         except OSError as e:
             raise _wrap(e, "read")
 
+    # Whether bytes wait to be read (between answers on a kept-alive connection).
+    def pending(self):
+        try:
+            if _MP:
+                for _ in self._poll.ipoll(0):
+                    return True
+                return False
+            import select
+
+            return bool(select.select([self.s], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True  # a socket that cannot be polled is not worth reusing
+
     def read_exact(self, buf, n):
         try:
             if _MP:

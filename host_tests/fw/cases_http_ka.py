@@ -39,3 +39,4 @@ def case_send_range_request_bytes():
 
 def case_interim_100_continue():
     return _get("/continue")
+
