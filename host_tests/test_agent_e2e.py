@@ -353,8 +353,11 @@ def test_code_107_one_byte_answer(env, how):
 
 
 def test_code_204_version_differs(env):
-    # The package runs, but its embedded version is not the task's target.
-    data = image(64 * 1024, "V9.9")
+    # The package runs, but its embedded version is not the task's target (stock
+    # images embed none: this one does).
+    from onenet_ota_tools.images import make_app_image
+
+    data = make_app_image(64 * 1024, "V9.9", seed=3, embed_version=True)
     t = env.publish(data, "V1.4")
     s = env.run()
     _ok(env, s, "failed")
