@@ -398,7 +398,7 @@ class AtModem:
                     break
         if k < 5:
             return None
-        y = v[0] + 2000 if v[0] < 100 else v[0]
+        y = v[0] + (1900 if v[0] >= 70 else 2000) if v[0] < 100 else v[0]  # "70/01/01": unset
         if y < 2020 or not 1 <= v[1] <= 12 or not 1 <= v[2] <= 31:
             return None  # not synchronised
         return _epoch(y, v[1], v[2], v[3], v[4], v[5]) - sign * v[6] * 900
