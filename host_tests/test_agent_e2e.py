@@ -367,6 +367,12 @@ def test_code_204_version_differs(env):
     assert env.device_version() == OLD
     assert not env.journal_exists()
     assert env.otadata().get("st_ota_1") != "VALID"  # never confirmed
+    # rejected like a failed self-test: reset unconfirmed, the bootloader is back on the
+    # old image, and the next cycle reports the old version and leaves ota_0 alone
+    _old_image_boots(env)
+    s = env.run()
+    assert s["old_version"] == OLD, s
+    _old_image_boots(env)
 
 
 def test_code_206_not_an_image(env):
