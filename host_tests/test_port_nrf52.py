@@ -371,7 +371,7 @@ def test_uart_loss_measured(tmp_path, monkeypatch, modem, hwfc):
     boot = stats[0]  # the boot that downloaded
     lost = sum(st["lost_full"] + st["lost_stall"] for st in stats)
     print("\nUART %s %s: %d bytes received, lost %d (ring %d, stall %d), max ring fill %d, "
-          "held %.2f s, %d stalls; %d image bytes in %.1f s of download boot (%.0f B/s)"
+          "held %.2f s, %d stalls; %d image bytes in %.1f s, both boots (%.0f B/s)"
           % (modem, "rts/cts" if hwfc else "no flow control", boot["rx"], lost, boot["lost_full"],
              boot["lost_stall"], boot["max_fill"], boot["held_us"] / 1e6, boot["stalls"], len(data),
              s["seconds"], len(data) / s["seconds"]))

@@ -51,23 +51,23 @@ def check(cfg):
             import nrf
         except ImportError:
             return  # checked on the board (region() raises NoSpace there)
-        a, n = _region(cfg, nrf)
-        if n < 2 * 4096:
-            lo = nrf.unused_flash_start()
+        a, n, lo, hi = _region(cfg, nrf)
+        if not n:
+            n = cfg["flash_len"] or (hi - a if hi > a else 0)
             raise ConfigError("flash_start, flash_len: 0x%x+%d does not fit the free flash 0x%x..0x%x (%d KiB)"
-                              % (a, n, lo, lo + nrf.unused_flash_length(), nrf.unused_flash_length() // 1024))
+                              % (a, n, lo, hi, (hi - lo) // 1024))
 
 
 def _region(cfg, nrf):
-    # (start, len) of the image region; len < 8192 when it does not fit
+    # -> (start, len, free start, free end); len 0 when the region is not inside
     lo = nrf.unused_flash_start()
     hi = (lo + nrf.unused_flash_length()) // 4096 * 4096
     start = cfg["flash_start"] or lo
     start = (start + 4095) // 4096 * 4096
     end = start + cfg["flash_len"] if cfg["flash_len"] else hi
-    if start < lo or end > hi:
-        return start, 0
-    return start, end - start
+    if start < lo or end > hi or end - start < 2 * 4096:
+        return start, 0, lo, hi
+    return start, end - start, lo, hi
 
 
 def release():
@@ -166,12 +166,11 @@ class Nrf52Board(Board):
         # firmware, inside what unused_flash_start/length() report.
         import nrf
 
-        start, n = _region(self.cfg, nrf)
-        if n < 2 * 4096:
+        start, n, lo, hi = _region(self.cfg, nrf)
+        if not n:
             from .errors import NoSpace
 
-            lo = nrf.unused_flash_start()
-            raise NoSpace("flash region 0x%x+%d outside 0x%x..0x%x" % (start, n, lo, lo + nrf.unused_flash_length()))
+            raise NoSpace("flash region at 0x%x outside the free flash 0x%x..0x%x" % (start, lo, hi))
         return start, n
 
     def sink(self):
