@@ -75,6 +75,11 @@ def test_at_transport(modems, runtime):
         assert "ERROR" in r["case_%s_error" % k]
         assert r["case_%s_remote_close" % k] == 3
     assert r["case_m5311_dns"] == "127.0.0.1"
+    import time
+
+    for k in ("bc26", "m5311"):
+        t, unset = r["case_%s_clock" % k]
+        assert abs(t - time.time()) < 10 and unset is None, r["case_%s_clock" % k]
     assert modems[0].stats["storm"] and modems[1].stats["storm"]
     assert modems[0].stats["send_fails"] == 1 and modems[1].stats["send_fails"] == 1
     if runtime == "micropython":
@@ -113,3 +118,43 @@ def test_modemsim_speaks_both_sets():
         assert b"+CMDNS: 127.0.0.1" in out and out.rstrip().endswith(b"ERROR")
         with pytest.raises(ValueError):
             a.fault(nonsense=1)
+
+
+def test_modemsim_cr_and_lf_in_separate_segments():
+    # A UART that delivers one byte per segment (qemu's serial does): the LF after a
+    # command's CR comes late. It must not become the first payload byte of AT+QISEND.
+    echo = _Echo()
+    try:
+        with ModemSim("bc26") as sim:
+            s = socket.create_connection(("127.0.0.1", sim.port), timeout=2)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def send(b, wait=0.05):
+                s.sendall(b)
+                threading.Event().wait(wait)
+
+            out = b""
+            try:
+                for part in (b"ATE0\r", b"\n", b'AT+QIOPEN=1,0,"TCP","127.0.0.1",%d,0,0\r' % echo.port, b"\n"):
+                    send(part)
+                send(b"", 0.3)
+                send(b"AT+QISEND=0,3\r")
+                send(b"\n", 0.2)  # the late LF
+                send(b"abc", 0.3)
+                send(b"AT+QIRD=0,100\r")
+                send(b"\n", 0.3)
+                s.settimeout(0.3)
+                while True:
+                    try:
+                        d = s.recv(4096)
+                    except socket.timeout:
+                        break
+                    if not d:
+                        break
+                    out += d
+            finally:
+                s.close()
+    finally:
+        echo.stop()
+    assert b"SEND OK" in out and b"+QIRD: 3\r\nabc\r\n" in out, out
+    assert sim.stats["up"] == 3 and sim.stats["unknown"] == 0

@@ -195,6 +195,27 @@ def case_m5311_dns():
     return ip
 
 
+# AT+CCLK? -> unix seconds (the simulator answers China time, +32 quarter hours), and
+# None for a clock never set from the network.
+def _clock(kind):
+    m = _modem(kind)
+    t = m.clock()
+    m.cmd("AT+SIMFAULT=clock,0")
+    try:
+        unset = m.clock()
+    finally:
+        m.cmd("AT+SIMFAULT=clock,1")
+    return [t, unset]
+
+
+def case_bc26_clock():
+    return _clock("bc26")
+
+
+def case_m5311_clock():
+    return _clock("m5311")
+
+
 # Heap: what one 1 KiB echo allocates once the modem is warmed up (MicroPython only).
 def case_bc26_alloc_per_kib():
     return _alloc("bc26")
