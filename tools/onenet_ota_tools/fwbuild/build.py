@@ -180,6 +180,25 @@ def _mpy_cross(tree, log, timeout):
     return exe
 
 
+KEEP = 4  # builds kept per target (each edit of a frozen file is a new key)
+
+
+def _prune(cache, prefix, current):
+    # Remove the oldest builds of a target beyond KEEP (never the current one).
+    try:
+        dirs = [os.path.join(cache, d) for d in os.listdir(cache) if d.startswith(prefix)
+                and os.path.isdir(os.path.join(cache, d))]
+    except OSError:
+        return
+    dirs.sort(key=lambda d: os.path.getmtime(d), reverse=True)
+    for d in [d for d in dirs if d != current][KEEP - 1:]:
+        shutil.rmtree(d, ignore_errors=True)
+        try:
+            os.remove(d + ".lock")
+        except OSError:
+            pass
+
+
 def parse_heap(text):
     # "64k", "65536", "0x10000" -> bytes (a multiple of 1024 between 8 KiB and 2 MiB)
     t = str(text).strip().lower()
@@ -223,6 +242,8 @@ def qemu_firmware(heap=DEFAULT_HEAP, src=None, cache=source.CACHE, log=None, tim
         tmp = elf + ".tmp"
         shutil.copyfile(os.path.join(obj, "firmware.elf"), tmp)
         os.replace(tmp, elf)
+        if first:
+            _prune(cache, "qemu-", out_dir)
     info["built"] = True
     info["seconds"] = round(time.monotonic() - t0, 1)
     return elf, info
@@ -254,6 +275,7 @@ def unix32_firmware(src=None, cache=source.CACHE, log=None, timeout=1200):
         shutil.copyfile(os.path.join(obj, "micropython"), exe + ".tmp")
         os.chmod(exe + ".tmp", 0o755)
         os.replace(exe + ".tmp", exe)
+        _prune(cache, "unix32-", out_dir)
     info["built"] = True
     info["seconds"] = round(time.monotonic() - t0, 1)
     return exe, info
