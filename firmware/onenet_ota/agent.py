@@ -95,7 +95,7 @@ class Agent:
     def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
         self.cfg = cfg
         self.b = board  # before the Client: the board may bring its transport
-        self.log = log or _log
+        self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
