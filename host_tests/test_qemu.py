@@ -34,8 +34,29 @@ def _why_skip():
 
 
 SKIP = _why_skip()
-if SKIP:
-    pytestmark = [pytestmark, pytest.mark.skip(reason=SKIP)]
+needs_qemu = pytest.mark.skipif(SKIP is not None, reason=str(SKIP))
+
+
+@pytest.mark.parametrize("argv", [
+    ["firmware", "--target", "qemu"],
+    ["device", "--runtime", "qemu", "--board", "nrf52832", "--product-id", "1", "--dev-id", "2",
+     "--access-key", "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw="],
+])
+def test_missing_toolchain_is_one_line_exit_2(tmp_path, argv):
+    # no compiler, no qemu on PATH: one line naming the Debian packages
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PATH=str(tmp_path))
+    exe = os.path.join(os.path.dirname(sys.executable), "onenet-ota")
+    extra = ["--state-dir", str(tmp_path / "s")] if argv[0] == "device" else []
+    p = subprocess.run([exe] + argv + extra, capture_output=True, text=True, env=env, timeout=60,
+                       cwd=str(tmp_path))
+    assert p.returncode == 2, p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing toolchain" in lines[0], p.stderr
+    for pkg in ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm"):
+        assert pkg in lines[0]
 
 
 @pytest.fixture
@@ -67,6 +88,7 @@ def _updated(env, s, data, t):
     assert h[:4] == b"OTAI" and h[28:32] == b"DONE", h
 
 
+@needs_qemu
 def test_firmware_command_builds_then_caches(cli):
     code, out, err = cli("firmware", "--target", "qemu", "--heap", HEAP, "--json")
     assert code == 0, err
@@ -78,6 +100,7 @@ def test_firmware_command_builds_then_caches(cli):
     assert code == 0 and again["built"] is False and again["elf"] == info["elf"]
 
 
+@needs_qemu
 @pytest.mark.parametrize("modem", ("bc26", "m5311"))
 def test_fresh_update(qenv, modem):
     data = image(SIZE, "V1.4")
@@ -88,6 +111,7 @@ def test_fresh_update(qenv, modem):
     assert s["modem"]["sessions"] == 2  # one UART connection per boot of the board
 
 
+@needs_qemu
 def test_link_dropped_mid_download_resumes(qenv):
     data = image(SIZE, "V1.4")
     t = qenv.publish(data, "V1.4", manuf="102", model="10201")
@@ -102,6 +126,7 @@ def test_link_dropped_mid_download_resumes(qenv):
     assert s["bytes"] <= SIZE + 2 * 1024  # carried on, did not start over
 
 
+@needs_qemu
 def test_power_cut_then_resume(qenv):
     data = image(SIZE, "V1.4")
     t = qenv.publish(data, "V1.4", manuf="102", model="10201")
@@ -117,6 +142,7 @@ def test_power_cut_then_resume(qenv):
     assert s["bytes"] == SIZE - s["resumed_at"]
 
 
+@needs_qemu
 def test_md5_mismatch_205_exit_1(qenv, cli):
     data = image(SIZE, "V1.4")
     t = qenv.publish(data, "V1.4", manuf="102", model="10201")
@@ -134,6 +160,7 @@ def test_md5_mismatch_205_exit_1(qenv, cli):
     assert code == 10 and s["result"] == "none" and s["old_version"] == OLD, err
 
 
+@needs_qemu
 def test_qemu_needs_the_nrf52832_profile(qenv, cli):
     code, out, err = cli("device", *qenv.argv(board="esp32"))
     assert code == 2 and "nrf52832" in err

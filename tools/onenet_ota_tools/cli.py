@@ -1,7 +1,14 @@
 # `onenet-ota`: one entry point, a table of commands. Each command lives in
 # commands/<module>.py with `add_arguments(parser)` and `run(args) -> exit code`; the
 # module is imported only when its command runs, so `onenet-ota --help` stays fast.
+#
+# Failures end in one line on stderr (issue 16): usage errors exit 2, CommandError its
+# code, anything unexpected "internal error (<type>)" and exit 1 -- never a traceback,
+# whose text could hold a secret (ONENET_OTA_DEBUG=1 shows it); a closed stdout (`| head`)
+# ends quietly with 141, as SIGPIPE would.
 import argparse
+import math
+import os
 import sys
 
 # name: (module, one-line help). Order is the order of `--help`.
@@ -19,9 +26,10 @@ COMMANDS = {
     "tasking": ("calls", "GET the device's tasks"),
     "download": ("calls", "download the package (one range or all, resumable)"),
     "report": ("calls", "report a progress step or a result code"),
-    "deploy": ("board", "compile firmware/ with mpy-cross and copy it to a board"),
+    "deploy": ("board", "compile the board's modules with mpy-cross and copy them to a board"),
     "flash": ("board", "write MicroPython to a board (esptool / adafruit-nrfutil)"),
     "package": ("board", "validate an image and print size and MD5 for the console"),
+    "sign": ("sign", "append the authenticity trailer a device with an image_key requires"),
     "firmware": ("firmware", "build MicroPython with a board's part frozen in (qemu Cortex-M3, 32-bit unix)"),
     "bench": ("bench", "measure speed and footprint; writes docs/PERFORMANCE.md"),
     "reliability": ("reliability", "power cuts, faults, fuzzing, hostile server; writes docs/RELIABILITY.md"),
@@ -33,6 +41,45 @@ class CommandError(Exception):
     def __init__(self, msg, code=1):
         Exception.__init__(self, msg)
         self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (its usage block is `--help`'s business)."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, _one_line(message)))
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+# argparse types for numbers with a range (a bad one is a usage error, exit 2).
+def int_range(lo, hi):
+    def conv(v):
+        try:
+            x = int(v, 0) if v.strip().lower().startswith(("0x", "-0x")) else int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not an integer" % v[:40])
+        if not lo <= x <= hi:
+            raise argparse.ArgumentTypeError("%s is out of range %d..%d" % (v[:40], lo, hi))
+        return x
+    conv.__name__ = "integer"
+    return conv
+
+
+def finite_float(lo, hi, strict_lo=False):
+    def conv(v):
+        try:
+            x = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not a number" % v[:40])
+        if not math.isfinite(x) or not (lo < x if strict_lo else lo <= x) or x > hi:
+            raise argparse.ArgumentTypeError("%s is out of range %s%g..%g" % (
+                v[:40], "above " if strict_lo else "", lo, hi))
+        return x
+    conv.__name__ = "number"
+    return conv
 
 
 def _usage():
@@ -55,23 +102,53 @@ def main(argv=None):
         return 0
     name = argv[0]
     if name not in COMMANDS:
-        print("onenet-ota: unknown command %r\n\n%s" % (name, _usage()), file=sys.stderr)
+        print("onenet-ota: unknown command %r (onenet-ota --help lists them)" % name[:60], file=sys.stderr)
         return 2
+    try:
+        return _run(name, argv[1:])
+    except BrokenPipeError:
+        # The reader went away (`| head`): no traceback, and none at exit's flush either.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
+
+
+def _run(name, argv):
     import importlib
 
     mod = importlib.import_module("onenet_ota_tools.commands." + COMMANDS[name][0])
-    p = argparse.ArgumentParser(prog="onenet-ota " + name, description=COMMANDS[name][1])
+    p = Parser(prog="onenet-ota " + name, description=COMMANDS[name][1])
     mod.add_arguments(p, name) if _takes_name(mod.add_arguments) else mod.add_arguments(p)
-    args = p.parse_args(argv[1:])
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2, already said in one line)
+        return e.code if isinstance(e.code, int) else 2
     args.command = name
     try:
         return mod.run(args) or 0
     except CommandError as e:
-        print("onenet-ota %s: %s" % (name, e), file=sys.stderr)
+        print("onenet-ota %s: %s" % (name, _one_line(e)), file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except SystemExit:
+        raise
+    except Exception as e:
+        # A bug or an input nobody thought of. The type only: an exception's text may
+        # quote a URL with a key or an Authorization value.
+        if os.environ.get("ONENET_OTA_DEBUG"):
+            raise
+        what = type(e).__name__
+        if isinstance(e, OSError) and e.strerror:
+            what = "%s: %s" % (what, e.strerror)
+        print("onenet-ota %s: internal error (%s); ONENET_OTA_DEBUG=1 shows the traceback"
+              % (name, what), file=sys.stderr)
+        return 1
 
 
 def _takes_name(f):
