@@ -20,6 +20,9 @@ def add_arguments(p):
     p.add_argument("--size-kib", type=int, help="update size (default 1024, quick 128)")
     p.add_argument("--no-qemu", action="store_true",
                    help="skip the qemu Cortex-M3 heap figures (nRF52832 profile)")
+    p.add_argument("--qemu-only", action="store_true",
+                   help="only the qemu Cortex-M3 heap figures: their section of --out is "
+                        "replaced, the rest of the file kept")
 
 
 def _log(msg):
@@ -140,9 +143,51 @@ def _command(args):
     return c
 
 
+def _qemu_only(args):
+    from ..benchlib import report
+    from ..benchlib.qemu import SIZE
+    from ..benchlib.update import Bench
+
+    t0 = time.monotonic()
+    R = {"notes": []}
+    b = Bench(tempfile.mkdtemp(prefix="onenet-bench-"), SIZE)
+    try:
+        R["qemu"] = _qemu(b, args.quick, R["notes"])
+    finally:
+        b.close()
+    rows = [r for r in report.targets(dict(R, speed=[], heap=[], hashes=[], resume=[], size=SIZE))]
+    print(report.table(rows))
+    for n in R["notes"]:
+        print("note: " + n)
+    print("\n(%.0f s)" % (time.monotonic() - t0))
+    if args.out != "-" and R["qemu"]:
+        section = "\n".join(report._qemu_md(R["qemu"]))
+        head = "## The nRF52832 profile on a Cortex-M3"
+        try:
+            with open(args.out) as f:
+                text = f.read()
+        except OSError:
+            text = "# Performance and footprint\n\n"
+        if head in text:
+            i = text.index(head)
+            j = text.find("\n## ", i + 1)
+            text = text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "")
+        elif "## .mpy sizes" in text:
+            i = text.index("## .mpy sizes")
+            text = text[:i] + section + "\n" + text[i:]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+        with open(args.out, "w") as f:
+            f.write(text)
+        print("wrote the qemu section of %s" % args.out)
+    return 0 if R["qemu"] and not R["notes"] else 1
+
+
 def run(args):
     from ..benchlib import report
 
+    if args.qemu_only:
+        return _qemu_only(args)
     t0 = time.monotonic()
     R = measure(args)
     elapsed = time.monotonic() - t0
