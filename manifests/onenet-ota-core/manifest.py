@@ -1,6 +1,7 @@
-# The agent's core: every board loads these (state machine, OneNET calls, HTTP client,
-# token, journal, config, board base class, digest front end, errors, formatting).
+# The agent's core: every board loads these (state machine, the download step, the
+# confirm step, OneNET calls, HTTP client, token, journal, config, board base class,
+# digest front end, errors, formatting).
 metadata(version="0.1.0", description="OneNET OTA agent: core")
 package("onenet_ota", files=("__init__.py", "agent.py", "api.py", "auth.py", "board.py",
-                             "confirm.py", "config.py", "digest.py", "errors.py", "fetch.py", "fmt.py", "http.py",
-                             "journal.py"), base_path="../../firmware")
+                             "confirm.py", "config.py", "digest.py", "errors.py", "fetch.py",
+                             "fmt.py", "http.py", "journal.py"), base_path="../../firmware")
