@@ -405,7 +405,10 @@ def test_report_twice(sim):  # noqa: F811
     assert report(sim, t, {"result": 101}) == {"errno": 0, "error": "succ"}
     assert state(sim, t) == "upgrading"
     assert report(sim, t, {"result": 101})["errno"] == 21
-    assert report(sim, t, {"result": 201}, auth_value=False)["errno"] == 0
+    # The token alone is not enough (issue 16): errno 1, the task untouched.
+    assert report(sim, t, {"result": 201}, auth_value=False)["errno"] == 1
+    assert state(sim, t) == "upgrading"
+    assert report(sim, t, {"result": 201})["errno"] == 0
     assert state(sim, t) == "succeeded"
     assert report(sim, t, {"result": 201}) == {"errno": 20, "error": "task finished"}
 

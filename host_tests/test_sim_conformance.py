@@ -397,7 +397,9 @@ def test_row_report_flow_older_report_form(sim):  # noqa: F811
     path = "/ota/south/report?dev_id=%s&token=%s" % (DEV, t["token"])
     assert api(sim, "POST", path, {"result": 101}) == {"errno": 0, "error": "succ"}
     assert state(sim, t) == "upgrading"
-    assert api(sim, "POST", path, {"result": 201}, auth_value=False)["errno"] == 0
+    assert api(sim, "POST", path, {"result": 201}, auth_value=False)["errno"] == 1  # issue 16
+    assert state(sim, t) == "upgrading"
+    assert api(sim, "POST", path, {"result": 201})["errno"] == 0
     assert state(sim, t) == "succeeded"
     t2 = publish(sim, target="V1.5")
     path = "/ota/south/report?dev_id=%s&token=%s" % (DEV, t2["token"])
@@ -538,7 +540,10 @@ def test_row_limits_cap_configurable(sim, close):  # noqa: F811
     s = socket.create_connection(("127.0.0.1", sim.port), timeout=10)
     try:
         for i in range(25):
-            assert "Connection: close" not in raw_exchange(s, _get("/admin/stats"))[0]
+            req = ("GET /admin/stats HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n"
+                   % (sim.port, sim.admin_token)).encode()
+            assert raw_exchange(s, req)[0].startswith("HTTP/1.1 200")
+            assert "Connection: close" not in raw_exchange(s, req)[0]
     finally:
         s.close()
 
@@ -596,8 +601,8 @@ class serve:
     """`onenet-ota serve --port 0` in a subprocess; -> its URL; SIGTERM at the end."""
 
     def __init__(self, tmp_path, *flags):
-        self.argv = [ONENET_OTA, "serve", "--port", "0", "--quiet",
-                     "--state-dir", str(tmp_path / "serve-state")] + list(flags)
+        self.state = str(tmp_path / "serve-state")
+        self.argv = [ONENET_OTA, "serve", "--port", "0", "--quiet", "--state-dir", self.state] + list(flags)
 
     def __enter__(self):
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -612,6 +617,7 @@ class serve:
                 self.lines.append(line)
                 m = re.search(r"simulator on (\S+)", line)
                 if m:
+                    _STATE[m.group(1)] = self.state  # where publish/admin find its admin token
                     return m.group(1)
         self.__exit__()
         raise AssertionError("serve did not start: %s %s" % (self.lines, self.p.stderr.read()))
@@ -627,15 +633,18 @@ class serve:
         self.p.stderr.close()
 
 
+_STATE = {}
+
+
 def _admin(url, *args):
-    return subprocess.run([ONENET_OTA, "admin"] + list(args) + ["--server", url],
+    return subprocess.run([ONENET_OTA, "admin"] + list(args) + ["--server", url, "--state-dir", _STATE[url]],
                           capture_output=True, text=True, timeout=30)
 
 
 def _publish(url, tmp_path):
     f = tmp_path / "fw.bin"
     f.write_bytes(DATA[:3000])
-    p = subprocess.run([ONENET_OTA, "publish", "--server", url, "--file", str(f),
+    p = subprocess.run([ONENET_OTA, "publish", "--server", url, "--state-dir", _STATE[url], "--file", str(f),
                         "--target", "V1.4", "--product-id", PID, "--access-key", KEY, "--dev-id", DEV, "--json"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr

@@ -64,7 +64,7 @@ def test_connection_close_honoured(sim):  # noqa: F811
 def test_http10_client_gets_close(sim):  # noqa: F811
     s = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
     try:
-        s.sendall(b"GET /admin/stats HTTP/1.0\r\n\r\n")
+        s.sendall(b"GET /admin/stats HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n" % sim.admin_token.encode())
         out = b""
         while True:
             b = s.recv(65536)
@@ -221,6 +221,10 @@ def test_no_secrets_in_log(tmp_path, capsys):
 CLI = [sys.executable, "-c", "import sys; from onenet_ota_tools.cli import main; sys.exit(main())"]
 
 
+def _cli0(*args, timeout=30):
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=timeout)
+
+
 def _cli(*args, timeout=30):
     return subprocess.run(CLI + list(args), capture_output=True,
                           text=True, timeout=timeout)
@@ -236,6 +240,24 @@ def test_serve_publish_admin_commands(tmp_path):
         line = p.stdout.readline()
         assert line.startswith("OneNET OTA simulator on http://127.0.0.1:"), line
         url = line.split()[4]
+        tok = p.stdout.readline().split()[2]
+        st = tmp_path / "st"
+        assert (st / "admin-token").read_text().strip() == tok
+        assert (st / "admin-token").stat().st_mode & 0o777 == 0o600
+        # No token: refused, one line, exit 2; the token from --state-dir, the env or the flag.
+        r = _cli0("admin", "stats", "--server", url, "--state-dir", str(tmp_path / "elsewhere"))
+        assert r.returncode == 2 and "no admin token" in r.stderr and len(r.stderr.splitlines()) == 1
+        r = _cli0("admin", "stats", "--server", url, "--admin-token", "x" * 20)
+        assert r.returncode == 1 and "401" in r.stderr and "x" * 20 not in r.stderr
+        r = subprocess.run(CLI + ["admin", "stats", "--server", url], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, ONENET_ADMIN_TOKEN=tok))
+        assert r.returncode == 0 and "requests" in r.stdout
+        assert _cli0("admin", "stats", "--server", url, "--admin-token", tok).returncode == 0
+
+        def _cli(*args, timeout=30):  # noqa: F811 -- the rest finds the token in the state dir
+            return subprocess.run(CLI + list(args) + ["--state-dir", str(st)], capture_output=True, text=True,
+                                  timeout=timeout)
+
         r = _cli("publish", "--server", url, "--file", str(fw), "--target", "V1.4", "--product-id", PID,
                  "--access-key", KEY, "--dev-id", DEV, "--json")
         assert r.returncode == 0, r.stderr
@@ -280,7 +302,7 @@ def test_cli_errors(tmp_path):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    r = _cli("admin", "devices", "--server", "http://127.0.0.1:%d" % port)
+    r = _cli("admin", "devices", "--server", "http://127.0.0.1:%d" % port, "--admin-token", "t" * 20)
     assert r.returncode == 1 and "cannot reach the simulator" in r.stderr
     r = _cli("publish", "--server", "http://127.0.0.1:%d" % port, "--file", str(tmp_path / "none"), "--target",
              "V1", "--product-id", "1", "--access-key", KEY, "--dev-id", "d")

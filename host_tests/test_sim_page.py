@@ -25,7 +25,7 @@ def test_page_renders_devices_and_progress(tmp_path):
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--user-data-dir=%s" % (tmp_path / "profile"),
-             "--virtual-time-budget=3000", "--dump-dom", sim.url + "/"],
+             "--virtual-time-budget=3000", "--dump-dom", sim.admin_url],
             capture_output=True, text=True, timeout=90)
     dom = p.stdout
     assert "OneNET OTA simulator" in dom, p.stderr[-2000:]

@@ -43,13 +43,21 @@ def request(sim, method, path, body=None, headers=None, conn=None):
     """-> (status, headers dict (lower-case names), body bytes). A new connection unless
     `conn` is given."""
     c = conn or http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    headers = dict(headers or {})
+    if path.split("?")[0] in ("/", "/favicon.ico") or path.startswith("/admin"):
+        headers.setdefault("Authorization", admin_auth(sim))
     try:
-        c.request(method, path, body=body, headers=headers or {})
+        c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
         if conn is None:
             c.close()
+
+
+def admin_auth(sim):
+    """The Authorization header of the admin API (the simulator's admin token)."""
+    return "Bearer " + sim.admin_token
 
 
 def api(sim, method, path, body=None, auth_value=None, headers=None, conn=None):

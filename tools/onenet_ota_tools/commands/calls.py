@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 
 from onenet_ota import api as fw_api
@@ -20,14 +21,15 @@ from onenet_ota.transport import SocketTransport
 
 from .. import creds as C
 from .. import errnos
-from ..cli import CommandError
+from ..cli import CommandError, finite_float, int_range
 
-EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE, EXIT_PLATFORM, EXIT_NETWORK, EXIT_MD5 = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE, EXIT_PLATFORM, EXIT_NETWORK, EXIT_MD5, EXIT_FILE = 0, 1, 2, 3, 4, 5, 6
 EXIT_CODES = """\
 exit codes: 0 ok; 1 unexpected answer (HTTP status, malformed JSON, bad Content-Range);
-2 usage or configuration error (missing credentials, bad value); 3 platform errno
-(printed as "errno N: English / 中文") or a refused download (the one-byte answers);
-4 network error (resolve, connect, reset, time-out, HTTP 5xx); 5 MD5 mismatch."""
+2 usage or configuration error (missing credentials, bad value, -o not a regular file);
+3 platform errno (printed as "errno N: English / 中文") or a refused download (the
+one-byte answers); 4 network error (resolve, connect, reset, time-out, HTTP 5xx);
+5 MD5 mismatch; 6 the output file cannot be written (disk full, I/O error)."""
 
 CHIPS = {  # contract section 3 (SOTA codes; the seed's vendor column is swapped)
     "esp32": ("101", "10101"),
@@ -206,8 +208,8 @@ def _check_options(p, required):
     g.add_argument("--model", metavar="CODE", help="chip/module code, e.g. 10101 (ESP32)")
     g.add_argument("--cdn", action=argparse.BooleanOptionalAction, default=True,
                    help="cdn=true: the device resolves DNS (default); --no-cdn asks for ipPort")
-    g.add_argument("--signals", type=int, metavar="N", help="signal strength to send")
-    g.add_argument("--powers", type=int, metavar="PCT", help="battery level in percent to send")
+    g.add_argument("--signals", type=int_range(-1000, 1000), metavar="N", help="signal strength to send")
+    g.add_argument("--powers", type=int_range(0, 100), metavar="PCT", help="battery level in percent to send")
 
 
 def add_arguments(p, name):
@@ -234,9 +236,9 @@ def add_arguments(p, name):
         p.add_argument("-o", "--output", metavar="FILE",
                        help="write here (whole file default: TOKEN.bin; a --range without -o is hex-dumped)")
         p.add_argument("--md5", metavar="HEX", help="expected MD5 (default: the task's, from check)")
-        p.add_argument("--size", type=int, metavar="BYTES", help="package size, if known (default: from "
-                       "check or the first answer's Content-Range)")
-        p.add_argument("--chunk", type=int, default=_CHUNK, metavar="BYTES",
+        p.add_argument("--size", type=int_range(1, 1 << 40), metavar="BYTES", help="package size, if known "
+                       "(default: from check or the first answer's Content-Range)")
+        p.add_argument("--chunk", type=int_range(2, 1 << 26), default=_CHUNK, metavar="BYTES",
                        help="bytes per ranged request (default %d; the platform wants >= 2)" % _CHUNK)
         p.add_argument("--keep-part", action="store_true", help="keep FILE.part on an MD5 mismatch")
         p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none "
@@ -264,11 +266,12 @@ def add_arguments(p, name):
                    "`onenet-ota token`) instead of product id + key (env ONENET_AUTHORIZATION)")
     g.add_argument("--method", choices=("md5", "sha1", "sha256"), default="sha1",
                    help="HMAC for the computed Authorization (default sha1)")
-    g.add_argument("--et", type=int, metavar="UNIX", help="expiry of the computed Authorization "
+    g.add_argument("--et", type=int_range(0, 10 ** 11), metavar="UNIX", help="expiry of the computed Authorization "
                    "(default: now + %d s)" % C.DEFAULT_TTL)
     g.add_argument("--config", metavar="FILE", help="JSON config (default %s if it exists)"
                    % "~/.config/onenet-ota/config.json")
-    g.add_argument("--timeout", type=float, default=10.0, metavar="S", help="network time-out (default 10 s)")
+    g.add_argument("--timeout", type=finite_float(0, 3600, strict_lo=True), default=10.0, metavar="S",
+                   help="network time-out (default 10 s)")
     g.add_argument("--ca", metavar="PEM", help="CA file to verify an https server (without it, https is "
                    "not verified)")
     o = p.add_argument_group("output")
@@ -593,8 +596,11 @@ def _range_download(s, a, tok):
         where = "the whole file (the server ignored the Range)"
     res = {"status": st, "start": start, "end": end, "total": total, "bytes": len(data)}
     if a.output:
-        with open(a.output, "wb") as f:
-            f.write(data)
+        try:
+            with open(a.output, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise CommandError("-o %s: %s" % (a.output, e.strerror or type(e).__name__), EXIT_FILE)
         s.out("HTTP %d: %s, %d bytes written to %s" % (st, where, len(data), a.output))
         res["file"] = a.output
     else:
@@ -603,7 +609,31 @@ def _range_download(s, a, tok):
     return res
 
 
+def check_output(path):
+    """-o FILE (and FILE.part) must be a regular file or not exist yet, in a directory that
+    does: a device (/dev/full, /dev/null), a FIFO or a directory is refused before any
+    request -- a rename over it would replace the node, writing to it would block or fail."""
+    for p in (path, path + ".part"):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise CommandError("-o %s: %s" % (p, e.strerror or type(e).__name__), EXIT_USAGE)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+            raise CommandError("-o %s: %s; give a regular file" % (p, kind), EXIT_USAGE)
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise CommandError("-o %s: no directory %s" % (path, d), EXIT_USAGE)
+    if not os.access(d, os.W_OK):
+        raise CommandError("-o %s: directory %s is not writable" % (path, d), EXIT_USAGE)
+
+
 def _download(s, a):
+    if a.output:
+        check_output(a.output)
     tok, task = _token_of(s, a)
     _valid_token(tok)
     ip = (task or {}).get("ipPort")
@@ -621,14 +651,13 @@ def _download(s, a):
         if a.md5:
             raise CommandError("--md5 checks the whole file; it does not go with --range", EXIT_USAGE)
         return _range_download(s, a, tok)
-    if a.chunk < 2:
-        raise CommandError("--chunk: at least 2 bytes", EXIT_USAGE)
     expect = (a.md5 or (task or {}).get("md5") or "").lower() or None
     if expect and not re.match(r"^[0-9a-f]{32}$", expect):
         raise CommandError("--md5: 32 hex digits", EXIT_USAGE)
     md5_from = "--md5" if a.md5 else ("the task" if expect else None)
     total = a.size or (task or {}).get("size")
     out = a.output or tok + ".bin"
+    check_output(out)
     part = out + ".part"
     have = os.path.getsize(part) if os.path.exists(part) else 0
     if total is not None and have > total:
@@ -642,7 +671,10 @@ def _download(s, a):
     bar = None
     show_bar = sys.stderr.isatty() and not a.json and not a.no_progress
     requests = 0
-    f = open(part, "ab")
+    try:
+        f = open(part, "ab")
+    except OSError as e:
+        raise CommandError("-o %s: %s" % (part, e.strerror or type(e).__name__), EXIT_FILE)
     try:
         while total is None or have < total:
             end = have + a.chunk - 1
@@ -695,6 +727,12 @@ def _download(s, a):
         f.close()
         e.hint = "; %d bytes kept in %s: run the same command again to resume" % (have, part)
         raise
+    except OSError as e:  # ENOSPC, EIO: the disk, not the network
+        try:
+            f.close()
+        except OSError:
+            pass
+        raise CommandError("-o %s: %s (%d bytes kept)" % (part, e.strerror or type(e).__name__, have), EXIT_FILE)
     finally:
         if bar is not None:
             bar.close()

@@ -15,8 +15,12 @@
     GET  /admin/clock      POST /admin/clock {"advance": S} | {"set": T} | {"freeze": true}
     GET  /admin/stats      POST /admin/stats/reset
 Errors: HTTP 4xx with {"error": message}. Access keys are never returned.
+Every call (and the page) needs the admin token: server.Handler._admin_refusal. publish
+takes the access key from the `X-Access-Key` header (the CLI's way: a query string ends
+up in logs and tracebacks) or the query.
 """
 import json
+import math
 
 from .store import AdminError
 
@@ -66,6 +70,9 @@ def _dispatch(sim, method, path, q, body, h):
     if parts[:2] == ["admin", "tasks"] and len(parts) == 4 and method == "POST":
         return sim.store_action(int(parts[2]), parts[3])
     if parts == ["admin", "publish"] and method == "POST":
+        q = dict(q)
+        if h.headers.get("X-Access-Key"):
+            q["access_key"] = h.headers["X-Access-Key"].strip()
         kw = {k: q[k] for k in ("target", "product_id", "access_key", "dev_id") if k in q}
         missing = [k for k in ("target", "product_id", "access_key", "dev_id") if k not in kw]
         if missing:
@@ -102,9 +109,9 @@ def _dispatch(sim, method, path, q, body, h):
         if method == "POST":
             b = _json(body)
             if "set" in b:
-                sim.clock.set(float(b["set"]))
+                sim.clock.set(_seconds(b["set"], "set", 0))
             if "advance" in b:
-                sim.clock.advance(float(b["advance"]))
+                sim.clock.advance(_seconds(b["advance"], "advance", -1e10))
             if b.get("freeze"):
                 sim.clock.freeze()
         return {"now": sim.clock.now()}
@@ -113,6 +120,19 @@ def _dispatch(sim, method, path, q, body, h):
             sim.stats.reset()
         return sim.stats.as_dict()
     raise AdminError("no such admin call: %s %s" % (method, path), 404)
+
+
+def _seconds(v, what, lo):
+    # nan/inf (or a year past 2286) in the clock would break every later call.
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise AdminError("clock %s: a number of seconds" % what)
+    try:
+        x = float(v)
+    except ValueError:
+        raise AdminError("clock %s: a number of seconds" % what)
+    if not math.isfinite(x) or not lo <= x <= 1e10:
+        raise AdminError("clock %s: finite, %g..1e10 seconds" % (what, lo))
+    return x
 
 
 def _target(d):

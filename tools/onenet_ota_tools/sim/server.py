@@ -13,7 +13,17 @@ cached package above that; TCP_NODELAY is set on every accepted socket so a resp
 last segment never waits for an ACK (Nagle + delayed ACK = 40 ms stalls on keep-alive).
 A thread per connection is the right shape here: devices keep one connection open for a
 whole update and the work per request is tiny (loopback figure: see `sim.load`).
+
+As a service (issue 16): every connection has a deadline for what it waits for (a fresh
+one: its whole head within `head_timeout`; a kept-alive one: its next request within
+`idle_timeout`, then the head within `head_timeout`; a body within `head_timeout` plus
+1 s per MiB), enforced by one reaper thread in `core.Simulator`; at `max_connections`
+the connection idle the longest is closed to make room, so idle sockets cannot lock
+out a device; accept() failing for want of file descriptors closes idle ones and waits
+instead of spinning. Bodies are bounded however they are framed (admin bodies are read
+only after the admin token is checked). `/admin/...` and the page: see `_admin_refusal`.
 """
+import errno as _errno
 import json
 import os
 import socket
@@ -29,9 +39,13 @@ from . import ranges
 MAX_API_BODY = 64 * 1024
 MAX_UPLOAD = 256 * 1024 * 1024
 BIG = 64 * 1024
-REASONS = {200: "OK", 206: "Partial Content", 400: "Bad Request", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
-           413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {200: "OK", 206: "Partial Content", 303: "See Other", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+           411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+COOKIE = "onenet_sim_admin"
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_NO_FDS = (_errno.EMFILE, _errno.ENFILE, _errno.ENOBUFS, _errno.ENOMEM)
 
 
 class Stats:
@@ -76,7 +90,15 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         socketserver.TCPServer.__init__(self, addr, Handler)
 
     def get_request(self):
-        conn, addr = self.socket.accept()
+        try:
+            conn, addr = self.socket.accept()
+        except OSError as e:
+            if e.errno in _NO_FDS:
+                # Out of descriptors: the listening socket stays readable, so without this
+                # the accept loop spins at 100 % CPU. Free some idle ones, then wait a bit.
+                self.sim._evict_idle(8)
+                self.sim._stopping.wait(0.05)
+            raise
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -84,11 +106,28 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.sim.stats.add(connections=1)
         return conn, addr
 
+    def verify_request(self, request, client_address):
+        if self.sim._room():
+            return True
+        # Full of connections that are all mid-request: say so without blocking the loop.
+        try:
+            request.setblocking(False)
+            request.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+        return False
+
     def process_request(self, request, client_address):
         t = threading.Thread(target=self.process_request_thread, args=(request, client_address),
                              name="sim-conn", daemon=True)
         self.sim._track(t, request)
         t.start()
+
+    def process_request_thread(self, request, client_address):
+        try:
+            socketserver.ThreadingMixIn.process_request_thread(self, request, client_address)
+        finally:
+            self.sim._untrack(request)
 
     def handle_error(self, request, client_address):
         if self.sim.verbose:
@@ -99,7 +138,26 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "onenet-ota-sim"
     sys_version = ""
-    timeout = 120  # idle keep-alive connections are closed after this
+    timeout = 120  # per recv/send; the deadlines of core.Simulator come first
+
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        self._conn = self.server.sim._conns.get(self.request)
+
+    def handle_one_request(self):
+        # Wait for the first byte of a request as "idle" (evictable, idle deadline), then
+        # read the head under the head deadline.
+        sim = self.server.sim
+        sim._conn_state(self._conn, "idle")
+        try:
+            first = self.rfile.peek(1)
+        except (OSError, ValueError):
+            first = b""
+        if not first:
+            self.close_connection = True
+            return
+        sim._conn_state(self._conn, "head")
+        BaseHTTPRequestHandler.handle_one_request(self)
 
     def log_message(self, fmt, *args):  # CPython's own log lines (errors) only when verbose
         if self.server.sim.verbose:
@@ -165,29 +223,58 @@ class Handler(BaseHTTPRequestHandler):
                    + (bytes((code,)) if encoding == "raw" else str(code).encode()))
 
     def read_body(self, limit):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = bytearray()
-            while True:
-                line = self.rfile.readline(1024)
-                n = int(line.split(b";")[0].strip() or b"0", 16)
-                if n == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                if len(out) + n > limit:
-                    raise _TooBig()
-                out += self.rfile.read(n)
-                self.rfile.readline(1024)
-        n = self.headers.get("Content-Length")
-        if n is None:
+        """The request body, at most `limit` bytes however it is framed; ValueError for
+        bad framing (both framings, a non-digit length, a bad chunk line), _TooBig above
+        the limit -- decided from the declared sizes, before reading the bytes."""
+        te = self.headers.get_all("Transfer-Encoding") or []
+        cl = self.headers.get_all("Content-Length") or []
+        if te:
+            if cl or ",".join(te).strip().lower() != "chunked":
+                raise ValueError  # both framings (smuggling) or a coding we do not do
+            return self._read_chunked(limit)
+        if not cl:
             return b""
-        n = int(n)
-        if n < 0:
+        v = cl[0].strip()
+        if len(set(x.strip() for x in cl)) > 1 or not v.isdigit() or not v.isascii() or len(v) > 12:
             raise ValueError
+        n = int(v)
         if n > limit:
             raise _TooBig()
-        return self.rfile.read(n)
+        self.server.sim._conn_state(self._conn, "body", n)
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise _Gone()
+        return data
+
+    def _read_chunked(self, limit):
+        out = bytearray()
+        sim = self.server.sim
+        sim._conn_state(self._conn, "body", limit)
+        while True:
+            line = self.rfile.readline(258)  # size + extensions; a longer line is refused
+            if not line.endswith(b"\n"):
+                raise ValueError if line else _Gone()
+            size = line.split(b";", 1)[0].strip()
+            # Hex digits only: int(b"-1", 16) would read to the end of the stream.
+            if not size or len(size) > 8 or not set(size) <= _HEX:
+                raise ValueError
+            n = int(size, 16)
+            if n == 0:
+                for _ in range(32):  # trailer lines, bounded in number and length
+                    t = self.rfile.readline(1024)
+                    if t in (b"\r\n", b"\n"):
+                        return bytes(out)
+                    if not t.endswith(b"\n"):
+                        break
+                raise ValueError
+            if len(out) + n > limit:
+                raise _TooBig()
+            data = self.rfile.read(n)
+            if len(data) != n:
+                raise _Gone()
+            out += data
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise ValueError
 
     def wait(self, seconds):
         if seconds > 0:
@@ -204,8 +291,11 @@ class Handler(BaseHTTPRequestHandler):
         u = urlsplit(self.path)
         path = u.path
         q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        sim._conn_state(self._conn, "busy")
         try:
             admin = path == "/" or path.startswith("/admin") or path == "/favicon.ico"
+            if admin and self._admin_refusal(method, path, q):
+                return  # answered (401/403/303); the body, if any, is never read
             try:
                 body = self.read_body(MAX_UPLOAD if admin else MAX_API_BODY)
             except _TooBig:
@@ -214,6 +304,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 self.respond(400, b'{"error":"bad body framing"}', close=True)
                 return
+            sim._conn_state(self._conn, "busy")
             if admin:
                 from .admin_api import handle
 
@@ -233,6 +324,64 @@ class Handler(BaseHTTPRequestHandler):
                         "/download/..." if "/download/" in path else ""),
                     self._status, "" if self._errno is None else " errno=%s" % self._errno,
                     (time.time() - t0) * 1000))
+
+    # -- the admin side: token, Host, Origin ---------------------------------------------
+    def _admin_refusal(self, method, path, q):
+        """Answer and return True when an admin/page request is refused (or is the token
+        URL, answered with a cookie and a redirect to the page).
+        - Host must name this server: a loopback name or the bound address, at its port
+          (a DNS-rebinding page sends its own name).
+        - Origin, when sent, must be such a host too, and Sec-Fetch-Site same-origin or
+          none: a cross-site form or fetch is refused even when the cookie rides along.
+        - The token: `Authorization: Bearer T` (the CLI) or the cookie that `GET /?token=T`
+          (the URL `serve` prints) sets: HttpOnly, SameSite=Strict. Compared in constant time."""
+        sim = self.server.sim
+        h = self.headers
+        host = h.get("Host")
+        if host is not None and not sim._host_ok(host):
+            return self._refuse(403, "Host not allowed")
+        origin = h.get("Origin")
+        if origin is not None and not sim._origin_ok(origin):
+            return self._refuse(403, "cross-origin request refused")
+        if (h.get("Sec-Fetch-Site") or "same-origin").lower() not in ("same-origin", "none"):
+            return self._refuse(403, "cross-site request refused")
+        if path == "/" and method == "GET" and "token" in q:
+            if not sim._token_ok(q["token"]):
+                return self._refuse(401, "bad admin token")
+            self._status = 303
+            self._send(self._head(303, [("Location", "/"), ("Content-Length", "0"), (
+                "Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Strict" % (COOKIE, sim.admin_token)),
+                ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
+            return True
+        given = None
+        a = h.get("Authorization") or ""
+        if a[:7].lower() == "bearer ":
+            given = a[7:].strip()
+        else:
+            for part in (h.get("Cookie") or "").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == COOKIE:
+                    given = v
+        if not sim._token_ok(given):
+            return self._refuse(401, "admin token required (printed by `onenet-ota serve`; "
+                                "in <state-dir>/admin-token; see `onenet-ota admin --help`)",
+                                [("WWW-Authenticate", "Bearer")])
+        return False
+
+    def _refuse(self, status, msg, extra=()):
+        # A small Content-Length body is read and dropped so the client gets this answer
+        # and not a reset; anything else is never read (the connection closes).
+        try:
+            n = int(self.headers.get("Content-Length") or "x")
+        except ValueError:
+            n = -1
+        keep = 0 <= n <= MAX_API_BODY and not self.headers.get("Transfer-Encoding")
+        if keep:
+            self.server.sim._conn_state(self._conn, "body", n)
+            if len(self.rfile.read(n)) != n:
+                keep = False
+        self.respond(status, json.dumps({"error": msg}).encode(), close=not keep, extra=extra)
+        return True
 
     def _cap(self, k):
         # Section 10 "limits": the platform closes a connection after 1000 requests on it

@@ -91,11 +91,17 @@ class Store:
     def __init__(self, state_dir, clock):
         self.dir = os.path.abspath(state_dir)
         self.pkg_dir = os.path.join(self.dir, "packages")
-        os.makedirs(self.pkg_dir, exist_ok=True)
+        os.makedirs(self.pkg_dir, mode=0o700, exist_ok=True)
         self.clock = clock
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(os.path.join(self.dir, "sim.sqlite3"), check_same_thread=False,
-                                  isolation_level=None)
+        # The database holds access keys: 0600 before SQLite opens it (its -wal and -shm
+        # files take the database's mode), and again for one made by an older version.
+        path = os.path.join(self.dir, "sim.sqlite3")
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.chmod(path + suffix, 0o600)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")
@@ -182,7 +188,7 @@ class Store:
             pkg = self.x("INSERT INTO packages (pid, name, path, size, md5, created) VALUES (?,?,?,?,?,?)",
                          (str(pid), name, "", len(data), md5, self.clock.now()))
             path = os.path.join(self.pkg_dir, "%d_%s" % (pkg, name))
-            with open(path, "wb") as f:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
             self.x("UPDATE packages SET path=? WHERE id=?", (path, pkg))
         return self.package(pkg)

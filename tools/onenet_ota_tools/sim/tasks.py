@@ -291,7 +291,9 @@ class South:
 
     # -- POST /ota/south/report (older form) ---------------------------------------------
     def report(self, q, headers, body):
-        e, d = self._device(q, headers, required=False)
+        # A valid Authorization like every other device call (issue 16: with a token alone
+        # this form used to mark a task succeeded).
+        e, d = self._device(q, headers)
         if e:
             return e, None
         token = q.get("token")
