@@ -18,6 +18,8 @@ DEFAULTS = {
     "tls": False,
     "ca": None,  # the CA certificate file (PEM) the server's chain must end in
     "insecure": False,  # true: TLS without verifying the server (said at every start)
+    "image_key": None,  # base64 key: only packages carrying its MAC are installed (imgauth.py)
+    "image_auth": "hmac-sha256",  # or hmac-sha1 (ports without sha256)
     "task_type": 2,  # 1 FOTA (module firmware), 2 SOTA (application)
     "method": "sha1",
     "et": 4102444800,  # far future (2100-01-01): for a device without a clock
@@ -128,6 +130,16 @@ def check(raw):
         _str(cfg, "ca", None, 128)  # the CA certificate's file (PEM or DER)
     if not isinstance(cfg["insecure"], bool):
         raise ConfigError("insecure: true or false")
+    if cfg["image_key"] is not None:
+        from .auth import decode_key
+
+        try:
+            if len(decode_key(cfg["image_key"])) < 16:
+                raise ConfigError("")
+        except ConfigError:  # the key's value is never shown
+            raise ConfigError("image_key: base64 of at least 16 bytes")
+        if cfg["image_auth"] not in ("hmac-sha256", "hmac-sha1"):
+            raise ConfigError("image_auth: hmac-sha256 or hmac-sha1")
     _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
     if not isinstance(cfg["et"], int) or cfg["et"] < 0:
         raise ConfigError("et: unix seconds")

@@ -73,7 +73,7 @@ def _fetch_all(a, task, rec):
     sink = a.sink()
     md = a._md
     if md is None:  # first attempt in this boot: from the journal's offset
-        md = digest.new("md5")
+        md = _new_digest(a, size)
         off = sink.begin(size, rec["offset"])
         if off:
             a.log("resuming at %d" % off)
@@ -118,7 +118,7 @@ def _fetch_all(a, task, rec):
             # The server ignored Range: the body is the whole package. Start over.
             a.log("server ignored Range: restarting from 0")
             off = sink.begin(size, 0)
-            md = a._md = digest.new("md5")
+            md = a._md = _new_digest(a, size)
             next_j = every
         elif start != off:
             http.readinto(buf, 1)
@@ -184,10 +184,26 @@ def rehash(a, md, upto):
         off += k
 
 
-# md5 of the package; on success journal "ready". reread: hash from the sink.
+# The md5 of the package, with the MAC of its signed part alongside when the config
+# asks for authentic packages (imgauth.py).
+def _new_digest(a, size):
+    md = digest.new("md5")
+    key = a.cfg["image_key"]
+    if not key:
+        return md
+    from binascii import a2b_base64
+
+    from .imgauth import Tee
+
+    return Tee(md, a.cfg["image_auth"], a2b_base64(key), size)
+
+
+# md5 of the package; on success journal "ready". reread: hash from the sink. With an
+# image_key, a package whose trailer does not carry its MAC is refused (206) before
+# anything is committed.
 def verify(a, task, rec, reread):
     if reread:
-        md = digest.new("md5")
+        md = _new_digest(a, task["size"])
         rehash(a, md, task["size"])
     else:
         md = a._md
@@ -195,6 +211,13 @@ def verify(a, task, rec, reread):
     if got != task["md5"]:
         a.log("md5 mismatch")
         return False
+    if a.cfg["image_key"]:
+        tail = bytearray(md.n + 16)
+        if task["size"] >= len(tail):
+            a.sink().readinto(task["size"] - len(tail), tail)
+        if not md.check(tail):
+            a._fail(task["token"], 206, "the package is not signed with this device's image_key")
+        a.log("package signature ok")
     rec["state"] = "ready"
     rec["offset"] = task["size"]
     a.j.save(rec)
