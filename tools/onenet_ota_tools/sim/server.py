@@ -96,8 +96,8 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             if e.errno in _NO_FDS:
                 # Out of descriptors: the listening socket stays readable, so without this
                 # the accept loop spins at 100 % CPU. Free some idle ones, then wait a bit.
-                self.sim._evict_idle(8)
-                self.sim._stopping.wait(0.05)
+                freed = self.sim._evict_idle(32)
+                self.sim._stopping.wait(0.005 if freed else 0.05)
             raise
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
