@@ -140,6 +140,10 @@ def check(raw):
             raise ConfigError("image_key: base64 of at least 16 bytes")
         if cfg["image_auth"] not in ("hmac-sha256", "hmac-sha1"):
             raise ConfigError("image_auth: hmac-sha256 or hmac-sha1")
+        try:
+            from . import imgauth  # noqa: F401 (an optional part: fail here, not mid-update)
+        except ImportError:
+            raise ConfigError("image_key: install the onenet-ota-imgauth part (manifests/)")
     _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
     if not isinstance(cfg["et"], int) or cfg["et"] < 0:
         raise ConfigError("et: unix seconds")
