@@ -113,9 +113,13 @@ class QemuBench:
 
         from ..qemu.run import Boot
 
+        from ..board import manifest
+
         elf, _ = build.qemu_firmware(heap_k * 1024)
         tmp = tempfile.mkdtemp(prefix="qemu-mods-")
-        code = "import qemu_device\nqemu_device.measure(%r)\n" % (list(ORDER),)
+        part = manifest.module_names("nrf52832")  # every module of the part, ORDER's first
+        order = [n for n in ORDER if n in part] + [n for n in part if n not in ORDER]
+        code = "import qemu_device\nqemu_device.measure(%r)\n" % (order,)
         lines = []
         try:
             boot = Boot(elf, tmp, "", None, code=code, timeout=60)  # no modem

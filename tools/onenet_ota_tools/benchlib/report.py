@@ -200,10 +200,12 @@ def _qemu_md(q):
               "the largest live heap after a collection at each chunk):" % (ph["chunk"], ph["heap_k"]), ""]
         prev = 0
         rows = []
+        at = dict(ph["phases"])
         for name, b in ph["phases"]:
             rows.append((name, PHASES.get(name, ""), b, b - prev))
             prev = b
-        rows.append(("peak", "during the download", ph["peak"], ph["peak"] - prev))
+        rows.append(("peak", "during the download (Δ: above the *agent* phase)", ph["peak"],
+                     ph["peak"] - at.get("agent", 0)))
         L += [_md_table(("phase", "what", "live B", "Δ B"), rows), ""]
     return L
 
