@@ -107,3 +107,69 @@ def table(res):
             "%.1f s" % r["dl_s"] if r["dl_s"] is not None else "–", r["requests"], r["connections"],
             r["wire"], r["limit_s"], r["ratio"], r["curl_s"]))
     return "\n".join(lines)
+
+
+HEAD = "## Over a link"
+
+
+def markdown(results, command, elapsed):
+    L = [HEAD, "",
+         "Whole updates through the project's link emulator (`tools/onenet_ota_tools/linkemu.py`: "
+         "rate, delay, slow start from 10 segments, in-order delivery; no loss in these runs) "
+         "between the device and the simulator, next to curl fetching the same package in one "
+         "`bytes=0-` request over the same link in the same run. *whole*: process start to the "
+         "201, all boots; *download*: the download boot's first byte asked to its md5 check; "
+         "*limit*: the package at the link's rate plus one RTT. `%s` (%.0f s)." % (command, elapsed), ""]
+    for res in results:
+        L += ["### %s: %.1f kbit/s, %d ms RTT" % (res["link"], res["rate"] * 8 / 1000, res["rtt"] * 1000), "",
+              table(res), ""]
+    return "\n".join(L)
+
+
+# Replace the section that starts with `head` (up to the next "## ") in the markdown
+# file at path, or append it; the rest of the file is kept.
+def replace_section(path, head, section):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        text = "# Performance and footprint\n\n"
+    if head in text:
+        i = text.index(head)
+        j = text.find("\n## ", i + 1)
+        text = text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def run(args, log):
+    import tempfile
+    import time
+
+    profiles = [p.strip() for p in args.link_profiles.split(",") if p.strip()]
+    for p in profiles:
+        if p not in PROFILES:
+            from ..cli import CommandError
+
+            raise CommandError("--link-profiles: %s is not one of %s" % (p, ", ".join(PROFILES)), 2)
+    try:
+        for spec in args.link:
+            linkemu.parse(spec)
+    except ValueError as e:
+        from ..cli import CommandError
+
+        raise CommandError(str(e), 2)
+    t0 = time.monotonic()
+    results = [measure(spec, tempfile.mkdtemp(prefix="onenet-link-"), profiles=profiles, log=log)
+               for spec in args.link]
+    elapsed = time.monotonic() - t0
+    for res in results:
+        print("%s: %.1f kbit/s, %d ms" % (res["link"], res["rate"] * 8 / 1000, res["rtt"] * 1000))
+        print(table(res))
+    if args.out != "-":
+        cmd = "onenet-ota bench" + "".join(" --link " + s for s in args.link) + " --link-profiles " + ",".join(profiles)
+        replace_section(args.out, HEAD, markdown(results, cmd, elapsed))
+        print("wrote the link section of %s" % args.out)
+    return 0

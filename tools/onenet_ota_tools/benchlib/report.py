@@ -220,7 +220,7 @@ def markdown(R, command, elapsed):
     L += ["## Update of %s on loopback: agent vs curl" % _kib(R["size"]), "",
           "Simulator in-process (port 0), one fresh device and task per run, `unix` board "
           "profile with the firmware's file sink (so no Python flash stand-in is charged to the "
-          "agent). **agent s** = the device's download phase: `Agent._fetch_all` timed inside "
+          "agent). **agent s** = the device's download phase: `fetch._fetch_all` timed inside "
           "the device with `ticks_us` (OTA_HEAP_STATS=1: first Range request to last byte, "
           "including the MD5, the sink writes, the journal saves and the 10 %% progress POSTs; "
           "not process start, imports, version/check/token calls or the confirm boot). "

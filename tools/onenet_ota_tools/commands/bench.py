@@ -20,6 +20,13 @@ def add_arguments(p):
     p.add_argument("--size-kib", type=int, help="update size (default 1024, quick 128)")
     p.add_argument("--no-qemu", action="store_true",
                    help="skip the qemu Cortex-M3 heap figures (nRF52832 profile)")
+    p.add_argument("--link", action="append", metavar="nb|cat1|wifi|KBIT,MS",
+                   help="whole updates through the link emulator (linkemu.py) next to curl, "
+                        "instead of the loopback figures; repeat for several links. Its "
+                        "section of --out is replaced, the rest kept")
+    p.add_argument("--link-profiles", default="esp32,nrf52832-bc26,nrf52832-m5311",
+                   help="with --link: which profiles (default all: esp32 256 KiB, "
+                        "nrf52832-bc26 and -m5311 64 KiB)")
     p.add_argument("--qemu-only", action="store_true",
                    help="only the qemu Cortex-M3 heap figures: their section of --out is "
                         "replaced, the rest of the file kept")
@@ -188,6 +195,10 @@ def run(args):
 
     if args.qemu_only:
         return _qemu_only(args)
+    if args.link:
+        from ..benchlib import link
+
+        return link.run(args, _log)
     t0 = time.monotonic()
     R = measure(args)
     elapsed = time.monotonic() - t0

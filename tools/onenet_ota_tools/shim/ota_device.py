@@ -52,7 +52,7 @@ def _heap_stats(agent, cfg):
 
 
 # OTA_HEAP_STATS=1 (onenet-ota bench; off by default): one extra line "HEAPSTATS {json}"
-# with the download phase's time (Agent._fetch_all, first request to last byte), journal
+# with the download phase's time (fetch._fetch_all, first request to last byte), journal
 # writes (journal._write calls) and, on MicroPython, the heap in use at start and after
 # the imports (baseline). OTA_HEAP_STATS=2 adds the live-heap high-water mark (collect,
 # then gc.mem_alloc() at every chunk and journal write) and the bytes allocated over
@@ -75,7 +75,9 @@ class _HeapStats:
         self.quiet = False
         if full and self.mem is not None:
             self._exclude_flash()
-        f, w = agent.Agent._fetch_all, journal._write
+        from onenet_ota import fetch  # the download step's module (loaded in that phase)
+
+        f, w = fetch._fetch_all, journal._write
 
         def _fetch_all(a, task, rec):
             b0, j0, t0 = a.summary["bytes"], self.jw, time.ticks_us()
@@ -92,15 +94,15 @@ class _HeapStats:
                 self._live()
             w(p, data)
 
-        step = agent.Agent._step
+        step = fetch._step_due
 
-        def _step(a, task, pct):
+        def _step(a, task, off, size, pstep):
             self.steps += 1
-            return step(a, task, pct)
+            return step(a, task, off, size, pstep)
 
-        agent.Agent._fetch_all = _fetch_all
+        fetch._fetch_all = _fetch_all
         journal._write = _write
-        agent.Agent._step = _step
+        fetch._step_due = _step
         # last: the stats' own objects (and the flash stand-in they hook) are baseline
         self.base = self._live()
         self.peak = 0
