@@ -74,9 +74,11 @@ def finite_float(lo, hi, strict_lo=False):
             x = float(v)
         except ValueError:
             raise argparse.ArgumentTypeError("%r is not a number" % v[:40])
-        if not math.isfinite(x) or not (lo < x if strict_lo else lo <= x) or x > hi:
-            raise argparse.ArgumentTypeError("%s is out of range %s%g..%g" % (
-                v[:40], "above " if strict_lo else "", lo, hi))
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError("%r is not a finite number" % v[:40])
+        if not (lo < x if strict_lo else lo <= x) or x > hi:
+            raise argparse.ArgumentTypeError("%s is out of range %s%g, %g]" % (
+                v[:40], "(" if strict_lo else "[", lo, hi))
         return x
     conv.__name__ = "number"
     return conv
@@ -92,6 +94,20 @@ def _usage():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return rc
+    except BrokenPipeError:
+        # The reader went away (`| head`): no traceback, and none at exit's flush either.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
+
+
+def _main(argv):
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
@@ -104,15 +120,7 @@ def main(argv=None):
     if name not in COMMANDS:
         print("onenet-ota: unknown command %r (onenet-ota --help lists them)" % name[:60], file=sys.stderr)
         return 2
-    try:
-        return _run(name, argv[1:])
-    except BrokenPipeError:
-        # The reader went away (`| head`): no traceback, and none at exit's flush either.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        return 141
+    return _run(name, argv[1:])
 
 
 def _run(name, argv):

@@ -10,6 +10,7 @@
 # in a message, a repr or an output.
 import json
 import os
+import stat
 import time
 
 from onenet_ota import auth
@@ -50,8 +51,10 @@ def load_config(path=None):
         if not os.path.isfile(path):
             return {}, None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block open(), a device never end
+            raise CredsError("config %s: not a regular file" % path)
         with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
+            raw = json.loads(f.read(1 << 20))
     except OSError as e:
         raise CredsError("config %s: %s" % (path, e.strerror or e))
     except ValueError as e:
@@ -120,6 +123,14 @@ def resolve(flags, env=None, config=None):
     return Creds(values, source, path)
 
 
+def shown(url):
+    """A --server value fit for an error message: not echoed when it could hold a secret
+    (user info, a query, a fragment) or is long."""
+    if any(c in url for c in "@?#") or len(url) > 120:
+        return "(value not shown)"
+    return repr(url)
+
+
 def parse_server(url):
     """'http://host[:port]' or 'https://…' or 'host[:port]' -> (host, port, tls)."""
     u = url.strip()
@@ -128,17 +139,17 @@ def parse_server(url):
         scheme, u = u.split("://", 1)
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
-            raise CredsError("server %r: http:// or https:// only" % url)
+            raise CredsError("server %s: http:// or https:// only" % shown(url))
         tls = scheme == "https"
     u = u.split("/", 1)[0]
     host, port = u, 443 if tls else 80
     if u.startswith("["):
-        raise CredsError("server %r: IPv6 literals are not supported" % url)
+        raise CredsError("server %s: IPv6 literals are not supported" % shown(url))
     if ":" in u:
         host, p = u.rsplit(":", 1)
         if not p.isdigit() or not 0 < int(p) < 65536:
-            raise CredsError("server %r: bad port" % url)
+            raise CredsError("server %s: bad port" % shown(url))
         port = int(p)
     if not host:
-        raise CredsError("server %r: no host" % url)
+        raise CredsError("server %s: no host" % shown(url))
     return host, port, tls

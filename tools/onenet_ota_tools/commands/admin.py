@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 
 from ..cli import CommandError, finite_float, int_range
+from ..creds import shown
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_STATE = os.path.join(".", "state", "sim")
@@ -117,9 +118,9 @@ def check_server(url):
         u, port = None, None
     if (u is None or u.scheme not in ("http", "https") or not u.hostname or u.username or u.password
             or u.query or u.fragment or u.path not in ("", "/") or any(c in url for c in " \t\r\n")):
-        raise CommandError("--server %r: give http://HOST[:PORT] (or https://)" % url[:200], 2)
+        raise CommandError("--server %s: give http://HOST[:PORT] (or https://)" % shown(url), 2)
     if port == 0:
-        raise CommandError("--server %r: bad port" % url[:200], 2)
+        raise CommandError("--server %s: bad port" % shown(url), 2)
     return url.strip().rstrip("/"), u.hostname
 
 
@@ -209,6 +210,8 @@ def _task_line(t):
 def _read_package(path):
     # A regular file of at most MAX_FILE bytes: /dev/zero or a FIFO would never end.
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open(): a FIFO would block there
+            raise CommandError("--file %s: not a regular file" % path, 2)
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):

@@ -469,6 +469,7 @@ def _token_of(s, a):
     """--token / TOKEN, else a check -> (token, task or None)."""
     tok = getattr(a, "token", None)
     if tok:
+        _valid_token(tok)  # a usage error (2), before anything is sent
         return tok, None
     if not a.version:
         raise CommandError("give --token, or the check options (--version and --chip or --manuf/--model) "

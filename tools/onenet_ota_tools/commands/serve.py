@@ -67,6 +67,15 @@ def run(args):
         raise CommandError(str(e), 2)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CommandError("--tls-cert and --tls-key go together", 2)
+    if args.tls_cert:
+        import ssl
+
+        try:  # said as a usage error here, not as "cannot listen" later
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError, ValueError) as e:
+            raise CommandError("cannot serve HTTPS with %s / %s: %s" % (
+                args.tls_cert, args.tls_key, getattr(e, "strerror", None) or getattr(e, "reason", None)
+                or type(e).__name__), 2)
     faults = []
     for spec in args.fault:
         try:
