@@ -256,3 +256,25 @@ def test_short_lived_token_when_the_board_has_a_clock(env):
     _ok(env, s, "updated")
     assert "token: signed, valid 600 s (board clock)" in env.logtext()
     assert env.codes(t["id"]) == [101, 201]
+
+
+# -- the version is reported when it changed ---------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["changed", "always"])
+def test_version_reported_when_it_changed(env, mode):
+    # An idle cycle costs one round trip less: the check alone, once the platform has
+    # the running version; after an update the accepted 201 set it.
+    sets = ["report_version=" + mode]
+    for _ in range(2):
+        _ok(env, env.run(sets=sets), "none")
+    data = image(32 * 1024, "V1.4")
+    t = env.publish(data, "V1.4")
+    _ok(env, env.run(sets=sets), "updated")
+    _ok(env, env.run(sets=sets), "none")
+    versions = [e["detail"].get("s_version") for e in env.events("version")]
+    if mode == "changed":
+        assert versions == [OLD], versions
+    else:
+        assert versions == [OLD, OLD, OLD, "V1.4"], versions
+    assert env.device_version() == "V1.4" and env.codes(t["id"]) == [101, 201]

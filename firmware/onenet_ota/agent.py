@@ -295,7 +295,6 @@ class Agent:
         version = self.b.running_version()
         self.summary["old_version"] = version
         self._report_version(version)
-        self.log("version %s reported" % version)
         task = self._check(version, _CHECK)
         if task is None:
             if rec:
@@ -386,11 +385,17 @@ class Agent:
             self.api.dl.addr = (ip[0], ip[1] or c["port"])
             self.log("downloads from %s:%d" % self.api.dl.addr)
 
-    def _report_version(self, version):
+    # Report the running version unless the platform already has it (report_version
+    # "changed", the default; "always": every cycle).
+    def _report_version(self, version, force=False):
+        if not force and self.cfg["report_version"] == "changed" and self.b.reported() == version:
+            return
         if self.cfg["task_type"] == 1:
             self._net(self.api.report_version, None, version)
         else:
             self._net(self.api.report_version, version)
+        self.log("version %s reported" % version)
+        self.b.set_reported(version)
 
     # The task, or None when there is none; "paused" for a paused one met by a re-check.
     def _check(self, version, call=_CHECK):

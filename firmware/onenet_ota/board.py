@@ -39,6 +39,14 @@ class Board:
     def running_version(self):
         return _read(self.cfg["version_file"]) or self.cfg["version"]
 
+    # The version the platform last took for this device ("" when unknown): a cycle
+    # reports the running version only when it differs (one round trip less per check).
+    def reported(self):
+        return _read(self.cfg["version_file"] + ".sent") or ""
+
+    def set_reported(self, version):
+        _write(self.cfg["version_file"] + ".sent", version)
+
     # The version the running image itself declares, None when it declares none;
     # a file-sink board keeps it in the version file.
     def image_version(self):

@@ -25,7 +25,8 @@ DEFAULTS = {
     "et": 4102444800,  # far future (2100-01-01): for a device without a clock
     "et_ttl": 0,  # > 0: et = now + ttl when the clock is known
     "version": "V1.0",  # version before the first update
-    "version_file": "ota_version.txt",  # where the running version is kept
+    "version_file": "ota_version.txt",  # where the running version is kept (+ ".sent")
+    "report_version": "changed",  # report the version when it changed, or "always"
     "sink": None,  # board default
     "sink_path": "ota_package.bin",
     "capacity": 0,  # file sink: 0 = no limit
@@ -124,6 +125,8 @@ def check(raw):
     _str(cfg, "host", _HOST, 128)  # keeps every request within http._REQ
     _int(cfg, "port", 1, 65535)
     _int(cfg, "task_type", 1, 2)
+    if cfg["report_version"] not in ("changed", "always"):
+        raise ConfigError("report_version: changed or always")
     if not isinstance(cfg["tls"], bool):
         raise ConfigError("tls: true or false")
     if cfg["ca"] is not None:

@@ -65,9 +65,10 @@ def confirm(a, rec):
                 raise
             a._report(t["token"], 201, (_E_FINISHED,))
         a.summary["code"] = 201
+        a.b.set_reported(target)  # an accepted 201 sets the device's version (§6)
     except (PlatformError, NetError, Stop) as e:
         a.log("201 not accepted: %s" % _what(e))
-    a._report_version(target)
+        a._report_version(target, True)  # reporting the target completes the task
     a.j.clear()
     a.log("updated to %s" % target)
     return "updated"

@@ -133,6 +133,7 @@ class _Pipe:
                 if wait > 0:
                     time.sleep(wait)
                 self.dst.sendall(seg)
+                self.link.mark_last()
         except OSError:
             pass
         finally:
@@ -155,6 +156,7 @@ class Link:
         self.loss = loss
         self.rng = random.Random(seed)
         self.stats = {"connections": 0, "bytes_up": 0, "bytes_down": 0, "lost": 0}
+        self.first = self.last = None  # monotonic times: first connection, last byte delivered
         self._lock = threading.Lock()
         self._ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -171,6 +173,17 @@ class Link:
     @property
     def rate(self):
         return self.rate_down
+
+    # The link's busy time is measured from the first connection after reset_times()
+    # to the last byte delivered: what a radio is on for.
+    def reset_times(self):
+        self.first = self.last = None
+
+    def mark_last(self):
+        self.last = time.monotonic()
+
+    def busy(self):
+        return (self.last - self.first) if self.first is not None and self.last is not None else None
 
     def __enter__(self):
         return self
@@ -205,6 +218,8 @@ class Link:
                 x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 x.settimeout(None)
             with self._lock:
+                if self.first is None:
+                    self.first = time.monotonic()
                 self.stats["connections"] += 1
                 self._socks += [c, s]
             # up: client -> server; down: server -> client
@@ -238,6 +253,7 @@ class Link:
 class _Dir:
     # The link as one direction sees it (its own rate; shared RNG and stats).
     def __init__(self, link, rate):
+        self.mark_last = link.mark_last
         self.rate = rate
         self.rtt = link.rtt
         self.rto = link.rto
