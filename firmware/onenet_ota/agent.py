@@ -20,16 +20,9 @@
 import time
 
 from .api import Api
-from .errors import BadImage, NetError, OtaError, PlatformError, Stop, what as _what
+from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
 from .http import Client
 from .journal import Journal
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _E_INTERNAL = const(7)

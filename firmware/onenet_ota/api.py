@@ -2,19 +2,12 @@
 # Every answer is checked before use: errno -> PlatformError, fields of a task
 # validated (token charset, size, md5, version format, ipPort). Messages carry no
 # secrets: the Authorization value and download tokens never appear in them.
-from .errors import ConfigError, NetError, PlatformError, ProtocolError
+from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
 
 try:
     from json import loads
 except ImportError:  # nRF52832 builds have no json
     from .jsonlite import loads
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _BODY = const(512)  # the largest JSON answer accepted (a check answer is ~250 bytes)

@@ -4,14 +4,7 @@
 # is reported (reporting the target version completes the task, after which the
 # platform refuses 201). Functions over the Agent `a`.
 from . import digest
-from .errors import NetError, OtaError, PlatformError, Stop, what as _what
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from .errors import NetError, OtaError, PlatformError, Stop, const, what as _what
 
 
 _E_TOKEN_DEVICE = const(4)

@@ -3,6 +3,15 @@
 #
 # Each error knows the OneNET result code a download failure of that kind is reported
 # with (contract section 6): 104 for time-outs, 107 for anything not known better.
+#
+# `const` for every module of the agent: MicroPython's own (the compiler folds
+# `_X = const(n)` by name, so private ones cost no RAM), a stand-in elsewhere.
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
 
 
 class OtaError(Exception):

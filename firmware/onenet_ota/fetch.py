@@ -6,17 +6,9 @@
 # of a._buf (http.Client.readinto), the digest and the sink take the same memoryview,
 # the journal is written every journal_every bytes from its preallocated buffer.
 from . import digest
-from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, what as _what
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, const, what as _what
 
 
-_RETRY = const(6)  # agent._answer's action: try the download again
 _AGAIN = const(4)  # ... check the task again first (a fresh token)
 _DL = const(8)  # where an answer came from: a download
 

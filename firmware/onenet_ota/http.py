@@ -13,7 +13,7 @@
 # - Nothing with CR, LF or other control bytes reaches the wire.
 import sys
 
-from .errors import NetError, ProtocolError, Timeout
+from .errors import NetError, ProtocolError, Timeout, const
 from .fmt import put_int
 
 # On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
@@ -30,13 +30,6 @@ except ImportError:  # CPython, for the host tools
 
     def ticks_diff(a, b):
         return a - b
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _RB = const(256)  # receive buffer for status line and headers
