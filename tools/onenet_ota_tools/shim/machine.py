@@ -406,12 +406,13 @@ class NrfUART:
             if k:  # the host overslept a sleep: the board would not have (_nsleep_us)
                 _skip[0] = 0
                 dt = dt - k if dt > k else 0
-        self._fill()
+        k = self._credit(dt)
+        if self._wc < k or not self._wc:
+            self._fill()  # only when the line may carry more than the wire buffer has
         n = self._wc
         if not n:
             self._carry = 0  # an idle line carries nothing forward
             return
-        k = self._credit(dt)
         if k >= n:
             k = n
             self._carry = 0
@@ -528,10 +529,11 @@ class NrfUART:
         n = len(buf) if nbytes is None else nbytes
         i = 0
         while i < n:
-            if not self._wait(self.timeout if not i else self.timeout_char):
+            if not self._c and not self._wait(self.timeout if not i else self.timeout_char):
                 break
-            buf[i] = self._get()
-            i += 1
+            while i < n and self._c:  # what the ring holds, without a look per byte
+                buf[i] = self._get()
+                i += 1
         return i or None
 
     def read(self, nbytes=None):
