@@ -237,6 +237,11 @@ def test_bad_invocations_as_subprocesses(env):
         assert time.monotonic() - t0 < 300
     failures += _reap(procs, env)
     assert not failures, "\n\n".join(failures)
+    if os.environ.get("OTA_RELIABILITY_OUT"):
+        import json
+
+        with open(os.environ["OTA_RELIABILITY_OUT"], "a") as f:
+            f.write(json.dumps({"test": "security", "case": "cli", "invocations": len(BAD)}) + "\n")
 
 
 def _reap(procs, env):

@@ -11,13 +11,46 @@ import time
 
 from . import ROOT
 
+HOSTILE_INPUT_TESTS = ["host_tests/test_sim_security.py", "host_tests/test_cli_hostile.py"]
 TESTS = ["host_tests/test_powercut.py", "host_tests/test_fault_matrix.py", "host_tests/test_fuzz.py",
-         "host_tests/test_hostile.py", "host_tests/test_tls.py"]
+         "host_tests/test_hostile.py", "host_tests/test_tls.py"] + HOSTILE_INPUT_TESTS
+HOSTILE_TITLE = "## Hostile input: the simulator and the CLI (issue 16)"
 E2E_FAULTS = ["flipped byte -> 205 (test_md5_mismatch_205)", "stall every time -> 104 (test_code_104_timeouts_retry_0)",
               "drop every time -> 207 (test_code_207_retries_spent)", "cancel mid-way (test_cancelled_midway)",
               "pause then resume (test_paused_then_resumed_by_admin, test_paused_then_next_run_completes)",
               "token expiry, 49 h clock (test_token_expiry_then_fresh_token_resumes)",
               "one-byte answers 1/2 -> 107 (test_code_107_one_byte_answer)"]
+
+
+def _pytest(tests, env, pytest_args=()):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "3600"]
+                          + list(tests) + list(pytest_args), cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def run_hostile_only(out=None):
+    """Only the hostile-input tests; their section of the page replaced, the rest kept."""
+    env = dict(os.environ)
+    fd, figs = tempfile.mkstemp(prefix="reliability-", suffix=".jsonl")
+    os.close(fd)
+    env["OTA_RELIABILITY_OUT"] = figs
+    p = _pytest(HOSTILE_INPUT_TESTS, env)
+    with open(figs) as f:
+        rows = [json.loads(l) for l in f if l.strip()]
+    os.remove(figs)
+    path = out or os.path.join(ROOT, "docs", "RELIABILITY.md")
+    with open(path) as f:
+        text = f.read()
+    section = "\n".join(hostile_section(rows)) + "\n"
+    a = text.find(HOSTILE_TITLE)
+    if a < 0:
+        a = text.find("## Long run")
+        text = text[:a] + section + "\n" + text[a:] if a >= 0 else text + "\n" + section
+    else:
+        b = text.find("\n## ", a + len(HOSTILE_TITLE))
+        text = text[:a] + section + (text[b + 1:] if b >= 0 else "")
+    with open(path, "w") as f:
+        f.write(text)
+    return p.returncode, path, p.stdout[-3000:] + p.stderr[-2000:]
 
 
 def run(long=False, out=None, pytest_args=()):
@@ -29,8 +62,7 @@ def run(long=False, out=None, pytest_args=()):
         env["OTA_POWERCUT_SEEDS"] = "10000"
         env["OTA_FUZZ_EXAMPLES"] = "20000"
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "3600"]
-                       + TESTS + list(pytest_args), cwd=ROOT, env=env, capture_output=True, text=True)
+    p = _pytest(TESTS, env, pytest_args)
     took = time.monotonic() - t0
     with open(figs) as f:
         rows = [json.loads(l) for l in f if l.strip()]
@@ -122,7 +154,94 @@ def render(rows, long, summary, took, rc):
         L.append("- %s, %s: %s" % (r["case"], r["runtime"], r["outcome"]))
     if not tl:
         L.append("- (no TLS figures in this run)")
+    L += [""] + hostile_section(rows)
     L += ["", "## Long run", "",
           "`onenet-ota reliability --long`: 10000 random-cut seeds, 20000 examples per fuzz target;",
           "the CI-sized run (`make test`, this page by default) uses 1000 seeds and 300 examples.", ""]
     return "\n".join(L)
+
+
+def _fig(rows, case, fmt, missing="(no figure in this run)"):
+    for r in rows:
+        if r.get("test") == "security" and r.get("case") == case:
+            return fmt % r
+    return missing
+
+
+def hostile_section(rows):
+    """The rows of issue 16's table that the simulator and the CLI answer: finding, what
+    happens now (with this run's figures), the tests that hold it."""
+    f = {
+        "minus_one": _fig(rows, "chunked_minus_one_south", "this run: RSS %(rss_before_mib).1f -> %(rss_peak_mib).1f MiB "
+                          "while a client pushed 300 MiB, cut off after %(sent_mib).1f MiB (socket buffers)"),
+        "minus_one_admin": _fig(rows, "chunked_minus_one_admin_no_token", "without the admin token: RSS "
+                                "%(rss_before_mib).1f -> %(rss_peak_mib).1f MiB, cut off after %(sent_mib).1f MiB"),
+        "idle": _fig(rows, "idle_connections", "this run: %(opened)d idle connections opened in %(seconds_to_open).1f s, "
+                     "%(held)d held (cap %(cap)d), a request served in %(seconds_to_serve).3f s, "
+                     "%(cpu_seconds_over_2s).3f s CPU over the next 2 s"),
+        "fds": _fig(rows, "out_of_fds", "`ulimit -n` %(ulimit)d, %(opened)d connections opened: served in "
+                    "%(seconds_to_serve).3f s, CPU share %(cpu_share).2f (a spinning loop: 1.0)"),
+        "cli": _fig(rows, "cli", "this run: %(invocations)d malformed invocations, each through `cli.main` and as a "
+                    "process"),
+    }
+    rows_ = [
+        ("the admin API has no authentication and no Host/Origin check: a cross-site `text/plain` POST "
+         "cancelled a task; DNS rebinding read the task list (every download token)",
+         "`/admin/...` and the page need the admin token (`serve` prints it, `--admin-token` / "
+         "`ONENET_ADMIN_TOKEN` set it; `<state-dir>/admin-token`, 0600, for the CLI): `Authorization: Bearer` or "
+         "the `HttpOnly; SameSite=Strict` cookie of the printed `/?token=` URL, compared in constant time -> 401. "
+         "`Host` must be a loopback name or the bound address at its port, `Origin` (when sent) too, "
+         "`Sec-Fetch-Site` same-origin/none -> else 403. Admin bodies are read only after these checks",
+         "`test_sim_security.py::test_admin_without_token_is_refused`, `::test_cross_site_post_is_refused_even_with_"
+         "the_cookie`, `::test_dns_rebinding_host_is_refused`, `::test_page_token_url_sets_a_strict_cookie`, "
+         "`::test_token_file_is_0600_and_removed_at_stop`; `test_sim_page.py` (Chromium, when installed)"),
+        ("with a token alone the older `POST /ota/south/report` form (no Authorization) marked a task succeeded",
+         "a valid Authorization is required, like every other device call: errno 1, the task unchanged",
+         "`test_sim_security.py::test_old_report_form_needs_authorization`, `test_sim_api.py::test_report_twice`"),
+        ("a chunked body with chunk size `-1` is read to end of stream: 300 MiB accepted before auth "
+         "(24 -> 326 MiB)",
+         "chunk sizes are 1-8 hex digits, checked against the cap (64 KiB on the device API, 256 MiB for an "
+         "authenticated publish) before a byte is read; the total counts; both framings, a non-digit or repeated "
+         "Content-Length, other codings -> 400/413 and the connection closed. " + f["minus_one"] + "; "
+         + f["minus_one_admin"],
+         "`test_sim_security.py::test_chunk_size_minus_one_does_not_read_the_stream[south|admin_no_token]`, "
+         "`::test_chunk_size_lines_refused_before_reading`, `::test_chunked_total_is_capped`, `::test_framing_refused`"),
+        ("~1,017 idle connections (at `ulimit -n 1024`) stop the simulator serving and spin its accept loop at "
+         "100 % CPU",
+         "deadlines per connection (a fresh one: its head within 10 s; kept alive: the next request within "
+         "120 s; a body: 10 s + 1 s/MiB), one reaper thread; at the cap (from `ulimit -n`, at most 1000) the "
+         "longest-idle connection is closed for the new one; accept() out of descriptors closes idle ones "
+         "and waits instead of spinning; the TLS handshake runs on the connection's thread. " + f["idle"]
+         + "; " + f["fds"],
+         "`test_sim_security.py::test_2000_idle_connections_do_not_stop_serving`, "
+         "`::test_out_of_file_descriptors_no_spin`, `::test_idle_and_slow_heads_are_closed`, "
+         "`::test_cap_evicts_the_longest_idle`, `::test_tls_silent_client_does_not_block_accept`"),
+        ("`download -o /dev/full` (or a FIFO) renames its `.part` over the device node and says \"saved\"",
+         "`-o` (and its `.part`) must be a regular file or absent, in a writable directory: a device, FIFO or "
+         "directory is exit 2 before any request; a write that fails (disk full) is exit 6",
+         "`test_cli_hostile.py::test_bad_invocation_in_process[download -o ...]`, `::test_output_checks_keep_nodes`"),
+        ("`publish --server 'not a url'` prints a traceback that contains the access key (it travels in the "
+         "query string)",
+         "`--server` is checked first (http(s)://host[:port], exit 2; a value with user info or a query is not "
+         "echoed); the key goes in an `X-Access-Key` header; every failure of the admin client is one line",
+         "`test_cli_hostile.py` (the `publish --server` rows), `test_sim_http.py::test_serve_publish_admin_commands`"),
+        ("16 of 131 malformed CLI invocations end in a traceback; misleading messages (`check --timeout -1` -> "
+         "\"certificate rejected\", `admin clock --advance nan` breaks every call); `sim.sqlite3` is mode 0644",
+         "numbers are range-checked at parse time (exit 2, one line: argparse's usage block is left to "
+         "`--help`); anything unexpected is `internal error (<type>)`, exit 1, no text (`ONENET_OTA_DEBUG=1` "
+         "shows it); a closed stdout ends quietly with 141; the admin clock refuses nan/inf/out-of-range; "
+         "the database (and -wal, -shm), packages and admin-token are 0600 in a 0700 dir. " + f["cli"]
+         + ". `device`/`bench` flags (`--slot-size 0`, `--size-kib -1`, `--sink file:<dir>`) are validated by "
+         "those commands; here they reach the one-line catch-all",
+         "`test_cli_hostile.py::test_bad_invocation_in_process`, `::test_bad_invocations_as_subprocesses`, "
+         "`::test_every_help`, `::test_broken_pipe_is_quiet`, `::test_internal_errors_are_one_line`; "
+         "`test_sim_security.py::test_state_files_are_0600`, `::test_clock_refuses_nan`"),
+    ]
+    L = [HOSTILE_TITLE, "",
+         "The rows of the issue's table about the simulator and the CLI (the agent's rows: TLS, tokens, 204,",
+         "deadlines, framing, are the agent's tests). `onenet-ota reliability --hostile-only` reruns these",
+         "tests and replaces this section alone.", "",
+         "| finding | now | test |", "|---|---|---|"]
+    for finding, now, test in rows_:
+        L.append("| %s |" % " | ".join(c.replace("|", "\\|") for c in (finding, now, test)))
+    return L

@@ -91,6 +91,7 @@ class Store:
     def __init__(self, state_dir, clock):
         self.dir = os.path.abspath(state_dir)
         self.pkg_dir = os.path.join(self.dir, "packages")
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
         os.makedirs(self.pkg_dir, mode=0o700, exist_ok=True)
         self.clock = clock
         self.lock = threading.RLock()
