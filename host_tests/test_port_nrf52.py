@@ -210,6 +210,19 @@ m.start()
 out["clock"] = m.clock()
 m.cmd("AT+SIMFAULT=clock,0")
 out["unset"] = m.clock()
+m.cmd("AT+SIMFAULT=clock,1")
+# the board profile: detaches the REPL itself, hands it back in release(), now()
+os.dupterm(machine.UART(0, 115200))
+from onenet_ota import board, board_nrf52, config
+cfg = config.check({"product_id": "1", "dev_id": "2", "authorization": "version=1&sign=x",
+                    "board": "nrf52832", "modem": sys.argv[2], "timeout_ms": 2000, "chunk": 1024})
+b = board.make(cfg)
+out["detached"] = not machine._repl[0]
+out["now"] = b.now()
+b.log("a line for the file")
+out["logfile"] = open(board_nrf52.LOG).read()
+board_nrf52.release()
+out["released"] = machine._repl[0]
 print("RESULT " + repr(out))
 '''
 
@@ -221,13 +234,15 @@ def test_modem_through_nrf_uart(runtime, kind, tmp_path, monkeypatch):
         monkeypatch.setenv("OTA_UART", str(sim.port))
         script = tmp_path / "modem_probe.py"
         script.write_text(MODEM_SCRIPT)
-        p = runtimes.run(runtime, str(script), [str(tmp_path), kind], heap="256k", timeout=120)
+        p = runtimes.run(runtime, str(script), [str(tmp_path), kind], heap="256k", timeout=120, cwd=str(tmp_path))
         lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
         assert lines, p.stdout + p.stderr
         r = ast.literal_eval(lines[-1][7:])
     assert r["attached"] == "modem: no answer" and r["stdin"] > 0
     assert abs(r["clock"] - time.time()) < 10, r  # AT+CCLK?: local time +32 quarter hours
     assert r["unset"] is None  # 70/01/01: never synchronised
+    assert r["detached"] is True and r["released"] is True
+    assert abs(r["now"] - time.time()) < 10 and r["logfile"] == "a line for the file\n"
 
 
 # -- what the port cannot run, checked in the source ------------------------------------
