@@ -16,7 +16,9 @@ from .. import ROOT
 VERSION = "1.28.0"
 VENDOR = os.path.join(os.path.dirname(ROOT), "shared", "vendor", "micropython-%s-src.tar.xz" % VERSION)
 URL = "https://micropython.org/resources/source/micropython-%s.tar.xz" % VERSION
-# ../shared/vendor/README.md: the SHA-256 of the project's copy of the v1.28.0 tree.
+# ../shared/vendor/README.md: the SHA-256 of the project's copy of the v1.28.0 tree (cut
+# down to what these builds need). The project has not recorded the hash of the full
+# release tarball: a download of it is refused until MICROPYTHON_SRC_SHA256 gives it.
 SHA256 = "c7ba889a7514bfd405e833ae847157427f113ee7eeea7895a7548b38ac5b6c30"
 CACHE = os.path.join(ROOT, "build", "fw")
 
@@ -51,7 +53,8 @@ def _download(dest):
     got = sha256(tmp)
     if got != want:
         os.remove(tmp)
-        raise SourceError("%s: sha256 %s, expected %s (MICROPYTHON_SRC_SHA256)" % (url, got, want))
+        raise SourceError("%s: sha256 %s, expected %s (set MICROPYTHON_SRC_SHA256 to the "
+                          "release's published hash, or give --micropython-src)" % (url, got, want))
     os.replace(tmp, dest)
     return dest
 
