@@ -403,12 +403,12 @@ def test_out_of_file_descriptors_no_spin(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", "0", "--quiet", "--max-connections", "5000",
                           "--state-dir", str(tmp_path / "st")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
-    socks = []
+    socks, old = [], None
     try:
         line = p.stdout.readline()
         assert "simulator on" in line, (line, p.stderr.read() if p.poll() is not None else "")
         port = int(line.split()[4].rsplit(":", 1)[1])
-        _raise_nofile(2 * limit + 600)
+        old = _raise_nofile(2 * limit + 600)[1]
         socks = _open_idle(port, limit + 300, timeout=20)
         time.sleep(1)
         c0 = _cpu_of(p.pid)
@@ -437,6 +437,8 @@ def test_out_of_file_descriptors_no_spin(tmp_path):
     finally:
         for x in socks:
             x.close()
+        if old:
+            resource.setrlimit(resource.RLIMIT_NOFILE, old)
         p.terminate()
         try:
             p.communicate(timeout=15)
