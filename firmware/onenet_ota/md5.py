@@ -88,6 +88,7 @@ try:
     FAST = True
 except Exception:  # no micropython module, no emitter, no compiler: plain path
     _vblk = None
+    _VT = _VS = None  # the viper tables: 320 B of heap for nothing on such a port
 _VSRC = None
 
 
