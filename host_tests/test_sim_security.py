@@ -17,7 +17,7 @@ import time
 import pytest
 
 from onenet_ota_tools.sim import Clock, Simulator
-from test_sim_support import DATA, DEV, KEY, NOW, PID, api, authz, publish, request, sim  # noqa: F401
+from test_sim_support import DEV, KEY, NOW, PID, api, authz, publish, request, sim  # noqa: F401
 
 FIGURES = os.environ.get("OTA_RELIABILITY_OUT")
 

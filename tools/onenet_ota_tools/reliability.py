@@ -172,11 +172,13 @@ def hostile_section(rows):
     """The rows of issue 16's table that the simulator and the CLI answer: finding, what
     happens now (with this run's figures), the tests that hold it."""
     f = {
-        "minus_one": _fig(rows, "chunked_minus_one_south", "this run: RSS %(rss_before_mib).1f -> %(rss_peak_mib).1f MiB "
+        "minus_one": _fig(rows, "chunked_minus_one_south",
+                          "this run: RSS %(rss_before_mib).1f -> %(rss_peak_mib).1f MiB "
                           "while a client pushed 300 MiB, cut off after %(sent_mib).1f MiB (socket buffers)"),
         "minus_one_admin": _fig(rows, "chunked_minus_one_admin_no_token", "without the admin token: RSS "
                                 "%(rss_before_mib).1f -> %(rss_peak_mib).1f MiB, cut off after %(sent_mib).1f MiB"),
-        "idle": _fig(rows, "idle_connections", "this run: %(opened)d idle connections opened in %(seconds_to_open).1f s, "
+        "idle": _fig(rows, "idle_connections",
+                     "this run: %(opened)d idle connections opened in %(seconds_to_open).1f s, "
                      "%(held)d held (cap %(cap)d), a request served in %(seconds_to_serve).3f s, "
                      "%(cpu_seconds_over_2s).3f s CPU over the next 2 s"),
         "fds": _fig(rows, "out_of_fds", "`ulimit -n` %(ulimit)d, %(opened)d connections opened: served in "
@@ -205,7 +207,8 @@ def hostile_section(rows):
          "Content-Length, other codings -> 400/413 and the connection closed. " + f["minus_one"] + "; "
          + f["minus_one_admin"],
          "`test_sim_security.py::test_chunk_size_minus_one_does_not_read_the_stream[south|admin_no_token]`, "
-         "`::test_chunk_size_lines_refused_before_reading`, `::test_chunked_total_is_capped`, `::test_framing_refused`"),
+         "`::test_chunk_size_lines_refused_before_reading`, `::test_chunked_total_is_capped`, "
+         "`::test_framing_refused`"),
         ("~1,017 idle connections (at `ulimit -n 1024`) stop the simulator serving and spin its accept loop at "
          "100 % CPU",
          "deadlines per connection (a fresh one: its head within 10 s; kept alive: the next request within "

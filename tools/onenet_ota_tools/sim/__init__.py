@@ -23,7 +23,8 @@ Decisions where the contract leaves room (all documented behaviour is followed a
   the documented way; the platform's C SDK skips it).
 - Download and token check are authenticated by the token alone (the seed's download
   has no Authorization); an Authorization header that is present on the token check is
-  verified. The older report form needs a valid Authorization, like every other call. `res` must be `products/{pid}` of the device's product.
+  verified. The older report form needs a valid Authorization, like every other call.
+  `res` must be `products/{pid}` of the device's product.
 - Unknown token or a token of another device: token check and progress -> errno 4;
   older report -> errno 1; download -> one byte `3`. An expired token (48 h after the
   task was created, simulator clock) -> errno 12 (token check, progress, tasking), byte
