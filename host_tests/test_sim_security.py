@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 
 import pytest
 
@@ -117,6 +118,25 @@ def test_page_token_url_sets_a_strict_cookie(sim):  # noqa: F811
     assert get(sim, "/admin/devices", dict(jar, **{"Sec-Fetch-Site": "same-origin"}))[0] == 200
     st, _, _ = get(sim, "/admin/stats", dict(jar, Origin="http://127.0.0.1:%d" % sim.port), "POST")
     assert st == 200
+
+
+def test_page_flow_with_a_cookie_jar(sim):  # noqa: F811
+    # What a browser does with the printed URL, by the standard library's cookie rules:
+    # the redirect keeps the cookie, the page and its fetch() are then allowed.
+    import http.cookiejar
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(sim.admin_url, timeout=10) as r:
+        assert r.status == 200 and r.geturl() == sim.url + "/" and b"/admin/devices" in r.read()
+    assert [c.name for c in jar] == ["onenet_sim_admin"]
+    with opener.open(sim.url + "/admin/devices", timeout=10) as r:
+        assert json.loads(r.read()) == {"devices": []}
+    fresh = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with pytest.raises(urllib.error.HTTPError) as e:
+        fresh.open(sim.url + "/", timeout=10)
+    assert e.value.code == 401
 
 
 def test_token_file_is_0600_and_removed_at_stop(tmp_path):
@@ -383,6 +403,37 @@ def test_cap_evicts_the_longest_idle(tmp_path):
     finally:
         for x in socks:
             x.close()
+        s.stop()
+
+
+def test_full_of_busy_connections_answers_503(tmp_path):
+    # Nothing idle to close (every connection is sending a body): the new one is told
+    # 503 at once, without blocking the accept loop; room again once they are done.
+    s = Simulator(str(tmp_path / "st"), max_connections=8)
+    s.start()
+    busy = []
+    try:
+        for _ in range(8):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            c.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{" % REPORT.encode())
+            busy.append(c)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(s._idle):
+            time.sleep(0.05)
+        assert not s._idle
+        extra = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        assert extra.recv(200).startswith(b"HTTP/1.1 503")
+        extra.close()
+        for c in busy:
+            c.close()
+        busy = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and s._live:
+            time.sleep(0.05)
+        assert _timed_request(s)[0] == 200
+    finally:
+        for c in busy:
+            c.close()
         s.stop()
 
 
