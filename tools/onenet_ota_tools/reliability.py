@@ -196,7 +196,8 @@ def hostile_section(rows):
          "`Sec-Fetch-Site` same-origin/none -> else 403. Admin bodies are read only after these checks",
          "`test_sim_security.py::test_admin_without_token_is_refused`, `::test_cross_site_post_is_refused_even_with_"
          "the_cookie`, `::test_dns_rebinding_host_is_refused`, `::test_page_token_url_sets_a_strict_cookie`, "
-         "`::test_token_file_is_0600_and_removed_at_stop`; `test_sim_page.py` (Chromium, when installed)"),
+         "`::test_page_flow_with_a_cookie_jar`, `::test_token_file_is_0600_and_removed_at_stop`; `test_sim_page.py` "
+         "(Chromium, when installed)"),
         ("with a token alone the older `POST /ota/south/report` form (no Authorization) marked a task succeeded",
          "a valid Authorization is required, like every other device call: errno 1, the task unchanged",
          "`test_sim_security.py::test_old_report_form_needs_authorization`, `test_sim_api.py::test_report_twice`"),
@@ -218,7 +219,8 @@ def hostile_section(rows):
          + "; " + f["fds"],
          "`test_sim_security.py::test_2000_idle_connections_do_not_stop_serving`, "
          "`::test_out_of_file_descriptors_no_spin`, `::test_idle_and_slow_heads_are_closed`, "
-         "`::test_cap_evicts_the_longest_idle`, `::test_tls_silent_client_does_not_block_accept`"),
+         "`::test_cap_evicts_the_longest_idle`, `::test_full_of_busy_connections_answers_503`, "
+         "`::test_tls_silent_client_does_not_block_accept`"),
         ("`download -o /dev/full` (or a FIFO) renames its `.part` over the device node and says \"saved\"",
          "`-o` (and its `.part`) must be a regular file or absent, in a writable directory: a device, FIFO or "
          "directory is exit 2 before any request; a write that fails (disk full) is exit 6",
