@@ -47,7 +47,7 @@ def run_hostile_only(out=None):
         text = text[:a] + section + "\n" + text[a:] if a >= 0 else text + "\n" + section
     else:
         b = text.find("\n## ", a + len(HOSTILE_TITLE))
-        text = text[:a] + section + (text[b + 1:] if b >= 0 else "")
+        text = text[:a] + section + ("\n" + text[b + 1:] if b >= 0 else "")
     with open(path, "w") as f:
         f.write(text)
     return p.returncode, path, p.stdout[-3000:] + p.stderr[-2000:]
