@@ -523,6 +523,16 @@ def test_tls_silent_client_does_not_block_accept(tmp_path):
         s.stop()
 
 
+def test_log_never_shows_the_admin_token(tmp_path, capsys):
+    with Simulator(str(tmp_path / "st"), verbose=True) as s:
+        get(s, "/?token=" + s.admin_token)
+        raw(s, b"GET /?token=%s HTTP/9.9\r\n\r\n" % s.admin_token.encode())  # CPython's own error line
+        raw(s, b"GET /admin/publish?access_key=%s x y z\r\n\r\n" % KEY.encode())
+        tok = s.admin_token
+    err = capsys.readouterr().err
+    assert "sim:" in err and tok not in err and KEY not in err, err
+
+
 # -- the state files ------------------------------------------------------------------------
 def test_state_files_are_0600(tmp_path):
     st = tmp_path / "st"

@@ -26,6 +26,7 @@ only after the admin token is checked). `/admin/...` and the page: see `_admin_r
 import errno as _errno
 import json
 import os
+import re
 import socket
 import socketserver
 import sys
@@ -45,6 +46,7 @@ REASONS = {200: "OK", 206: "Partial Content", 303: "See Other", 400: "Bad Reques
            503: "Service Unavailable"}
 COOKIE = "onenet_sim_admin"
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+_QUERY = re.compile(r"\?[^\s'\"]*")
 _NO_FDS = (_errno.EMFILE, _errno.ENFILE, _errno.ENOBUFS, _errno.ENOMEM)
 
 
@@ -161,7 +163,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # CPython's own log lines (errors) only when verbose
         if self.server.sim.verbose:
-            sys.stderr.write("sim: %s\n" % (fmt % args))
+            # They quote the request line: no query string (a ?token= or access_key=).
+            sys.stderr.write("sim: %s\n" % _QUERY.sub("?...", fmt % args))
 
     def do_GET(self):
         self._route("GET")
