@@ -3,59 +3,61 @@
 # never appears in a message.
 from .errors import ConfigError
 
-# Board defaults: manuf/model from the contract's SOTA table.
-BOARDS = {
-    "esp32": ("101", "10101", "esp32"),
-    "nrf52832": ("102", "10201", "block"),
-    "gd32": ("103", "10301", "file"),
-    "unix": ("100", "10001", "file"),
-}
+# Board profiles: name, manuf, model (the contract's SOTA table), default sink.
+BOARDS = (
+    ("esp32", "101", "10101", "esp32"),
+    ("nrf52832", "102", "10201", "block"),
+    ("gd32", "103", "10301", "file"),
+    ("unix", "100", "10001", "file"),
+)
 
-DEFAULTS = {
-    "board": "unix",
-    "host": "ota.heclouds.com",
-    "port": 80,
-    "tls": False,
-    "ca": None,  # the CA certificate file (PEM) the server's chain must end in
-    "insecure": False,  # true: TLS without verifying the server (said at every start)
-    "image_key": None,  # base64 key: only packages carrying its MAC are installed (imgauth.py)
-    "image_auth": "hmac-sha256",  # or hmac-sha1 (ports without sha256)
-    "task_type": 2,  # 1 FOTA (module firmware), 2 SOTA (application)
-    "method": "sha1",
-    "et": 4102444800,  # far future (2100-01-01): for a device without a clock
-    "et_ttl": 0,  # > 0: et = now + ttl when the clock is known
-    "version": "V1.0",  # version before the first update
-    "version_file": "ota_version.txt",  # where the running version is kept (+ ".sent")
-    "report_version": "changed",  # report the version when it changed, or "always"
-    "sink": None,  # board default
-    "sink_path": "ota_package.bin",
-    "capacity": 0,  # file sink: 0 = no limit
-    "chip_id": 0,  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
-    "chunk": 4096,  # the one download buffer: bytes per read, digest update and sink write
-    "request": 0,  # bytes one Range request asks for; 0: all that is left (bytes=start-)
-    "journal": "ota.jrn",
-    "journal_every": 16384,  # bytes between journal writes
-    "progress_every": 10,  # percent between progress reports (0: none)
-    "check_interval": 3600,  # seconds between checks (main loop)
-    "timeout_ms": 10000,
-    "retries": 3,  # per request
-    "backoff_ms": 500,  # first retry wait, doubled each time, with jitter
-    "max_retry": 10,  # cap on the task's retry (the server's word is not unbounded)
-    "max_interval": 3600,  # cap on the task's interval, seconds
-    "conn_requests": 1000,  # requests per connection: the platform closes after 1000 (§10)
-    "pause_waits": 10,  # paused task: waits of `interval` before giving up this cycle
-    "max_boots": 3,  # boots of a new image without confirmation before giving up
-    "cdn": True,
-    "self_test": None,  # module name with run() -> bool, called before confirming
-    "signal": None,  # fixed signal strength to report and check (None: unknown)
-    "power": None,  # fixed battery % to report and check (None: unknown)
-    "wifi": None,  # {"ssid", "password", "timeout_s"}: the board joins before a cycle
-    "modem": None,  # "bc26" | "m5311": sockets through an AT modem on `uart` (nRF52832)
-    "uart": None,  # the modem's UART {"id", "baud", "tx", "rx"} (UART_DEFAULTS filled in)
-    "flash_start": 0,  # nrf52832 block sink region; 0: nrf.unused_flash_start()
-    "flash_len": 0,  # its length; 0: up to nrf.unused_flash_length()
-    "gd32": None,  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
-}
+# Every setting with its default. A tuple of constant pairs, not a dict: frozen, it
+# stays in flash; check() makes the one dict a device keeps.
+DEFAULTS = (
+    ("board", "unix"),
+    ("host", "ota.heclouds.com"),
+    ("port", 80),
+    ("tls", False),
+    ("ca", None),  # the CA certificate file (PEM) the server's chain must end in
+    ("insecure", False),  # true: TLS without verifying the server (said at every start)
+    ("image_key", None),  # base64 key: only packages carrying its MAC are installed (imgauth.py)
+    ("image_auth", "hmac-sha256"),  # or hmac-sha1 (ports without sha256)
+    ("task_type", 2),  # 1 FOTA (module firmware), 2 SOTA (application)
+    ("method", "sha1"),
+    ("et", 4102444800),  # far future (2100-01-01): for a device without a clock
+    ("et_ttl", 0),  # > 0: et = now + ttl when the clock is known
+    ("version", "V1.0"),  # version before the first update
+    ("version_file", "ota_version.txt"),  # where the running version is kept (+ ".sent")
+    ("report_version", "changed"),  # report the version when it changed, or "always"
+    ("sink", None),  # board default
+    ("sink_path", "ota_package.bin"),
+    ("capacity", 0),  # file sink: 0 = no limit
+    ("chip_id", 0),  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
+    ("chunk", 4096),  # the one download buffer: bytes per read, digest update and sink write
+    ("request", 0),  # bytes one Range request asks for; 0: all that is left (bytes=start-)
+    ("journal", "ota.jrn"),
+    ("journal_every", 16384),  # bytes between journal writes
+    ("progress_every", 10),  # percent between progress reports (0: none)
+    ("check_interval", 3600),  # seconds between checks (main loop)
+    ("timeout_ms", 10000),
+    ("retries", 3),  # per request
+    ("backoff_ms", 500),  # first retry wait, doubled each time, with jitter
+    ("max_retry", 10),  # cap on the task's retry (the server's word is not unbounded)
+    ("max_interval", 3600),  # cap on the task's interval, seconds
+    ("conn_requests", 1000),  # requests per connection: the platform closes after 1000 (§10)
+    ("pause_waits", 10),  # paused task: waits of `interval` before giving up this cycle
+    ("max_boots", 3),  # boots of a new image without confirmation before giving up
+    ("cdn", True),
+    ("self_test", None),  # module name with run() -> bool, called before confirming
+    ("signal", None),  # fixed signal strength to report and check (None: unknown)
+    ("power", None),  # fixed battery % to report and check (None: unknown)
+    ("wifi", None),  # {"ssid", "password", "timeout_s"}: the board joins before a cycle
+    ("modem", None),  # "bc26" | "m5311": sockets through an AT modem on `uart` (nRF52832)
+    ("uart", None),  # the modem's UART {"id", "baud", "tx", "rx"} (UART_DEFAULTS filled in)
+    ("flash_start", 0),  # nrf52832 block sink region; 0: nrf.unused_flash_start()
+    ("flash_len", 0),  # its length; 0: up to nrf.unused_flash_length()
+    ("gd32", None),  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
+)
 
 
 _REQUIRED = ("product_id", "dev_id")
@@ -87,7 +89,7 @@ def check(raw):
         raise ConfigError("config: a JSON object")
     cfg = dict(DEFAULTS)
     for k in raw:
-        if k not in DEFAULTS and k not in _REQUIRED and k not in (
+        if k not in cfg and k not in _REQUIRED and k not in (
             "access_key", "authorization", "manuf", "model"):
             raise ConfigError("%s: unknown setting" % k)
         cfg[k] = raw[k]
@@ -98,9 +100,11 @@ def check(raw):
     cfg["dev_id"] = str(cfg["dev_id"])
     _str(cfg, "product_id", _DIGITS, 20)
     _str(cfg, "dev_id", _DIGITS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 32)
-    if cfg["board"] not in BOARDS:
-        raise ConfigError("board: one of " + ", ".join(sorted(BOARDS)))
-    manuf, model, sink = BOARDS[cfg["board"]]
+    for name, manuf, model, sink in BOARDS:
+        if cfg["board"] == name:
+            break
+    else:
+        raise ConfigError("board: one of " + ", ".join(b[0] for b in BOARDS))
     cfg.setdefault("manuf", manuf)
     cfg.setdefault("model", model)
     cfg["manuf"] = str(cfg["manuf"])
