@@ -100,3 +100,17 @@ def test_link_specs(spec, want):
 def test_bad_link_specs_say_what_is_wanted(spec):
     with pytest.raises(ValueError, match="--link"):
         linkemu.parse(spec)
+
+
+def test_bench_sections_are_replaced_in_place(tmp_path):
+    # bench --link / --qemu-only rewrite their own section of PERFORMANCE.md only
+    from onenet_ota_tools.benchlib.link import replace_section
+
+    p = tmp_path / "PERF.md"
+    p.write_text("# P\n\n## A\n\na\n\n## .mpy sizes\n\nm\n")
+    replace_section(str(p), "## Over a link", "## Over a link\n\nL1\n", before="## .mpy sizes")
+    assert p.read_text() == "# P\n\n## A\n\na\n\n## Over a link\n\nL1\n\n## .mpy sizes\n\nm\n"
+    replace_section(str(p), "## Over a link", "## Over a link\n\nL2\n")
+    assert p.read_text() == "# P\n\n## A\n\na\n\n## Over a link\n\nL2\n\n## .mpy sizes\n\nm\n"
+    replace_section(str(p), "## Z", "## Z\n\nz")
+    assert p.read_text().endswith("## .mpy sizes\n\nm\n\n## Z\n\nz\n")

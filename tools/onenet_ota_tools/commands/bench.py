@@ -169,23 +169,10 @@ def _qemu_only(args):
     print("\n(%.0f s)" % (time.monotonic() - t0))
     if args.out != "-" and R["qemu"]:
         section = "\n".join(report._qemu_md(R["qemu"]))
-        head = "## The nRF52832 profile on a Cortex-M3"
-        try:
-            with open(args.out) as f:
-                text = f.read()
-        except OSError:
-            text = "# Performance and footprint\n\n"
-        if head in text:
-            i = text.index(head)
-            j = text.find("\n## ", i + 1)
-            text = text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "")
-        elif "## .mpy sizes" in text:
-            i = text.index("## .mpy sizes")
-            text = text[:i] + section + "\n" + text[i:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        with open(args.out, "w") as f:
-            f.write(text)
+        from ..benchlib.link import replace_section
+
+        # before the .mpy sizes where the file has them, else at the end
+        replace_section(args.out, "## The nRF52832 profile on a Cortex-M3", section, before="## .mpy sizes")
         print("wrote the qemu section of %s" % args.out)
     return 0 if R["qemu"] and not R["notes"] else 1
 
