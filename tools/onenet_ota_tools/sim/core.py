@@ -139,6 +139,7 @@ class Simulator:
             conns = [(c.thread, s) for s, c in self._conns.items()]
             self._conns.clear()
             self._idle.clear()
+            self._live = 0  # a restart starts with room for max_connections
         for t, s in conns:
             try:
                 s.shutdown(socket.SHUT_RDWR)
