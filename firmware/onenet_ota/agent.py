@@ -368,15 +368,20 @@ class Agent:
     # A download in one long range holds its connection to the end: then progress goes
     # on the API connection while the download's TCP window keeps the link busy, so a
     # report costs the download nothing (a modem board keeps one socket: bounded ranges).
+    # The connection already open (warm: no handshake on the download's path) carries
+    # the download; the JSON calls move to a new one, opened at the first progress step
+    # while the download streams.
     def _route(self, task):
         c = self.cfg
         ip = None if c["cdn"] else task["ipPort"]
-        split = not c["request"] and c["progress_every"] and not getattr(self.b, "connect", None)
-        if (ip or split) and self.api.dl is self.c:
-            self.api.dl = self._client()
+        if self.api.dl is not self.c:
+            return
         if ip:
+            self.api.dl = self._client()
             self.api.dl.addr = (ip[0], ip[1] or c["port"])
             self.log("downloads from %s:%d" % self.api.dl.addr)
+        elif not c["request"] and c["progress_every"] and not getattr(self.b, "connect", None):
+            self.c = self.api.c = self._client()
 
     # Report the running version unless the platform already has it (report_version
     # "changed", the default; "always": every cycle).
