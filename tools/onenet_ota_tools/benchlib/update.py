@@ -22,6 +22,16 @@ PROFILE = {"unix": ("100", "10001"), "esp32": ("101", "10101"), "nrf52832": ("10
 CURL = "/usr/bin/curl"
 
 
+def _stats(text):
+    # A HEAPSTATS line: JSON, or a dict's repr where the device has no json (nRF52832).
+    import ast
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return ast.literal_eval(text)
+
+
 class Bench:
     def __init__(self, root, size):
         self.root = root
@@ -72,7 +82,7 @@ class Bench:
             else:
                 os.environ["OTA_HEAP_STATS"] = old
             shutil.rmtree(args.state_dir, ignore_errors=True)
-        boots = [json.loads(l[10:]) for l in lines if l.startswith("HEAPSTATS ")]
+        boots = [_stats(l[10:]) for l in lines if l.startswith("HEAPSTATS ")]
         hs = max(boots, key=lambda b: b["dl_bytes"]) if boots else None
         ok = bool(s and s["result"] == "updated" and s["sink_md5"] == task["md5"])
         return {"ok": ok, "summary": s, "hs": hs, "boots": boots, "sim": self.sim.stats.as_dict(),
