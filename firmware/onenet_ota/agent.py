@@ -463,9 +463,12 @@ class Agent:
     # A check said "no task" while a package is under way: cancelled, gone, or paused
     # where the platform hides a paused task from the check (§10 leaves it open; the
     # simulator's paused_check=11). The token check tells: 17 paused, 22 cancelled.
+    # A token that checks out means the task came back in between (resumed): check
+    # again like after a pause.
     def _no_task(self, token):
         try:
             self._net(self.api.check_token, token)
+            return "paused"
         except PlatformError as e:
             if e.errno == _E_STATE:
                 self.log("no task, but its token says paused")

@@ -3,12 +3,13 @@
 # never appears in a message.
 from .errors import ConfigError
 
-# Board profiles: name, manuf, model (the contract's SOTA table), default sink.
+# Board profiles: name, manuf, model (the contract's SOTA table), default sink, default
+# chunk (the nRF52832's heap and its modem's receive ring want 1 KiB).
 BOARDS = (
-    ("esp32", "101", "10101", "esp32"),
-    ("nrf52832", "102", "10201", "block"),
-    ("gd32", "103", "10301", "file"),
-    ("unix", "100", "10001", "file"),
+    ("esp32", "101", "10101", "esp32", 4096),
+    ("nrf52832", "102", "10201", "block", 1024),
+    ("gd32", "103", "10301", "file", 4096),
+    ("unix", "100", "10001", "file", 4096),
 )
 
 # Every setting with its default. A tuple of constant pairs, not a dict: frozen, it
@@ -33,7 +34,7 @@ DEFAULTS = (
     ("sink_path", "ota_package.bin"),
     ("capacity", 0),  # file sink: 0 = no limit
     ("chip_id", 0),  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
-    ("chunk", 4096),  # the one download buffer: bytes per read, digest update and sink write
+    ("chunk", None),  # the one download buffer (read, digest, sink write); None: the board's
     ("request", 0),  # bytes one Range request asks for; 0: all that is left (bytes=start-)
     ("journal", "ota.jrn"),
     ("journal_every", 16384),  # bytes between journal writes
@@ -100,7 +101,7 @@ def check(raw):
     cfg["dev_id"] = str(cfg["dev_id"])
     _str(cfg, "product_id", _DIGITS, 20)
     _str(cfg, "dev_id", _DIGITS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 32)
-    for name, manuf, model, sink in BOARDS:
+    for name, manuf, model, sink, chunk in BOARDS:
         if cfg["board"] == name:
             break
     else:
@@ -160,6 +161,8 @@ def check(raw):
         check_version(cfg["version"])
     except ConfigError:
         raise ConfigError("version: 1..20 of A-Z a-z 0-9 _ . -")
+    if cfg["chunk"] is None:
+        cfg["chunk"] = chunk
     _int(cfg, "chunk", 512, 65536)
     _int(cfg, "request", 0, 1 << 30)
     if cfg["request"] and cfg["request"] < cfg["chunk"]:
