@@ -12,8 +12,9 @@ WASM_PKG := @micropython/micropython-webassembly-pyscript@1.27.0
 WASM_MJS := $(CURDIR)/.wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
 
 # The qemu Cortex-M3 and 32-bit unix firmware (onenet-ota firmware, cached under
-# build/fw/): the toolchain is installed where the machine allows (Debian, root); the
-# qemu tests skip themselves, saying why, where it is missing.
+# build/fw/): the toolchain is installed where the machine allows (Debian, root), and
+# Debian's chromium for the simulator page's browser test; the qemu and page tests skip
+# themselves, saying why, where theirs is missing.
 .PHONY: demo test bench venv wasm toolchain firmware clean
 
 venv: $(STAMP)
