@@ -104,7 +104,7 @@ def test_bad_link_specs_say_what_is_wanted(spec):
 
 def test_bench_sections_are_replaced_in_place(tmp_path):
     # bench --link / --qemu-only rewrite their own section of PERFORMANCE.md only
-    from onenet_ota_tools.benchlib.link import replace_section
+    from onenet_ota_tools.benchlib.report import replace_section
 
     p = tmp_path / "PERF.md"
     p.write_text("# P\n\n## A\n\na\n\n## .mpy sizes\n\nm\n")

@@ -68,8 +68,9 @@ def link_limit(nbytes, rate, rtt):
 class _Pipe:
     # One direction of one connection: the sender's model, and a writer thread that
     # hands each segment to the receiver at its delivery time.
-    def __init__(self, link, dst):
+    def __init__(self, link, rate, dst):
         self.link = link
+        self.rate = rate  # this direction's
         self.dst = dst
         self.cwnd = IW
         self.flight = collections.deque()  # (ack time, bytes) of unacknowledged segments
@@ -99,7 +100,7 @@ class _Pipe:
             while self.flight and self.inflight + n > self.cwnd:
                 t = max(t, self.flight[0][0])
                 self._ack(t)
-            self.free = t + n / L.rate
+            self.free = t + n / self.rate
             deliver = self.free + L.rtt / 2
             if L.loss and L.rng.random() < L.loss:
                 deliver += L.rto
@@ -224,7 +225,7 @@ class Link:
                 self._socks += [c, s]
             # up: client -> server; down: server -> client
             for src, dst, rate, key in ((c, s, self.rate_up, "bytes_up"), (s, c, self.rate_down, "bytes_down")):
-                pipe = _Pipe(_Dir(self, rate), dst)
+                pipe = _Pipe(self, rate, dst)
                 if key == "bytes_up":
                     # the handshake happened at loopback speed: the client's first bytes
                     # leave one RTT later, as after a real SYN / SYN-ACK
@@ -248,15 +249,3 @@ class Link:
             pass
         finally:
             pipe.close()
-
-
-class _Dir:
-    # The link as one direction sees it (its own rate; shared RNG and stats).
-    def __init__(self, link, rate):
-        self.mark_last = link.mark_last
-        self.rate = rate
-        self.rtt = link.rtt
-        self.rto = link.rto
-        self.loss = link.loss
-        self.rng = link.rng
-        self.stats = link.stats

@@ -130,29 +130,6 @@ def markdown(results, command, elapsed):
     return "\n".join(L)
 
 
-# Replace the section that starts with `head` (up to the next "## ") in the markdown
-# file at path; a new one goes before the section `before` when there is one, else at
-# the end. The rest of the file is kept.
-def replace_section(path, head, section, before=None):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        text = "# Performance and footprint\n\n"
-    section = section.rstrip("\n") + "\n"
-    if head in text:
-        i = text.index(head)
-        j = text.find("\n## ", i + 1)
-        text = text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "")
-    elif before and before in text:
-        i = text.index(before)
-        text = text[:i] + section + "\n" + text[i:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def run(args, log):
     import tempfile
     import time
@@ -179,6 +156,8 @@ def run(args, log):
         print(table(res))
     if args.out != "-":
         cmd = "onenet-ota bench" + "".join(" --link " + s for s in args.link) + " --link-profiles " + ",".join(profiles)
+        from .report import replace_section
+
         replace_section(args.out, HEAD, markdown(results, cmd, elapsed))
         print("wrote the link section of %s" % args.out)
     return 0

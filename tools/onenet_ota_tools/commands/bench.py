@@ -169,7 +169,7 @@ def _qemu_only(args):
     print("\n(%.0f s)" % (time.monotonic() - t0))
     if args.out != "-" and R["qemu"]:
         section = "\n".join(report._qemu_md(R["qemu"]))
-        from ..benchlib.link import replace_section
+        from ..benchlib.report import replace_section
 
         # before the .mpy sizes where the file has them, else at the end
         replace_section(args.out, "## The nRF52832 profile on a Cortex-M3", section, before="## .mpy sizes")
