@@ -3,6 +3,12 @@
     GET  /admin/devices                       devices with their latest task
     POST /admin/devices      {"dev_id","product_id","access_key"[,"f_version","s_version"]}
     GET  /admin/tasks[?dev_id=]               tasks (token, size, md5, state, served...)
+    POST /admin/tasks        {"package_id","target","dev_ids":[...][,"type","retry","interval",
+         "signal","power","pkg_type","from_version","manuf","model","replace"]}
+         (Content-Type: application/json)        -> {"tasks": [...], "warnings": [...]}
+    GET  /admin/packages[?product_id=]        uploaded packages (size, md5, image check)
+    POST /admin/packages?product_id=&name=    body: the package bytes
+         (Content-Type: application/octet-stream) -> the package
     GET  /admin/tasks/{id}
     POST /admin/tasks/{id}/cancel|pause|resume|expire
     POST /admin/publish?target=&product_id=&access_key=&dev_id=[&type=&manuf=&model=
@@ -17,12 +23,15 @@
 Errors: HTTP 4xx with {"error": message}. Access keys are never returned.
 Every call (and the page) needs the admin token: server.Handler._admin_refusal. publish
 takes the access key from the `X-Access-Key` header (the CLI's way: a query string ends
-up in logs and tracebacks) or the query.
+up in logs and tracebacks) or the query. The console page's two calls (POST /admin/packages,
+POST /admin/tasks) insist on their Content-Type (415 otherwise): a cross-site form can send
+neither, on top of the Origin checks.
 """
 import json
 import math
+import threading
 
-from .store import AdminError
+from .store import OPEN, VERSION_RE, AdminError
 
 _INT = ("type", "retry", "interval", "signal", "power", "pkg_type")
 
@@ -51,7 +60,7 @@ def _json(body):
 def _dispatch(sim, method, path, q, body, h):
     parts = [p for p in path.split("/") if p]
     if path == "/" and method == "GET":
-        h.respond(200, PAGE.encode(), "text/html; charset=utf-8")
+        h.respond(200, PAGE, "text/html; charset=utf-8", extra=_PAGE_HEADERS)
         return None
     if path == "/favicon.ico":
         h.respond(404, b"")
@@ -65,6 +74,15 @@ def _dispatch(sim, method, path, q, body, h):
                                   b.get("s_version"))
     if parts == ["admin", "tasks"] and method == "GET":
         return {"tasks": sim.tasks(q.get("dev_id"))}
+    if parts == ["admin", "tasks"] and method == "POST":
+        _need_type(h, "application/json")
+        return create_tasks(sim, _json(body))
+    if parts == ["admin", "packages"]:
+        if method == "GET":
+            return {"packages": [package_view(sim, p) for p in sim.store.packages(q.get("product_id"))]}
+        if method == "POST":
+            _need_type(h, "application/octet-stream")
+            return upload(sim, q.get("product_id") or "", q.get("name") or "", body)
     if parts[:2] == ["admin", "tasks"] and len(parts) == 3 and method == "GET":
         return sim.task(int(parts[2]))
     if parts[:2] == ["admin", "tasks"] and len(parts) == 4 and method == "POST":
@@ -143,34 +161,143 @@ def _target(d):
     raise AdminError("faults: dev_id or task")
 
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>OneNET OTA simulator</title>
-<style>
-body{font:14px sans-serif;margin:1.5em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-.bar{width:200px;height:12px;background:#eee;position:relative}
-.bar>div{height:100%;background:#2a7}
-.failed .bar>div,.cancelled .bar>div{background:#c33}.paused .bar>div{background:#ca3}
-</style></head><body>
-<h1>OneNET OTA simulator</h1>
-<table id="t"><thead><tr><th>device</th><th>product</th><th>f_version</th><th>s_version</th>
-<th>task</th><th>target</th><th>state</th><th>download</th><th>reported</th></tr></thead>
-<tbody></tbody></table>
-<p id="s"></p>
-<script>
-function esc(s){return String(s==null?"":s).replace(/[&<>"]/g,function(c){
- return {"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]})}
-function tick(){fetch("/admin/devices").then(function(r){return r.json()}).then(function(j){
- var rows=j.devices.map(function(d){var t=d.task||{};
-  var pct=t.size?Math.min(100,Math.round(100*(t.served||0)/t.size)):0;
-  if(t.state==="succeeded"||t.state==="upgrading")pct=100;
-  return '<tr class="'+esc(t.state)+'"><td>'+esc(d.dev_id)+'</td><td>'+esc(d.product_id)+
-  '</td><td>'+esc(d.f_version)+'</td><td>'+esc(d.s_version)+'</td><td>'+esc(t.id)+'</td><td>'+
-  esc(t.target)+'</td><td class="state">'+esc(t.state)+'</td><td><div class="bar"><div style="width:'+
-  pct+'%"></div></div> '+pct+'%</td><td>'+esc(t.progress)+'</td></tr>'});
- document.querySelector("#t tbody").innerHTML=rows.join("");
- document.getElementById("s").textContent="updated "+new Date().toLocaleTimeString();
-}).catch(function(){}).then(function(){setTimeout(tick,1000)})}
-tick();
-</script></body></html>
-"""
+# -- the console page's calls --------------------------------------------------------------
+def _need_type(h, ctype):
+    got = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if got != ctype:
+        raise AdminError("Content-Type: %s required (got %s)" % (ctype, got or "none"), 415)
+
+
+def upload(sim, product_id, name, data):
+    """Store a package for an existing product -> the package with its image check."""
+    s = sim.store
+    if not product_id or s.product(product_id) is None:
+        raise AdminError("no product %r: add a device of it first (POST /admin/devices or `onenet-ota "
+                         "publish`)" % product_id, 404)
+    pkg = s.add_package(product_id, name or "firmware.bin", data)
+    return package_view(sim, pkg, data)
+
+
+def package_view(sim, p, data=None):
+    return {"id": p["id"], "product_id": p["pid"], "name": p["name"], "size": p["size"], "md5": p["md5"],
+            "created": p["created"], "image": image_check(sim, p, data)}
+
+
+_checks = {}  # (package id, md5) -> image check; packages never change once stored
+_checks_lock = threading.Lock()
+
+
+def image_check(sim, p, data=None):
+    """The ESP32 app-image check of `onenet-ota package` (board.esp_image.check_app) for a
+    package starting with the app magic 0xE9; None for anything else (no check made)."""
+    key = (p["id"], p["md5"])
+    with _checks_lock:
+        if key in _checks:
+            return _checks[key]
+    if data is None:
+        data = sim.package_bytes(p)
+    out = None
+    if data and data[:1] == b"\xe9":
+        try:
+            from ..board import ToolError, esp_image
+        except ImportError as e:  # pragma: no cover - esptool is a pinned dependency
+            out = {"ok": False, "error": "no image check: %s" % e}
+        else:
+            try:
+                info = esp_image.check_app(data)
+                out = {"ok": True, "kind": info["kind"], "chip": info["chip"], "version": info["version"],
+                       "project": info["project"], "idf": info["idf"], "image_sha256": info["image_sha256"],
+                       "trailing": info["trailing"]}
+            except ToolError as e:
+                out = {"ok": False, "error": str(e)}
+            except ImportError as e:  # pragma: no cover
+                out = {"ok": False, "error": "no image check: %s" % e}
+    with _checks_lock:
+        if len(_checks) > 1024:
+            _checks.clear()
+        _checks[key] = out
+    return out
+
+
+_LIMITS = {"type": (1, 2, 2), "pkg_type": (1, 2, 1), "retry": (0, 100, 3), "interval": (0, 604800, 60),
+           "signal": (0, 100, 0), "power": (0, 100, 0)}  # (lo, hi, default)
+
+
+def _int_field(b, k):
+    lo, hi, default = _LIMITS[k]
+    v = b.get(k, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise AdminError("%s: an integer %d..%d" % (k, lo, hi))
+    return v
+
+
+def _str_field(b, k, default, check=None):
+    v = b.get(k, default)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v or len(v) > 64 or (check is not None and not check.match(v)):
+        raise AdminError("%s: %s" % (k, "1-20 characters of [A-Za-z0-9_.-]" if check else "a short string"))
+    return v
+
+
+def create_tasks(sim, b):
+    """One task per device for an uploaded package (the console's "create task"): every
+    device is checked (exists, is of the package's product, has no open task of this type
+    unless `replace`) before any task is made, so a refusal creates none."""
+    pkg_id = b.get("package_id")
+    if isinstance(pkg_id, bool) or not isinstance(pkg_id, int):
+        raise AdminError("package_id: an integer")
+    devs = b.get("dev_ids", [b["dev_id"]] if "dev_id" in b else None)
+    if not isinstance(devs, list) or not devs or len(devs) > 1000 or not all(
+            isinstance(d, str) and d for d in devs):
+        raise AdminError("dev_ids: a list of 1-1000 device ids")
+    if len(set(devs)) != len(devs):
+        raise AdminError("dev_ids: a device is listed twice")
+    target = b.get("target")
+    if not isinstance(target, str) or not VERSION_RE.match(target):
+        raise AdminError("target: 1-20 characters of [A-Za-z0-9_.-]")
+    kw = {k: _int_field(b, k) for k in _LIMITS}
+    kw["manuf"] = _str_field(b, "manuf", "101")
+    kw["model"] = _str_field(b, "model", "10101")
+    kw["from_version"] = _str_field(b, "from_version", None, VERSION_RE)
+    replace = b.get("replace", False)
+    if not isinstance(replace, bool):
+        raise AdminError("replace: true or false")
+    s = sim.store
+    with s.lock:
+        pkg = s.package(pkg_id)
+        if pkg is None:
+            raise AdminError("no package %d" % pkg_id, 404)
+        for d in devs:
+            dev = s.device(d)
+            if dev is None:
+                raise AdminError("no device %s" % d, 404)
+            if dev["pid"] != pkg["pid"]:
+                raise AdminError("device %s is of product %s, package %d of product %s"
+                                 % (d, dev["pid"], pkg_id, pkg["pid"]), 409)
+            old = s.open_task(d, kw["type"])
+            if old is not None and old["state"] in OPEN and not replace:
+                raise AdminError("device %s already has an open task %d of type %d (tick replace)"
+                                 % (d, old["id"], kw["type"]), 409)
+        made = [s.create_task(d, pkg_id, target, replace=replace, **kw) for d in devs]
+    warnings = []
+    img = image_check(sim, pkg)
+    if img and img.get("ok") and img.get("version") and img["version"] != target:
+        warnings.append("the package embeds version %s, the target is %s" % (img["version"], target))
+    return {"tasks": [sim.task(t["id"]) for t in made], "warnings": warnings}
+
+
+def _page():
+    from .page import render
+
+    html, script = render()
+    # Everything is inline: only the page's own script (by its hash) runs, nothing loads
+    # from elsewhere, no frame may hold the page.
+    csp = ("default-src 'none'; script-src %s; style-src 'unsafe-inline'; connect-src 'self'; "
+           "form-action 'none'; frame-ancestors 'none'; base-uri 'none'" % script)
+    return html.encode("utf-8"), [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                                  ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+                                  ("Content-Security-Policy", csp)]
+
+
+PAGE, _PAGE_HEADERS = _page()

@@ -42,7 +42,7 @@ MAX_UPLOAD = 256 * 1024 * 1024
 BIG = 64 * 1024
 REASONS = {200: "OK", 206: "Partial Content", 303: "See Other", 400: "Bad Request", 401: "Unauthorized",
            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-           411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error",
+           411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
            503: "Service Unavailable"}
 COOKIE = "onenet_sim_admin"
 _HEX = frozenset(b"0123456789abcdefABCDEF")

@@ -308,3 +308,9 @@ class Store:
         for e in out:
             e["detail"] = json.loads(e["detail"] or "{}")
         return out
+
+    def packages(self, pid=None):
+        """Stored packages, the newest first (at most 500; the console page's list)."""
+        if pid is None:
+            return self.q("SELECT * FROM packages ORDER BY id DESC LIMIT 500")
+        return self.q("SELECT * FROM packages WHERE pid=? ORDER BY id DESC LIMIT 500", (str(pid),))
