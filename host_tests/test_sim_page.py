@@ -233,7 +233,7 @@ def test_upload_shows_size_md5_and_image_check(console):
         assert f.read() == img  # the bytes the browser sent are the bytes stored
     row = "#packages tr[data-package=\"%d\"]" % pkgs[0]["id"]
     b.wait("!!document.querySelector(%s)" % json.dumps(row), "the package row")
-    assert b.text(_row(row, 5)) == md5
+    assert b.text(row + " td.mono") == md5
     # A corrupt image (one byte flipped in the middle) is stored but flagged.
     bad = bytearray(img)
     bad[20000] ^= 0xFF
@@ -251,7 +251,10 @@ def _create(b, pkg_id, devs, target, **fields):
     b.js("(function(s){s.value='%d';s.dispatchEvent(new Event('change'))})(document.getElementById('t-pkg'))" % pkg_id)
     for d in devs:
         b.wait("!!document.querySelector('#t-devs input[data-dev=\"%s\"]')" % d, "device %s in the task form" % d)
+        assert not b.js("document.querySelector('#t-devs input[data-dev=\"%s\"]').checked" % d)
         b.click("#t-devs input[data-dev=\"%s\"]" % d)
+    assert b.js("Array.prototype.filter.call(document.querySelectorAll('#t-devs input'),function(x){return x.checked})"
+                ".map(function(x){return x.getAttribute('data-dev')})") == devs
     b.type("t-target", target)
     for k, v in fields.items():
         b.type("t-" + k, str(v))
@@ -279,10 +282,10 @@ def test_create_task_for_two_devices(console):
         "target": "V1.4", "size": 3000, "md5": pkg["md5"], "retry": 5, "interval": 30, "signal": 20, "power": 40}
     row = "#tasks tr[data-task=\"%d\"]" % ts["7102"]["id"]
     b.wait("!!document.querySelector(%s)" % json.dumps(row), "the new task's row")
-    assert b.text(_row(row, 5)) == "pending" and b.text(_row(row, 3)) == "V1.4"
+    assert b.text(row + " td.state") == "pending" and b.text(_row(row, 3)) == "V1.4"
     # Again for one of them: refused (open task), and the page says why.
     msg = _create(b, pkg["id"], ["7101"], "V1.5")
-    assert "already has an open task" in msg and "err" in b.js("document.getElementById('msg-task').className")
+    assert "device 7101 already has an open task" in msg and "err" in b.js("document.getElementById('msg-task').className")
     assert len([t for t in sim.tasks("7101")]) == 1
 
 
@@ -297,14 +300,14 @@ def _task_on_page(sim, b, dev):
 def _act(b, row, act, state_text):
     b.click("%s button[data-act=\"%s\"]" % (row, act))
     b.wait("(function(n){return n&&n.textContent===%s})(document.querySelector(%s))"
-           % (json.dumps(state_text), json.dumps(_row(row, 5))), "state %s after %s" % (state_text, act))
+           % (json.dumps(state_text), json.dumps(row + " td.state")), "state %s after %s" % (state_text, act))
 
 
 def test_pause_then_resume(console):
     sim, b, _ = console
     t, row = _task_on_page(sim, b, "7201")
     token_check(sim, t["token"], dev="7201")  # pending -> downloading
-    b.wait("document.querySelector(%s).textContent==='downloading'" % json.dumps(_row(row, 5)), "downloading")
+    b.wait("document.querySelector(%s).textContent==='downloading'" % json.dumps(row + " td.state"), "downloading")
     _act(b, row, "pause", "paused")
     assert sim.task(t["id"])["state"] == "paused"
     assert b.js("!!document.querySelector(%s)" % json.dumps(row + " button[data-act=\"resume\"]"))
@@ -330,13 +333,13 @@ def test_device_progress_result_meaning_and_events(console):
     dev = "#devices tr[data-device=\"7401\"]"
     token_check(sim, t["token"], dev="7401")
     progress(sim, t["token"], 40, dev="7401")
-    b.wait("/40%%/.test(document.querySelector(%s).textContent)" % json.dumps(_row(dev, 7)), "40 % on the device row")
+    b.wait("/40%%/.test(document.querySelector(%s).textContent)" % json.dumps(dev + " td.progress"), "40 % on the device row")
     b.wait("document.querySelector(%s).style.width==='40%%'" % json.dumps(dev + " .bar>span"), "the bar at 40 %")
-    assert b.text(_row(dev, 6)) == "downloading"
+    assert b.text(dev + " td.state") == "downloading"
     progress(sim, t["token"], 205, dev="7401")  # upgrade failed: MD5 check failed
     want = "205 " + RESULTS[205][1]
-    b.wait("document.querySelector(%s).textContent===%s" % (json.dumps(_row(dev, 8)), json.dumps(want)), want)
-    assert b.text(_row(row, 8)) == want and b.text(_row(row, 5)) == "failed"
+    b.wait("document.querySelector(%s).textContent===%s" % (json.dumps(dev + " td.result"), json.dumps(want)), want)
+    assert b.text(row + " td.result") == want and b.text(row + " td.state") == "failed"
     # The event log: the device's own events, newest first, with the code's meaning.
     b.js("(function(s){s.value='7401';s.dispatchEvent(new Event('change'))})(document.getElementById('e-dev'))")
     b.wait("document.querySelectorAll('#events-body tr').length>=5", "the device's events")
@@ -355,12 +358,12 @@ def test_language_switch(console):
     token_check(sim, t["token"], dev="7501")
     progress(sim, t["token"], 104, dev="7501")  # download failed: request timed out
     dev = "#devices tr[data-device=\"7501\"]"
-    b.wait("/^104 /.test(document.querySelector(%s).textContent)" % json.dumps(_row(dev, 8)), "result 104")
+    b.wait("/^104 /.test(document.querySelector(%s).textContent)" % json.dumps(dev + " td.result"), "result 104")
     b.click("#lang-zh")
     b.wait("document.querySelector('h1').textContent.indexOf('控制台')>=0", "the Chinese title")
     assert b.js("document.documentElement.lang") == "zh-CN"
-    assert b.text(_row(dev, 8)) == "104 " + RESULTS[104][2]  # 下载失败，下载请求超时
-    assert b.text(_row(row, 5)) == "升级失败"
+    assert b.text(dev + " td.result") == "104 " + RESULTS[104][2]  # 下载失败，下载请求超时
+    assert b.text(row + " td.state") == "升级失败"
     assert b.text("#u-go") == "上传" and b.text("#t-go") == "创建任务"
     assert b.js("Array.prototype.map.call(document.querySelectorAll(%s),function(x){return x.textContent})"
                 % json.dumps(open_row + " button")) == ["暂停", "取消"]
@@ -371,7 +374,7 @@ def test_language_switch(console):
     b.click("#lang-en")
     b.wait("document.querySelector('h1').textContent.indexOf('console')>=0", "English again")
     b.wait("document.querySelector(%s) && document.querySelector(%s).textContent===%s" % (
-        json.dumps(_row(dev, 8)), json.dumps(_row(dev, 8)), json.dumps("104 " + RESULTS[104][1])), "English meaning")
+        json.dumps(dev + " td.result"), json.dumps(dev + " td.result"), json.dumps("104 " + RESULTS[104][1])), "English meaning")
 
 
 def test_untrusted_strings_stay_text(console):
@@ -385,3 +388,17 @@ def test_untrusted_strings_stay_text(console):
     assert b.text(_row("#tasks tr[data-task=\"%d\"]" % t["id"], 2)) == evil
     assert b.js("document.querySelectorAll('img').length") == 0
     assert b.js("window.__pwned === undefined")
+
+
+def test_platform_column_only_when_devices_have_one(console, monkeypatch):
+    sim, b, _ = console
+    assert b.js("getComputedStyle(document.querySelector('th.platform')).display") == "none"
+    sim.add_device("7601", PID, KEY, s_version="V1.3")
+    plain = sim.devices
+    monkeypatch.setattr(sim, "devices", lambda: [dict(d, platform="fuse" if d["dev_id"] == "7601" else "legacy")
+                                                 for d in plain()])
+    b.wait("getComputedStyle(document.querySelector('th.platform')).display!=='none'", "the platform column")
+    b.wait("document.querySelector('#devices tr[data-device=\"7601\"] td:nth-child(3)').textContent==='fuse'",
+           "the device's platform")
+    monkeypatch.undo()
+    b.wait("getComputedStyle(document.querySelector('th.platform')).display==='none'", "no platform column")

@@ -450,6 +450,7 @@ $("f-task").addEventListener("submit", function (ev) {
     var s = t("created") + ": " + r.tasks.map(function (k) { return "#" + k.id + " (" + k.dev_id + ")"; }).join(", ");
     if (r.warnings && r.warnings.length) s += " · " + t("warning") + ": " + r.warnings.join("; ");
     say("msg-task", s, r.warnings && r.warnings.length ? "warn" : "ok");
+    chosen = {}; devKey = ""; $("t-all").checked = false;  // the next task starts with no device ticked
     return refresh();
   }).catch(function (e) { say("msg-task", e.message, "err"); });
 });
