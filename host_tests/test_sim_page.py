@@ -402,3 +402,39 @@ def test_platform_column_only_when_devices_have_one(console, monkeypatch):
            "the device's platform")
     monkeypatch.undo()
     b.wait("getComputedStyle(document.querySelector('th.platform')).display==='none'", "no platform column")
+
+
+def test_a_real_device_run_after_upload_and_create_on_the_page(console):
+    # The whole console path: the page uploads an ESP32 app image and creates the task,
+    # then `onenet-ota device` (the agent on CPython + shim) updates; the page shows the
+    # task succeeded with 201 and its meaning, and the device's new version.
+    import argparse
+
+    from onenet_ota_tools.commands import device as device_cmd
+
+    sim, b, tmp = console
+    sim.add_device("7701", PID, KEY, s_version="V1.3")
+    img = make_app_image(48 * 1024, version="V1.9", seed=5)
+    (tmp / "app-V1.9.bin").write_bytes(img)
+    b.js("document.getElementById('u-product').value=%s" % json.dumps(PID))
+    b.set_file("#u-file", tmp / "app-V1.9.bin")
+    b.js("document.getElementById('msg-upload').textContent=''")
+    b.click("#u-go")
+    b.wait("/app-V1\\.9\\.bin/.test(document.getElementById('msg-upload').textContent)", "the upload")
+    pkg = [p for p in sim.store.packages(PID) if p["name"] == "app-V1.9.bin"][0]
+    msg = _create(b, pkg["id"], ["7701"], "V1.9", retry=3, interval=0)
+    assert "created tasks" in msg, msg
+    p = argparse.ArgumentParser()
+    device_cmd.add_arguments(p)
+    args = p.parse_args(["--runtime", "cpython", "--server", sim.url, "--product-id", PID, "--access-key", KEY,
+                         "--dev-id", "7701", "--version", "V1.3", "--state-dir", str(tmp / "dev7701"),
+                         "--slot-size", hex(0x80000), "--heap", "256k", "--set", "backoff_ms=10", "--json", "--quiet"])
+    log = []
+    s = device_cmd.run_device(args, log=log.append)
+    assert s["result"] == "updated" and s["code"] == 201, (s, log[-50:])
+    dev = "#devices tr[data-device=\"7701\"]"
+    want = "201 " + RESULTS[201][1]
+    b.wait("(function(n){return n&&n.textContent===%s})(document.querySelector(%s))"
+           % (json.dumps(want), json.dumps(dev + " td.result")), want)
+    assert b.text(dev + " td.state") == "succeeded" and b.text(dev + " td.s_version") == "V1.9"
+    assert b.text(dev + " td.progress").strip() == "100%"

@@ -300,7 +300,12 @@ function setLang(l) {
 }
 
 function keepOptions(sel, items, keep) {
-  var old = sel.value;
+  var old = sel.value, key = JSON.stringify(items);
+  if (sel.getAttribute("data-key") === key) {  // unchanged: leave an open list alone
+    if (keep != null && items.some(function (it) { return it[0] === keep; })) sel.value = keep;
+    return;
+  }
+  sel.setAttribute("data-key", key);
   fill(sel, items.map(function (it) { return el("option", {value: it[0], text: it[1]}); }));
   if (keep != null && items.some(function (it) { return it[0] === keep; })) sel.value = keep;
   else if (items.some(function (it) { return it[0] === old; })) sel.value = old;
@@ -348,7 +353,7 @@ function render() {
     var k = d.task || {};
     var row = [td(d.dev_id), td(d.product_id)];
     if (plat) row.push(td(d.platform));
-    row.push(td(d.f_version), td(d.s_version), td(k.id), td(stateText(k.state), "state"), bar(d.task), td(meaning(k.result), "result"));
+    row.push(td(d.f_version, "f_version"), td(d.s_version, "s_version"), td(k.id), td(stateText(k.state), "state"), bar(d.task), td(meaning(k.result), "result"));
     return el("tr", {"data-device": d.dev_id, "class": k.state || ""}, row);
   }));
   renderEvents();
@@ -370,17 +375,19 @@ function renderEvents() {
   }));
 }
 
-var inflight = null, again = false;
+var inflight = null, again = false, lastSnap = "";
 function refresh() {
   // One poll at a time: an action's refresh during a poll runs right after it.
   if (inflight) { again = true; return inflight; }
   if (timer) { clearTimeout(timer); timer = null; }
   inflight = Promise.all([api("GET", "/admin/devices"), api("GET", "/admin/tasks"), api("GET", "/admin/packages"),
                           api("GET", "/admin/events?since=" + lastEvent)]).then(function (r) {
+    var snap = JSON.stringify([r[0], r[1], r[2]]);
     D.devices = r[0].devices; D.tasks = r[1].tasks; D.packages = r[2].packages;
     r[3].events.forEach(function (e) { D.events.push(e); lastEvent = Math.max(lastEvent, e.id); });
     if (D.events.length > 2000) D.events = D.events.slice(-1000);
-    render();
+    // Redraw only what changed (a selection or an open list survives a quiet poll).
+    if (snap !== lastSnap || r[3].events.length) { lastSnap = snap; render(); }
     $("status").textContent = t("updated") + " " + new Date().toLocaleTimeString();
     $("status").className = "";
   }).catch(function (e) {
