@@ -10,6 +10,7 @@ import re
 from onenet_ota_tools.errnos import RESULTS
 from onenet_ota_tools.images import make_app_image
 from onenet_ota_tools.sim import page
+from onenet_ota_tools.sim.store import STATES
 from test_sim_support import DEV, KEY, PID, api, authz, check_path, publish, request, sim  # noqa: F401
 
 BIN = {"Content-Type": "application/octet-stream"}
@@ -170,7 +171,8 @@ def test_pause_resume_cancel_with_json_posts(sim):  # noqa: F811
     assert post_json(sim, path + "resume", {})[1]["state"] == "pending"
     assert post_json(sim, path + "cancel", {})[1]["state"] == "cancelled"
     assert api(sim, "GET", check_path(), auth_value=authz())["errno"] == 11
-    kinds = [(e["detail"].get("old"), e["detail"].get("new")) for e in sim.events(task_id=t["id"]) if e["kind"] == "state"]
+    kinds = [(e["detail"].get("old"), e["detail"].get("new")) for e in sim.events(task_id=t["id"])
+             if e["kind"] == "state"]
     assert kinds == [("pending", "paused"), ("paused", "pending"), ("pending", "cancelled")]
 
 
@@ -183,7 +185,7 @@ def test_every_string_in_both_languages():
     html, _ = page.render()
     used = set(re.findall(r'data-i18n="([a-z_0-9]+)"', html))
     used |= set(re.findall(r'\bt\("([a-z_0-9]+)"\)', page._JS))
-    used |= {"state_" + s for s in ("pending", "downloading", "upgrading", "succeeded", "failed", "cancelled", "paused")}
+    used |= {"state_" + s for s in STATES}
     used |= {"done_" + a for a in ("pause", "resume", "cancel")}
     assert used <= set(en), used - set(en)
     # Every documented result code, with both meanings, from errnos.RESULTS.

@@ -47,8 +47,8 @@ class CDP:
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-extensions", "--disable-dev-shm-usage", "--user-data-dir=%s" % profile,
                 "--remote-debugging-pipe", "about:blank"]
-        wrap = "import os,sys; os.dup2(%d, 3); os.dup2(%d, 4); os.close(%d); os.close(%d); os.execv(sys.argv[1], sys.argv[1:])" % (
-            a, b, a, b)
+        wrap = ("import os,sys; os.dup2(%d, 3); os.dup2(%d, 4); os.close(%d); os.close(%d); "
+                "os.execv(sys.argv[1], sys.argv[1:])" % (a, b, a, b))
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", wrap] + argv, pass_fds=(a, b),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -170,7 +170,8 @@ def console(tmp_path_factory):
     try:
         browser = CDP(tmp / "profile")
         browser.call("Page.navigate", session=True, url=sim.admin_url)  # /?token= -> cookie -> /
-        browser.wait("document.readyState==='complete' && location.pathname==='/' && !!document.getElementById('status')"
+        browser.wait("document.readyState==='complete' && location.pathname==='/' && "
+                     "!!document.getElementById('status')"
                      " && document.getElementById('status').textContent!=='' && "
                      "document.getElementById('status').className!=='err'",
                      "the page loaded with the admin cookie")
@@ -285,7 +286,8 @@ def test_create_task_for_two_devices(console):
     assert b.text(row + " td.state") == "pending" and b.text(_row(row, 3)) == "V1.4"
     # Again for one of them: refused (open task), and the page says why.
     msg = _create(b, pkg["id"], ["7101"], "V1.5")
-    assert "device 7101 already has an open task" in msg and "err" in b.js("document.getElementById('msg-task').className")
+    assert "device 7101 already has an open task" in msg
+    assert "err" in b.js("document.getElementById('msg-task').className")
     assert len([t for t in sim.tasks("7101")]) == 1
 
 
@@ -333,7 +335,8 @@ def test_device_progress_result_meaning_and_events(console):
     dev = "#devices tr[data-device=\"7401\"]"
     token_check(sim, t["token"], dev="7401")
     progress(sim, t["token"], 40, dev="7401")
-    b.wait("/40%%/.test(document.querySelector(%s).textContent)" % json.dumps(dev + " td.progress"), "40 % on the device row")
+    b.wait("/40%%/.test(document.querySelector(%s).textContent)" % json.dumps(dev + " td.progress"),
+           "40 % on the device row")
     b.wait("document.querySelector(%s).style.width==='40%%'" % json.dumps(dev + " .bar>span"), "the bar at 40 %")
     assert b.text(dev + " td.state") == "downloading"
     progress(sim, t["token"], 205, dev="7401")  # upgrade failed: MD5 check failed
@@ -374,7 +377,8 @@ def test_language_switch(console):
     b.click("#lang-en")
     b.wait("document.querySelector('h1').textContent.indexOf('console')>=0", "English again")
     b.wait("document.querySelector(%s) && document.querySelector(%s).textContent===%s" % (
-        json.dumps(dev + " td.result"), json.dumps(dev + " td.result"), json.dumps("104 " + RESULTS[104][1])), "English meaning")
+        json.dumps(dev + " td.result"), json.dumps(dev + " td.result"), json.dumps("104 " + RESULTS[104][1])),
+        "English meaning")
 
 
 def test_untrusted_strings_stay_text(console):

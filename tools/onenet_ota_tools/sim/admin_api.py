@@ -1,4 +1,4 @@
-"""The admin JSON API under `/admin/...` and the read-only page at `/`.
+"""The admin JSON API under `/admin/...` and the console page at `/` (page.py).
 
     GET  /admin/devices                       devices with their latest task
     POST /admin/devices      {"dev_id","product_id","access_key"[,"f_version","s_version"]}
