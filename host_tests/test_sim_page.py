@@ -61,8 +61,10 @@ class CDP:
         self._next = 0
         self._eof = False
         self._err = []
-        threading.Thread(target=self._reader, daemon=True).start()
-        threading.Thread(target=lambda: self._err.append(self.proc.stderr.read()), daemon=True).start()
+        self._rt = threading.Thread(target=self._reader, daemon=True)
+        self._rt.start()
+        self._et = threading.Thread(target=lambda: self._err.append(self.proc.stderr.read()), daemon=True)
+        self._et.start()
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         self.call("Page.enable", session=True)
@@ -159,6 +161,12 @@ class CDP:
             self.proc.kill()
             self.proc.wait(10)
         os.close(self._cmd_w)
+        self._rt.join(10)  # the pipe's other end closed with the browser
+        if not self._rt.is_alive():
+            os.close(self._out_r)
+        self._et.join(10)
+        if not self._et.is_alive():
+            self.proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,7 @@ _S = {
     "from_version": ("from version (differential)", "起始版本（差分）"),
     "devices_pick": ("devices", "设备"),
     "all": ("all", "全选"),
+    "all_devices": ("all devices", "全部设备"),
     "retry": ("retry count", "重试次数"),
     "interval": ("retry interval (s)", "重试间隔（秒）"),
     "signal": ("minimum signal", "最低信号强度"),
@@ -215,7 +216,7 @@ _BODY = """
 <tbody id="devices"></tbody></table>
 
 <h2 data-i18n="sec_events">Event log</h2>
-<label><span data-i18n="filter"></span> <select id="e-dev"><option value="" data-i18n="all"></option></select></label>
+<label><span data-i18n="filter"></span> <select id="e-dev"><option value="" data-i18n="all_devices"></option></select></label>
 <table id="events"><thead><tr><th data-i18n="time"></th><th data-i18n="device"></th><th data-i18n="task"></th>
 <th data-i18n="kind"></th><th data-i18n="detail"></th></tr></thead><tbody id="events-body"></tbody></table>
 """
@@ -317,7 +318,7 @@ function render() {
   keepOptions($("u-product"), products);
   keepOptions($("t-pkg"), D.packages.map(function (p) { return [String(p.id), "#" + p.id + " " + p.name + " (" + p.product_id + ", " + p.size + " B)"]; }), pkgSel || null);
   pkgSel = "";
-  keepOptions($("e-dev"), [["", t("all")]].concat(D.devices.map(function (d) { return [d.dev_id, d.dev_id]; })));
+  keepOptions($("e-dev"), [["", t("all_devices")]].concat(D.devices.map(function (d) { return [d.dev_id, d.dev_id]; })));
 
   fill($("packages"), D.packages.length ? D.packages.map(function (p) {
     return el("tr", {"data-package": p.id}, [td(p.id), td(p.product_id), td(p.name), td(p.size), td(p.md5, "mono"), td(imageText(p.image))]);
