@@ -85,6 +85,27 @@ def test_upload_with_the_cookie_from_another_origin_is_refused(sim):  # noqa: F8
     assert st == 200, b  # the page's own way: same origin, the cookie
 
 
+def test_a_change_with_the_cookie_needs_a_json_body_type(sim):  # noqa: F811
+    t = publish(sim)
+    cookie = {"Cookie": "onenet_sim_admin=" + sim.admin_token, "Authorization": "", "Origin": sim.url}
+    path = "/admin/tasks/%d/cancel" % t["id"]
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", None):
+        h = dict(cookie, **({"Content-Type": ctype} if ctype else {}))
+        st, _, b = request(sim, "POST", path, b"{}", h)
+        assert st == 415, (ctype, st, b)
+    st, _, b = request(sim, "DELETE", "/admin/faults", None, cookie)
+    assert st == 415
+    assert sim.task(t["id"])["state"] == "pending"
+    st, _, b = request(sim, "GET", "/admin/tasks", None, cookie)
+    assert st == 200  # reading needs no body type
+    st, _, b = request(sim, "POST", path, b"{}", dict(cookie, **JSON))
+    assert st == 200 and json.loads(b)["state"] == "cancelled"
+    # The CLI's way (Bearer) is unchanged: no body type needed.
+    t2 = publish(sim, dev="d9")
+    st, _, b = request(sim, "POST", "/admin/tasks/%d/pause" % t2["id"])
+    assert st == 200 and json.loads(b)["state"] == "paused"
+
+
 # -- create task --------------------------------------------------------------------------
 def test_create_tasks_for_several_devices(sim):  # noqa: F811
     for d in ("d1", "d2", "d3"):

@@ -114,9 +114,11 @@ def test_page_token_url_sets_a_strict_cookie(sim):  # noqa: F811
     jar = {"Cookie": cookie.split(";")[0]}
     st, hd, b = get(sim, "/", jar)
     assert st == 200 and b"/admin/devices" in b
-    # What the page's own fetch() sends: the cookie, and for a POST its Origin.
+    # What the page's own fetch() sends: the cookie, and for a POST its Origin and a JSON
+    # body type (a change with the cookie and any other type: 415, test_sim_console.py).
     assert get(sim, "/admin/devices", dict(jar, **{"Sec-Fetch-Site": "same-origin"}))[0] == 200
-    st, _, _ = get(sim, "/admin/stats", dict(jar, Origin="http://127.0.0.1:%d" % sim.port), "POST")
+    st, _, _ = get(sim, "/admin/stats", dict(jar, Origin="http://127.0.0.1:%d" % sim.port,
+                                             **{"Content-Type": "application/json"}), "POST")
     assert st == 200
 
 

@@ -24,7 +24,8 @@ Errors: HTTP 4xx with {"error": message}. Access keys are never returned.
 Every call (and the page) needs the admin token: server.Handler._admin_refusal. publish
 takes the access key from the `X-Access-Key` header (the CLI's way: a query string ends
 up in logs and tracebacks) or the query. The console page's two calls (POST /admin/packages,
-POST /admin/tasks) insist on their Content-Type (415 otherwise): a cross-site form can send
+POST /admin/tasks) insist on their Content-Type (415 otherwise), and so does every change
+made with the cookie rather than Bearer (JSON or octet-stream): a cross-site form can send
 neither, on top of the Origin checks.
 """
 import json
@@ -39,6 +40,7 @@ _INT = ("type", "retry", "interval", "signal", "power", "pkg_type")
 def handle(h, method, path, q, body):
     sim = h.server.sim
     try:
+        _browser_write_check(h, method)
         out = _dispatch(sim, method, path, q, body, h)
         if out is not None:
             h.json(out)
@@ -46,6 +48,18 @@ def handle(h, method, path, q, body):
         h.json({"error": str(e)}, e.status)
     except (ValueError, TypeError, KeyError) as e:
         h.json({"error": "bad request: %s" % e}, 400)
+
+
+def _browser_write_check(h, method):
+    # A change made with the cookie (a browser; the CLI sends Bearer) must carry a body type
+    # no cross-site form can send: JSON, or octet-stream for an upload (defence in depth
+    # behind the Origin / Sec-Fetch-Site checks of server.Handler._admin_refusal).
+    if method in ("GET", "HEAD") or (h.headers.get("Authorization") or "")[:7].lower() == "bearer ":
+        return
+    got = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if got not in ("application/json", "application/octet-stream"):
+        raise AdminError("%s with the admin cookie: Content-Type application/json required (got %s)"
+                         % (method, got or "none"), 415)
 
 
 def _json(body):
