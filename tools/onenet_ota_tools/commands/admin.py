@@ -108,6 +108,14 @@ def add_arguments(p, name):
     sub.add_parser("stats", help="connections, requests, bytes served")
 
 
+def publish_arguments(p):
+    add_arguments(p, "publish")
+
+
+def admin_arguments(p):
+    add_arguments(p, "admin")
+
+
 def check_server(url):
     """--server: http(s)://host[:port], nothing else (urllib's own errors would quote the
     whole request URL). -> (url without a trailing slash, host)."""

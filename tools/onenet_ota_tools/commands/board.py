@@ -4,7 +4,6 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 
 from ..cli import CommandError
 from ..board import BOARDS, DEVICE_LIB, ROOT, ToolError, quote, rel
@@ -48,40 +47,53 @@ bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.""",
 }
 
 
-def add_arguments(p, name):
+def _board_arguments(p, name):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.description = HELP[name]
-    boards = sorted(BOARDS)
-    if name == "deploy":
-        p.add_argument("--board", required=True, choices=boards, help="target board")
-        p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT)")
-        p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
-        p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
-        p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
-        p.add_argument("--secrets", metavar="FILE", help="secrets merged over it (default boards/BOARD/secrets.json)")
-        p.add_argument("--build-dir", metavar="DIR", help="where .mpy and the merged config go (default build/BOARD)")
-    elif name == "flash":
-        p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
-        p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
-        p.add_argument("--port", required=True, help="serial port")
-        p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
-        p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
-        p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
-        p.add_argument("--dry-run", action="store_true", help="validate the file, print the commands; run nothing")
-    else:
-        p.add_argument("--board", required=True, choices=boards, help="target board (gd32: an ESP32 app image or the GD32's raw binary)")
-        p.add_argument("image", nargs="?", help="esp32: micropython.bin; nrf52832: application .hex/.bin")
-        p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
-        p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
-        p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
+    return sorted(BOARDS)
 
 
-def run(args):
-    try:
-        return {"deploy": _deploy, "flash": _flash, "package": _package}[args.command](args)
-    except ToolError as e:
-        raise CommandError(str(e), 1)
+def deploy_arguments(p):
+    boards = _board_arguments(p, "deploy")
+    p.add_argument("--board", required=True, choices=boards, help="target board")
+    p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT)")
+    p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
+    p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
+    p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
+    p.add_argument("--secrets", metavar="FILE", help="secrets merged over it (default boards/BOARD/secrets.json)")
+    p.add_argument("--build-dir", metavar="DIR", help="where .mpy and the merged config go (default build/BOARD)")
+
+
+def flash_arguments(p):
+    boards = _board_arguments(p, "flash")
+    p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
+    p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
+    p.add_argument("--port", required=True, help="serial port")
+    p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
+    p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
+    p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
+    p.add_argument("--dry-run", action="store_true", help="validate the file, print the commands; run nothing")
+
+
+def package_arguments(p):
+    boards = _board_arguments(p, "package")
+    p.add_argument("--board", required=True, choices=boards, help="target board (gd32: an ESP32 app image or the GD32's raw binary)")
+    p.add_argument("image", nargs="?", help="esp32: micropython.bin; nrf52832: application .hex/.bin")
+    p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
+    p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
+    p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _tool_errors(f):
+    # A board tool's failure (esptool, mpremote, nrfutil) -> one line, exit 1.
+    def run(args):
+        try:
+            return f(args)
+        except ToolError as e:
+            raise CommandError(str(e), 1)
+    run.__name__ = f.__name__.lstrip("_")
+    return run
 
 
 def _read(path):
@@ -99,7 +111,8 @@ def _md5(path):
 # deploy --------------------------------------------------------------------------
 
 
-def _deploy(args):
+@_tool_errors
+def deploy(args):
     from ..board import deploy
 
     local, device, config_path, cfg = deploy.plan(
@@ -123,7 +136,8 @@ def _deploy(args):
 # flash ---------------------------------------------------------------------------
 
 
-def _flash(args):
+@_tool_errors
+def flash(args):
     from ..board import tool_name
 
     if not os.path.exists(args.firmware):
@@ -159,7 +173,8 @@ def _flash(args):
 # package -------------------------------------------------------------------------
 
 
-def _package(args):
+@_tool_errors
+def package(args):
     if args.bundle:
         info = _bundle(args)
     elif not args.image:
