@@ -257,17 +257,19 @@ def _to_command_error(e, server, call=None, hint=""):
     raise e
 
 
-def platform_call(handler):
+def platform_call(handler, errnos_as=None):
     """A handler `f(session, args) -> result dict` -> the command's `run(args)`: the one
-    place a call gets its Session, its errors mapped to exit codes and its --json."""
+    place a call gets its Session, its errors mapped to exit codes and its --json.
+    `errnos_as(args)`: the call whose errno meanings apply (errnos.describe), when it is
+    not the command's name."""
     def run(args):
-        return _run(handler, args)
+        return _run(handler, errnos_as, args)
     run.__name__ = handler.__name__.lstrip("_")
     run.__doc__ = handler.__doc__
     return run
 
 
-def _run(handler, args):
+def _run(handler, errnos_as, args):
     name = args.command
     s = None
     try:
@@ -279,7 +281,7 @@ def _run(handler, args):
                 json_error(args, e, {"error": str(e)})
             raise
         except (OtaError, C.CredsError) as e:
-            call = "report-old" if name == "report" and getattr(args, "old_form", False) else name
+            call = errnos_as(args) if errnos_as else name
             ce, fields = _to_command_error(e, s.server if s else "?", call, getattr(e, "hint", ""))
             json_error(args, ce, fields)
             raise ce
