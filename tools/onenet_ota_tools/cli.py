@@ -39,12 +39,13 @@ COMMANDS = {
     "flash": Command("board", "flash_arguments", "flash", "write MicroPython to a board (esptool / adafruit-nrfutil)"),
     "package": Command("board", "package_arguments", "package",
                        "validate an image and print size and MD5 for the console"),
+    "image": Command("board", "image_arguments", "image", "build a test package for a board (simulator and PC runs)"),
     "sign": Command("sign", "add_arguments", "run", "append the authenticity trailer a device with an image_key requires"),
     "firmware": Command("firmware", "add_arguments", "run",
                         "build MicroPython with a board's part frozen in (qemu Cortex-M3, 32-bit unix)"),
-    "bench": Command("bench", "add_arguments", "run", "measure speed and footprint; writes docs/PERFORMANCE.md"),
+    "bench": Command("bench", "add_arguments", "run", "measure speed and footprint; writes a markdown report (--out)"),
     "reliability": Command("reliability", "add_arguments", "run",
-                           "power cuts, faults, fuzzing, hostile server; writes docs/RELIABILITY.md"),
+                           "power cuts, faults, fuzzing, hostile server; writes a markdown report (--out)"),
 }
 
 
@@ -59,7 +60,21 @@ class Parser(argparse.ArgumentParser):
     """argparse with a one-line error (its usage block is `--help`'s business)."""
 
     def error(self, message):
-        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, _one_line(message)))
+        self.exit(2, "%s: error: %s%s (see --help)\n" % (self.prog, _one_line(message), self._did_you_mean(message)))
+
+    def _did_you_mean(self, message):
+        # "unrecognized arguments: --sever x" -> "; did you mean --server?" (difflib)
+        import difflib
+
+        if not message.startswith("unrecognized arguments: "):
+            return ""
+        known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        for word in message[len("unrecognized arguments: "):].split():
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    return "; did you mean %s?" % close[0]
+        return ""
 
 
 def _one_line(text):
@@ -120,7 +135,10 @@ def main(argv=None):
 
 
 def _main(argv):
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv:  # a bare `onenet-ota`: the help, as a usage error (exit 2)
+        print(_usage(), file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
     if argv[0] == "--version":
@@ -130,7 +148,11 @@ def _main(argv):
         return 0
     name = argv[0]
     if name not in COMMANDS:
-        print("onenet-ota: unknown command %r (onenet-ota --help lists them)" % name[:60], file=sys.stderr)
+        import difflib
+
+        close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.6)
+        hint = "did you mean %s? " % close[0] if close else ""
+        print("onenet-ota: unknown command %r (%sonenet-ota --help lists them)" % (name[:60], hint), file=sys.stderr)
         return 2
     return _run(name, argv[1:])
 

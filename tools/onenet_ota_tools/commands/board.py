@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 
-from ..cli import CommandError
+from ..cli import CommandError, int_range
 from ..board import BOARDS, DEVICE_LIB, ROOT, ToolError, quote, rel
 from ..board import run as run_tool
 
@@ -43,7 +43,18 @@ esptool's own parser (magic 0xE9, chip id, app descriptor 0xABCD5432 at offset 3
 checksum, SHA-256); a merged firmware.bin (bootloader + partition table) is refused.
 nrf52832: builds the DFU zip (adafruit-nrfutil dfu genpkg) from IMAGE and prints its
 size and MD5. --bundle: packs the compiled .mpy files of the agent into an OTAB app
-bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.""",
+bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.
+--target V: the version the task will name. An esp32 image whose app descriptor holds
+another version is refused (exit 2): the device would download it, boot it and reject it
+(204). MicroPython builds leave the descriptor's version empty; that passes.""",
+    "image": """\
+Build a test package for a board, for the simulator (`onenet-ota publish`) or for a
+device run on this PC (`onenet-ota device`); never for a real board.
+
+esp32 / gd32: an ESP32 app image (magic 0xE9, an app descriptor holding --version
+unless --no-embed-version, checksum and SHA-256 valid; images.py builds it), the same
+bytes for the same arguments. nrf52832 / unix: a raw binary of --size bytes (their
+sinks store the bytes as they come).""",
 }
 
 
@@ -82,7 +93,20 @@ def package_arguments(p):
     p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
     p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
     p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
+    p.add_argument("--target", metavar="V", help="the task's target version: refuse an image that embeds another")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def image_arguments(p):
+    boards = _board_arguments(p, "image")
+    p.add_argument("--board", required=True, choices=boards, help="target board")
+    p.add_argument("--version", required=True, metavar="V", help="the version the image is (the task's target)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where the image goes")
+    p.add_argument("--size", type=int_range(512, 16 << 20), default=256 * 1024, metavar="BYTES",
+                   help="about this many bytes (default 256 KiB)")
+    p.add_argument("--seed", type=int_range(0, 1 << 30), default=7, help="the payload's random seed (default 7)")
+    p.add_argument("--no-embed-version", action="store_true",
+                   help="esp32: leave the app descriptor's version empty, as MicroPython builds do")
 
 
 def _tool_errors(f):
@@ -186,6 +210,7 @@ def package(args):
             raise CommandError("unknown chip %r (esp32, esp32s2, esp32s3, esp32c3, ...)" % args.chip, 2)
         info = esp_image.check_app(_read(args.image), args.chip)
         info["file"] = args.image
+        check_target(info["version"], args.target, args.image)
     elif args.board == "nrf52832":
         info = _dfu(args)
     else:
@@ -195,6 +220,55 @@ def package(args):
         print(json.dumps(info, sort_keys=True))
     else:
         _print_info(info)
+    return 0
+
+
+def check_target(embedded, target, what):
+    """An image's embedded version against the task's target: a mismatch is a usage
+    error here, before the package reaches a device (which would download it, boot it
+    and reject it: 204). An empty embedded version (stock MicroPython) passes."""
+    if target and embedded and embedded != target:
+        raise CommandError("%s embeds version %s (its app descriptor) but the task's target is %s: "
+                           "a device would download it, boot it and reject it (204); build it as %s "
+                           "or give the target %s" % (what, embedded, target, target, embedded), 2)
+
+
+def embedded_version(data):
+    """The version an ESP32 app image's descriptor holds ("" when empty), or None when
+    `data` is no valid ESP32 app image (a raw binary, a DFU zip)."""
+    if data[:1] != b"\xe9":
+        return None
+    from ..board import esp_image
+
+    try:
+        return esp_image.check_app(data)["version"]
+    except ToolError:
+        return None
+
+
+@_tool_errors
+def image(args):
+    from ..images import make_app_image
+
+    if args.board in ("esp32", "gd32"):
+        data = make_app_image(args.size, args.version, seed=args.seed, embed_version=not args.no_embed_version)
+        kind = "ESP32 app image, version %s in its app descriptor" % (
+            "empty" if args.no_embed_version else args.version)
+    else:
+        import random
+
+        data = random.Random("%s/%s/%s" % (args.seed, args.board, args.version)).randbytes(args.size)
+        kind = "raw binary"
+    d = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(d):
+        raise CommandError("-o %s: no directory %s" % (args.output, d), 2)
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise CommandError("-o %s: %s" % (args.output, e.strerror or type(e).__name__), 6)
+    print("%s: %s for %s, %d bytes, md5 %s (a test image: for the simulator, not a real board)"
+          % (args.output, kind, args.board, len(data), hashlib.md5(data).hexdigest()))
     return 0
 
 
