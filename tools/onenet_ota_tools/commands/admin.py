@@ -216,7 +216,7 @@ def call(server, method, path, body=None, query=None, ctype="application/json", 
 def _task_line(t):
     return "task %s  dev %s  type %s  %s  target %s  token %s  size %s  md5 %s  served %s" % (
         t["id"], t["dev_id"], t["type"], t["state"], t["target"], t["token"], t["size"], t["md5"],
-        t.get("served"))
+        t.get("served") or 0)
 
 
 def _read_package(path):
@@ -282,7 +282,7 @@ def run(args):
     if a == "devices":
         out = call("GET", "/admin/devices")
         lines = ["%s  product %s  f_version %s  s_version %s  task %s" % (
-            d["dev_id"], d["product_id"], d["f_version"], d["s_version"],
+            d["dev_id"], d["product_id"], d["f_version"] or "-", d["s_version"] or "-",
             "%s %s" % (d["task"]["id"], d["task"]["state"]) if d["task"] else "-") for d in out["devices"]]
     elif a == "tasks":
         out = call("GET", "/admin/tasks", query={"dev_id": args.dev_id} if args.dev_id else None)

@@ -67,7 +67,8 @@ def _board_arguments(p, name):
 def deploy_arguments(p):
     boards = _board_arguments(p, "deploy")
     p.add_argument("--board", required=True, choices=boards, help="target board")
-    p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT)")
+    p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT), or "
+                   "auto: the one USB serial port attached (as mpremote's `connect auto`)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
     p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
     p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
@@ -79,7 +80,7 @@ def flash_arguments(p):
     boards = _board_arguments(p, "flash")
     p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
     p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
-    p.add_argument("--port", required=True, help="serial port")
+    p.add_argument("--port", required=True, help="serial port, or auto: the one USB serial port attached")
     p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
     p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
     p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
@@ -120,6 +121,30 @@ def _tool_errors(f):
     return run
 
 
+def find_port(port):
+    """--port: a path as given, or `auto` -> the one serial port with a USB VID:PID, as
+    mpremote's `connect auto` picks (serial.tools.list_ports, sorted). None or several
+    attached: a usage error that lists what was found."""
+    if port != "auto":
+        return port
+    import serial.tools.list_ports
+
+    found = [p for p in sorted(serial.tools.list_ports.comports()) if p.vid is not None and p.pid is not None]
+    if not found:
+        raise CommandError("--port auto: no USB serial port found (is the board plugged in, and its USB-serial "
+                           "driver loaded? `mpremote connect list` shows every port)", 2)
+    if len(found) > 1:
+        raise CommandError("--port auto: %d USB serial ports, give one with --port: %s" % (
+            len(found), "; ".join(_port_line(p) for p in found)), 2)
+    print("# --port auto: %s" % _port_line(found[0]))
+    return found[0].device
+
+
+def _port_line(p):
+    what = " ".join(x for x in (p.manufacturer, p.product) if x)
+    return "%s (%04x:%04x%s)" % (p.device, p.vid, p.pid, " " + what if what else "")
+
+
 def _read(path):
     try:
         with open(path, "rb") as f:
@@ -139,6 +164,7 @@ def _md5(path):
 def deploy(args):
     from ..board import deploy
 
+    args.port = find_port(args.port)
     local, device, config_path, cfg = deploy.plan(
         args.board, args.port, args.build_dir, not args.no_compile, args.config, args.secrets
     )
@@ -167,6 +193,7 @@ def flash(args):
     if not os.path.exists(args.firmware):
         raise CommandError("firmware file not found: %s" % args.firmware, 2)
     flasher = BOARDS[args.board]["flasher"]
+    args.port = find_port(args.port)
     if flasher == "esptool":
         from ..board import esp_image
 

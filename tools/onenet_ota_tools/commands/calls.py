@@ -137,8 +137,14 @@ def _report_version(s, a):
 
 def _query_version(s, a):
     data = s.api().query_version() or {}
-    s.out("dev_id %s\nf_version: %s\ns_version: %s" % (s.dev_id(), data.get("f_version"), data.get("s_version")))
+    s.out("dev_id %s\nf_version: %s\ns_version: %s" % (s.dev_id(), _shown(data.get("f_version")),
+                                                        _shown(data.get("s_version"))))
     return {"errno": 0, "dev_id": s.dev_id(), "data": data}
+
+
+def _shown(v):
+    # A value the platform did not send: "-", never Python's None.
+    return "-" if v is None or v == "" else v
 
 
 def _manuf_model(a):

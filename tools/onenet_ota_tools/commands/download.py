@@ -106,6 +106,11 @@ def _range_download(s, a, tok):
         start, end, total = 0, len(data) - 1, len(data)
         where = "the whole file (the server ignored the Range)"
     res = {"status": st, "start": start, "end": end, "total": total, "bytes": len(data)}
+    clamped = _clamped(m, start, end, total)
+    if clamped:
+        # Said aloud (issue 17): the server answered fewer bytes than the range named.
+        print("note: --range %s: %s" % (a.range_spec.strip(), clamped), file=sys.stderr)
+        res["clamped"] = clamped
     if a.output:
         try:
             with open(a.output, "wb") as f:
@@ -118,6 +123,17 @@ def _range_download(s, a, tok):
         s.out("HTTP %d: %s (%d bytes)\n%s" % (st, where, len(data), _hex_dump(data, start)))
         res["hex"] = data.hex()
     return res
+
+
+def _clamped(m, start, end, total):
+    """Why an answer holds less than the range asked, or None (RFC 9110 14.1.2: a last
+    position past the end, or a suffix longer than the file, is cut to the file)."""
+    lo, hi = m.group(1), m.group(2)
+    if lo and hi and int(hi) > end:
+        return "clamped to %d-%d: the package has %d bytes (last byte %d)" % (start, end, total, total - 1)
+    if not lo and hi and int(hi) > end - start + 1:
+        return "the last %s bytes asked, the package has only %d: sent %d-%d" % (hi, total, start, end)
+    return None
 
 
 def check_output(path):
