@@ -113,7 +113,7 @@ def check_config(cfg, secrets):
         msg = str(e)
         if msg.endswith(": unknown setting"):
             name = msg.split(":")[0]
-            close = difflib.get_close_matches(name, list(config.DEFAULTS) + ["access_key", "authorization"], n=1)
+            close = difflib.get_close_matches(name, list(dict(config.DEFAULTS)) + ["access_key", "authorization"], n=1)
             if close:
                 msg += " (did you mean %s?)" % close[0]
         raise ToolError("%s (merged with %s): %s" % ("config", secrets, msg))

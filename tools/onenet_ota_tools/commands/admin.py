@@ -294,7 +294,7 @@ def run(args):
         if args.task is not None:
             q["task"] = args.task
         out = call("GET", "/admin/events", query=q)
-        lines = ["%d  %.3f  %s  task %s  %s  %s" % (e["id"], e["ts"], e["dev_id"], e["task_id"], e["kind"],
+        lines = ["%d  %.3f  %s  task %s  %s  %s" % (e["id"], e["ts"], e["dev_id"], e["task_id"] or "-", e["kind"],
                                                   json.dumps(e["detail"], sort_keys=True)) for e in out["events"]]
     elif a in ("cancel", "pause", "resume", "expire"):
         out = call("POST", "/admin/tasks/%d/%s" % (args.id, a))
