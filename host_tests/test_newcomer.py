@@ -295,3 +295,27 @@ def test_readme_tells_mip_manifest_page_and_chinese_steps():
     for needed in ("onenet-ota flash", "onenet-ota package", "secrets.json", "secrets.example.json",
                    "onenet-ota deploy"):
         assert needed in zh, needed
+
+
+def test_the_production_default_is_said(clean, capsys):
+    # No --server/--local/ONENET_SERVER: the calls' default is the real platform, and they
+    # say so before anything is sent (here nothing is: --version is missing).
+    rc, out, err = main(capsys, "check", "--chip", "esp32")
+    assert rc == 2 and "note: no --server, --local, ONENET_SERVER" in err and "http://ota.heclouds.com" in err
+    rc, out, err = main(capsys, "check", "--chip", "esp32", "--local")
+    assert rc == 2 and "note:" not in err
+
+
+def test_help_into_a_closed_pipe_is_quiet(clean):
+    # `onenet-ota --help | head -0`: the reader is gone before the first write, so the
+    # write fails (EPIPE): nothing on stderr, no traceback; exit 141 as SIGPIPE would
+    # (argparse's own --help printing swallows the error itself: exit 0 there).
+    for argv in (["--help"], ["check", "--help"], ["image", "--board", "esp32", "--version", "V1", "-o", "x.bin"]):
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            p = subprocess.run(CLI + argv, stdout=w, stderr=subprocess.PIPE, timeout=60)
+        finally:
+            os.close(w)
+        assert p.returncode == (0 if argv[-1] == "--help" and len(argv) > 1 else 141), (argv, p.returncode)
+        assert p.stderr == b"", (argv, p.stderr[-500:])

@@ -171,6 +171,10 @@ class Session:
         }
         self.creds = C.resolve(flags, config=args.config)
         self.server = self.creds.server
+        if "server" not in self.creds.source:
+            # Said aloud: the built-in default is the real platform, not the simulator.
+            print("note: no --server, --local, ONENET_SERVER or config server: calling the platform at %s"
+                  % self.server, file=sys.stderr)
         host, port, tls = C.parse_server(self.server)
         self.rec = Recorder() if args.raw else None
         self._tls, self._ca = tls, args.ca
