@@ -103,6 +103,10 @@ def test_installed_cli_reads_its_own_board_files(installed):
     assert (fw + "/agent.py") in p.stdout and ROOT + os.sep not in p.stdout
     assert os.path.join(purelib, "onenet_ota_tools", "_root", "boards", "esp32", "main.py") in p.stdout
     assert SECRET not in p.stdout + p.stderr
+    # without --build-dir the merged config goes under ./build, never into site-packages
+    p = run("deploy", "--board", "esp32", "--port", "P", "--dry-run", "--secrets", str(secrets))
+    assert p.returncode == 0, p.stderr
+    assert "(secrets included, mode 0600): %s" % (installed["work"] / "build" / "esp32" / "config.json") in p.stdout
     p = run("image", "--board", "esp32", "--version", "V1.4", "-o", "fw.bin", "--size", "20000")
     assert p.returncode == 0, p.stderr
     p = run("package", "--board", "esp32", "fw.bin", "--target", "V1.4")

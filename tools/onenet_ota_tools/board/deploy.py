@@ -7,7 +7,8 @@
 import json
 import os
 
-from . import BOARDS, DEVICE_LIB, ROOT, ToolError, board_dir, quote, run, tool_name
+from .. import build_dir as default_build_dir
+from . import BOARDS, DEVICE_LIB, ToolError, board_dir, quote, run, tool_name
 from . import manifest, mpy
 
 # One line of Python run on the device before copying: create lib/ and lib/onenet_ota/,
@@ -122,7 +123,7 @@ def check_config(cfg, secrets):
 def plan(board, port, build_dir=None, compile=True, config=None, secrets=None):
     # Returns (local_steps, device_steps, config_path, cfg): argv lists, in order.
     info = BOARDS[board]
-    build_dir = build_dir or os.path.join(ROOT, "build", board)
+    build_dir = build_dir or default_build_dir(board)
     cfg = merged_config(board, config, secrets)
     # the modules this board's profile loads (manifests/onenet-ota-<board>/manifest.py)
     sources = manifest.board_sources(board)

@@ -6,7 +6,8 @@ import json
 import os
 
 from ..cli import CommandError, int_range
-from ..board import BOARDS, DEVICE_LIB, ROOT, ToolError, quote, rel
+from .. import build_dir
+from ..board import BOARDS, DEVICE_LIB, ToolError, quote, rel
 from ..board import run as run_tool
 
 HELP = {
@@ -210,7 +211,7 @@ def flash(args):
 
         if os.path.getsize(args.firmware) == 0:
             raise CommandError("firmware file is empty: %s" % args.firmware, 2)
-        out = args.package_out or os.path.join(ROOT, "build", args.board, "dfu.zip")
+        out = args.package_out or build_dir(args.board, "dfu.zip")
         cmds = [nrf.genpkg_argv(args.firmware, out), nrf.serial_argv(out, args.port, args.baud or nrf.BAUD)]
         if not args.dry_run:
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -308,7 +309,7 @@ def _dfu(args):
     from ..board import nrf
 
     _read(args.image)
-    out = args.output or os.path.join(ROOT, "build", args.board, "dfu.zip")
+    out = args.output or build_dir(args.board, "dfu.zip")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if os.path.exists(out):
         os.remove(out)
@@ -328,7 +329,7 @@ def _bundle(args):
         outs = mpy.compile_all(tmp, march, manifest.board_sources(args.board))
         files = [(DEVICE_LIB + "/" + os.path.basename(p), _read(p)) for p in outs]
     blob = bundle.pack(files)
-    out = args.output or os.path.join(ROOT, "build", args.board, "onenet_ota.otab")
+    out = args.output or build_dir(args.board, "onenet_ota.otab")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "wb") as f:
         f.write(blob)

@@ -10,15 +10,13 @@ from onenet_ota import api as fw_api
 from onenet_ota.errors import ConfigError, ProtocolError
 
 from .. import errnos
+from ..board import BOARDS
 from ..cli import CommandError, int_range
 from .session import EXIT_USAGE, platform_call, session_arguments
 
-CHIPS = {  # contract section 3 (SOTA codes; the seed's vendor column is swapped)
-    "esp32": ("101", "10101"),
-    "nrf52832": ("102", "10201"),
-    "gd32": ("103", "10301"),
-    "other": ("100", "10001"),
-}
+# --chip -> the SOTA manuf/model codes (contract section 3; the seed's vendor column is
+# swapped), read from the one board table; "other" is the unix board's generic codes.
+CHIPS = {("other" if b == "unix" else b): (v["manuf"], v["model"]) for b, v in BOARDS.items()}
 
 EPILOGS = {
     "report-version": """\
