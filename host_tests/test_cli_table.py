@@ -76,3 +76,16 @@ def test_calls_split_by_concern_under_400_lines():
     for name in ("session.py", "calls.py", "download.py", "board.py"):
         src = open(os.path.join(CMDS, name)).read()
         assert "HANDLERS" not in src and "[args.command]" not in src and "if name ==" not in src, name
+
+
+def test_session_is_the_one_place_of_platform_and_host_choices():
+    # Server, credentials, client, Api and ipPort redirect are Session's (session.py);
+    # the handlers only ask it, so a --platform dialect is added in one place.
+    for name in ("calls.py", "download.py"):
+        src = open(os.path.join(CMDS, name)).read()
+        for made in ("Client(", "Api(", "resolve(", "parse_server(", "SocketTransport", ".addr =",
+                     '"--server"', '"--local"'):
+            assert made not in src, (name, made)
+    src = open(os.path.join(CMDS, "session.py")).read()
+    for made in ("Client(", "fw_api.Api(", "C.resolve(", "C.parse_server(", "def use_ip_port", '"--server"'):
+        assert made in src, made

@@ -65,7 +65,7 @@ POST /ota/south/report?dev_id=&token= with {"result": N}.""" % errnos.results_ta
 
 
 
-def _check_options(p, required):
+def check_options(p, required):
     g = p.add_argument_group("check options" if required else
                              "task lookup (only used without --token: a check is made first)")
     g.add_argument("--type", type=int, choices=(1, 2), default=2,
@@ -94,13 +94,13 @@ def query_version_arguments(p):
 
 
 def check_arguments(p):
-    _check_options(p, True)
+    check_options(p, True)
     session_arguments(p, EPILOGS["check"])
 
 
 def token_check_arguments(p):
     p.add_argument("token", nargs="?", metavar="TOKEN", help="the download token (default: from a check)")
-    _check_options(p, False)
+    check_options(p, False)
     session_arguments(p, EPILOGS["token-check"])
 
 
@@ -119,7 +119,7 @@ def report_arguments(p):
     g.add_argument("--result", metavar="CODE", help="result code: a number > 100 or a name (below)")
     p.add_argument("--old-form", action="store_true",
                    help='use POST /ota/south/report?dev_id=&token= {"result": N} (with --result)')
-    _check_options(p, False)
+    check_options(p, False)
     session_arguments(p, EPILOGS["report"])
 
 

@@ -10,7 +10,7 @@ import sys
 from onenet_ota.errors import NetError, OtaError, PlatformError, ProtocolError
 
 from ..cli import CommandError, int_range
-from .calls import _check_options, token_of, valid_token
+from .calls import check_options, token_of, valid_token
 from .session import EXIT_FILE, EXIT_MD5, EXIT_USAGE, json_error, platform_call, session_arguments
 
 EPILOG = """\
@@ -55,7 +55,7 @@ def download_arguments(p):
     p.add_argument("--keep-part", action="store_true", help="keep FILE.part on an MD5 mismatch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none "
                    "unless stderr is a terminal)")
-    _check_options(p, False)
+    check_options(p, False)
     session_arguments(p, EPILOG)
 
 
