@@ -42,7 +42,7 @@ test: $(STAMP) wasm firmware
 	OTA_WASM_MJS=$(WASM_MJS) $(BIN)/python -m pytest -q host_tests
 
 bench: $(STAMP) wasm firmware
-	OTA_WASM_MJS=$(WASM_MJS) $(BIN)/onenet-ota bench
+	OTA_WASM_MJS=$(WASM_MJS) $(BIN)/onenet-ota bench --out docs/PERFORMANCE.md
 
 clean:
 	rm -rf $(VENV) .wasm .pytest_cache .hypothesis .demo build

@@ -95,7 +95,7 @@ def _recommit(a, rec):
 
         rehash(a, md, rec["size"])
         if digest.hexstr(md.digest()) != rec["md5"]:
-            a.log("slot no longer holds the package")
+            a.log("not committed again: the slot's md5 is not the package's (rewritten or erased since the download)")
             return
         sink.commit()
     except (OtaError, OSError) as e:

@@ -7,7 +7,8 @@
 import json
 import os
 
-from . import BOARDS, DEVICE_LIB, ROOT, ToolError, board_dir, quote, run, tool_name
+from .. import build_dir as default_build_dir
+from . import BOARDS, DEVICE_LIB, ToolError, board_dir, quote, run, tool_name
 from . import manifest, mpy
 
 # One line of Python run on the device before copying: create lib/ and lib/onenet_ota/,
@@ -68,17 +69,61 @@ def merged_config(board, config=None, secrets=None):
             "secrets file %s not found: copy %s next to it and fill it in (it is git-ignored)"
             % (secrets, os.path.join(os.path.dirname(secrets), "secrets.example.json"))
         )
-    cfg = merge(cfg, load_json(secrets, "secrets"))
+    example = os.path.join(board_dir(board), "secrets.example.json")
+    if os.path.exists(example) and os.path.samefile(secrets, example):
+        raise ToolError("--secrets %s is the example file: copy it to secrets.json and put your product's "
+                        "values in it" % secrets)
+    given = load_json(secrets, "secrets")
+    same = example_values(given, load_json(example, "secrets example") if os.path.exists(example) else {})
+    if same:
+        raise ToolError("%s still holds the example values of %s (from %s): put your product's values in "
+                        "(the OneNET console: product id, device id, access key)"
+                        % (secrets, ", ".join(same), os.path.basename(example)))
+    cfg = merge(cfg, given)
     left = placeholders(cfg)
     if left:
         raise ToolError("config fields still hold placeholders: %s (set them in %s)" % (", ".join(left), secrets))
+    check_config(cfg, secrets)
     return cfg
+
+
+def example_values(given, example, prefix=""):
+    # Field paths where the secrets file still holds the example's value (values never shown).
+    found = []
+    for k, v in given.items():
+        e = example.get(k)
+        if isinstance(v, dict) and isinstance(e, dict):
+            found += example_values(v, e, prefix + k + ".")
+        elif e is not None and v == e:
+            found.append(prefix + k)
+    return found
+
+
+def check_config(cfg, secrets):
+    """The merged config through the agent's own check (onenet_ota.config.check), so a
+    board never boots into a config error: a bad product id, a key that is not base64,
+    an unknown setting (a typo: said with the closest name). Values are never shown."""
+    import difflib
+
+    from onenet_ota import config
+    from onenet_ota.errors import ConfigError
+
+    try:
+        config.check(dict(cfg))
+    except ConfigError as e:
+        msg = str(e)
+        if msg.endswith(": unknown setting"):
+            name = msg.split(":")[0]
+            close = difflib.get_close_matches(name, list(dict(config.DEFAULTS)) + ["access_key", "authorization"], n=1)
+            if close:
+                msg += " (did you mean %s?)" % close[0]
+        raise ToolError("%s (merged with %s): %s" % ("config", secrets, msg))
 
 
 def plan(board, port, build_dir=None, compile=True, config=None, secrets=None):
     # Returns (local_steps, device_steps, config_path, cfg): argv lists, in order.
     info = BOARDS[board]
-    build_dir = build_dir or os.path.join(ROOT, "build", board)
+    build_dir = build_dir or default_build_dir(board)
     cfg = merged_config(board, config, secrets)
     # the modules this board's profile loads (manifests/onenet-ota-<board>/manifest.py)
     sources = manifest.board_sources(board)

@@ -50,14 +50,18 @@ def add_arguments(p, name):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EPILOG
     p.add_argument("--server", default=DEFAULT_SERVER, help="simulator URL (default %s)" % DEFAULT_SERVER)
+    p.add_argument("--local", action="store_true", help="the local simulator, %s: the default here (the "
+                   "admin API is the simulator's; the platform has none)" % DEFAULT_SERVER)
     p.add_argument("--json", action="store_true", help="print JSON")
     _token_args(p, None)
     if name == "publish":
         p.add_argument("--file", required=True, help="the package (firmware image)")
         p.add_argument("--target", required=True, help="target version, e.g. V1.4")
-        p.add_argument("--product-id", required=True)
-        p.add_argument("--access-key", required=True, help="the product's access key (base64)")
-        p.add_argument("--dev-id", required=True)
+        p.add_argument("--product-id", help="product id (env ONENET_PRODUCT_ID, or the config file)")
+        p.add_argument("--access-key", help="the product's access key, base64 (env ONENET_ACCESS_KEY, or the "
+                       "config file; never printed)")
+        p.add_argument("--dev-id", help="device id (env ONENET_DEV_ID, or the config file)")
+        p.add_argument("--config", metavar="FILE", help="JSON config, as the platform calls read it")
         p.add_argument("--type", type=int, choices=(1, 2), default=2, help="1 FOTA, 2 SOTA (default)")
         p.add_argument("--manuf", default="101")
         p.add_argument("--model", default="10101")
@@ -106,6 +110,14 @@ def add_arguments(p, name):
     g.add_argument("--advance", type=finite_float(-1e10, 1e10), metavar="S")
     g.add_argument("--set", type=finite_float(0, 1e10), metavar="UNIX")
     sub.add_parser("stats", help="connections, requests, bytes served")
+
+
+def publish_arguments(p):
+    add_arguments(p, "publish")
+
+
+def admin_arguments(p):
+    add_arguments(p, "admin")
 
 
 def check_server(url):
@@ -204,7 +216,7 @@ def call(server, method, path, body=None, query=None, ctype="application/json", 
 def _task_line(t):
     return "task %s  dev %s  type %s  %s  target %s  token %s  size %s  md5 %s  served %s" % (
         t["id"], t["dev_id"], t["type"], t["state"], t["target"], t["token"], t["size"], t["md5"],
-        t.get("served"))
+        t.get("served") or 0)
 
 
 def _read_package(path):
@@ -224,11 +236,34 @@ def _read_package(path):
         raise CommandError("--file %s: %s" % (path, e.strerror or type(e).__name__), 2)
 
 
+def _publish_creds(args):
+    # Product, key and device as the platform calls take them: flag > ONENET_* > config.
+    from .. import creds
+
+    try:
+        c = creds.resolve({"product_id": args.product_id, "access_key": args.access_key, "dev_id": args.dev_id},
+                          config=args.config)
+    except creds.CredsError as e:
+        raise CommandError(str(e), 2)
+    missing = [f for f, v in (("--product-id", c.product_id), ("--access-key", c._key), ("--dev-id", c.dev_id))
+               if not v]
+    if missing:
+        raise CommandError("publish needs %s (or ONENET_PRODUCT_ID, ONENET_ACCESS_KEY, ONENET_DEV_ID)"
+                           % ", ".join(missing), 2)
+    args.product_id, args.access_key, args.dev_id = c.product_id, c._key, c.dev_id
+
+
 def run(args):
+    if getattr(args, "local", False):
+        args.server = DEFAULT_SERVER
     check_server(args.server)
     data = _read_package(args.file) if args.command == "publish" else None
     call = Admin(args)
     if args.command == "publish":
+        _publish_creds(args)
+        from .board import check_target, embedded_version
+
+        check_target(embedded_version(data), args.target, "--file %s" % args.file)
         if len(data) > 65536:
             call("GET", "/admin/clock")  # a refused token is said before the upload, not as a reset
         q = {"target": args.target, "product_id": args.product_id,
@@ -247,7 +282,7 @@ def run(args):
     if a == "devices":
         out = call("GET", "/admin/devices")
         lines = ["%s  product %s  f_version %s  s_version %s  task %s" % (
-            d["dev_id"], d["product_id"], d["f_version"], d["s_version"],
+            d["dev_id"], d["product_id"], d["f_version"] or "-", d["s_version"] or "-",
             "%s %s" % (d["task"]["id"], d["task"]["state"]) if d["task"] else "-") for d in out["devices"]]
     elif a == "tasks":
         out = call("GET", "/admin/tasks", query={"dev_id": args.dev_id} if args.dev_id else None)
@@ -259,7 +294,7 @@ def run(args):
         if args.task is not None:
             q["task"] = args.task
         out = call("GET", "/admin/events", query=q)
-        lines = ["%d  %.3f  %s  task %s  %s  %s" % (e["id"], e["ts"], e["dev_id"], e["task_id"], e["kind"],
+        lines = ["%d  %.3f  %s  task %s  %s  %s" % (e["id"], e["ts"], e["dev_id"], e["task_id"] or "-", e["kind"],
                                                   json.dumps(e["detail"], sort_keys=True)) for e in out["events"]]
     elif a in ("cancel", "pause", "resume", "expire"):
         out = call("POST", "/admin/tasks/%d/%s" % (args.id, a))

@@ -4,10 +4,10 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 
-from ..cli import CommandError
-from ..board import BOARDS, DEVICE_LIB, ROOT, ToolError, quote, rel
+from ..cli import CommandError, int_range
+from .. import build_dir
+from ..board import BOARDS, DEVICE_LIB, ToolError, quote, rel
 from ..board import run as run_tool
 
 HELP = {
@@ -44,44 +44,106 @@ esptool's own parser (magic 0xE9, chip id, app descriptor 0xABCD5432 at offset 3
 checksum, SHA-256); a merged firmware.bin (bootloader + partition table) is refused.
 nrf52832: builds the DFU zip (adafruit-nrfutil dfu genpkg) from IMAGE and prints its
 size and MD5. --bundle: packs the compiled .mpy files of the agent into an OTAB app
-bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.""",
+bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.
+--target V: the version the task will name. An esp32 image whose app descriptor holds
+another version is refused (exit 2): the device would download it, boot it and reject it
+(204). MicroPython builds leave the descriptor's version empty; that passes.""",
+    "image": """\
+Build a test package for a board, for the simulator (`onenet-ota publish`) or for a
+device run on this PC (`onenet-ota device`); never for a real board.
+
+esp32 / gd32: an ESP32 app image (magic 0xE9, an app descriptor holding --version
+unless --no-embed-version, checksum and SHA-256 valid; images.py builds it), the same
+bytes for the same arguments. nrf52832 / unix: a raw binary of --size bytes (their
+sinks store the bytes as they come).""",
 }
 
 
-def add_arguments(p, name):
+def _board_arguments(p, name):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.description = HELP[name]
-    boards = sorted(BOARDS)
-    if name == "deploy":
-        p.add_argument("--board", required=True, choices=boards, help="target board")
-        p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT)")
-        p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
-        p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
-        p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
-        p.add_argument("--secrets", metavar="FILE", help="secrets merged over it (default boards/BOARD/secrets.json)")
-        p.add_argument("--build-dir", metavar="DIR", help="where .mpy and the merged config go (default build/BOARD)")
-    elif name == "flash":
-        p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
-        p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
-        p.add_argument("--port", required=True, help="serial port")
-        p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
-        p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
-        p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
-        p.add_argument("--dry-run", action="store_true", help="validate the file, print the commands; run nothing")
-    else:
-        p.add_argument("--board", required=True, choices=boards, help="target board (gd32: an ESP32 app image or the GD32's raw binary)")
-        p.add_argument("image", nargs="?", help="esp32: micropython.bin; nrf52832: application .hex/.bin")
-        p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
-        p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
-        p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
+    return sorted(BOARDS)
 
 
-def run(args):
-    try:
-        return {"deploy": _deploy, "flash": _flash, "package": _package}[args.command](args)
-    except ToolError as e:
-        raise CommandError(str(e), 1)
+def deploy_arguments(p):
+    boards = _board_arguments(p, "deploy")
+    p.add_argument("--board", required=True, choices=boards, help="target board")
+    p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 (mpremote connect PORT), or "
+                   "auto: the one USB serial port attached (as mpremote's `connect auto`)")
+    p.add_argument("--dry-run", action="store_true", help="print the commands, one per line; run nothing")
+    p.add_argument("--no-compile", action="store_true", help="copy the .py sources instead of .mpy")
+    p.add_argument("--config", metavar="FILE", help="board config (default boards/BOARD/config.json)")
+    p.add_argument("--secrets", metavar="FILE", help="secrets merged over it (default boards/BOARD/secrets.json)")
+    p.add_argument("--build-dir", metavar="DIR", help="where .mpy and the merged config go (default build/BOARD)")
+
+
+def flash_arguments(p):
+    boards = _board_arguments(p, "flash")
+    p.add_argument("--board", required=True, choices=[b for b in boards if BOARDS[b]["flasher"]], help="target board")
+    p.add_argument("--firmware", required=True, metavar="FILE", help="esp32: merged firmware.bin (OTA variant); nrf52832: .hex/.bin application")
+    p.add_argument("--port", required=True, help="serial port, or auto: the one USB serial port attached")
+    p.add_argument("--baud", type=int, help="baud rate (default 460800 for esptool, 115200 for nrfutil)")
+    p.add_argument("--chip", help="ESP chip for esptool (default esp32)")
+    p.add_argument("--package-out", metavar="ZIP", help="nrf52832: where the DFU zip goes (default build/nrf52832/dfu.zip)")
+    p.add_argument("--dry-run", action="store_true", help="validate the file, print the commands; run nothing")
+
+
+def package_arguments(p):
+    boards = _board_arguments(p, "package")
+    p.add_argument("--board", required=True, choices=boards, help="target board (gd32: an ESP32 app image or the GD32's raw binary)")
+    p.add_argument("image", nargs="?", help="esp32: micropython.bin; nrf52832: application .hex/.bin")
+    p.add_argument("--chip", help="esp32 family: expected chip (esp32, esp32s3, esp32c3...); default: any")
+    p.add_argument("--bundle", action="store_true", help="pack the agent's compiled .mpy files into an OTAB bundle")
+    p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
+    p.add_argument("--target", metavar="V", help="the task's target version: refuse an image that embeds another")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def image_arguments(p):
+    boards = _board_arguments(p, "image")
+    p.add_argument("--board", required=True, choices=boards, help="target board")
+    p.add_argument("--version", required=True, metavar="V", help="the version the image is (the task's target)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where the image goes")
+    p.add_argument("--size", type=int_range(512, 16 << 20), default=256 * 1024, metavar="BYTES",
+                   help="about this many bytes (default 256 KiB)")
+    p.add_argument("--seed", type=int_range(0, 1 << 30), default=7, help="the payload's random seed (default 7)")
+    p.add_argument("--no-embed-version", action="store_true",
+                   help="esp32: leave the app descriptor's version empty, as MicroPython builds do")
+
+
+def _tool_errors(f):
+    # A board tool's failure (esptool, mpremote, nrfutil) -> one line, exit 1.
+    def run(args):
+        try:
+            return f(args)
+        except ToolError as e:
+            raise CommandError(str(e), 1)
+    run.__name__ = f.__name__.lstrip("_")
+    return run
+
+
+def find_port(port):
+    """--port: a path as given, or `auto` -> the one serial port with a USB VID:PID, as
+    mpremote's `connect auto` picks (serial.tools.list_ports, sorted). None or several
+    attached: a usage error that lists what was found."""
+    if port != "auto":
+        return port
+    import serial.tools.list_ports
+
+    found = [p for p in sorted(serial.tools.list_ports.comports()) if p.vid is not None and p.pid is not None]
+    if not found:
+        raise CommandError("--port auto: no USB serial port found (is the board plugged in, and its USB-serial "
+                           "driver loaded? `mpremote connect list` shows every port)", 2)
+    if len(found) > 1:
+        raise CommandError("--port auto: %d USB serial ports, give one with --port: %s" % (
+            len(found), "; ".join(_port_line(p) for p in found)), 2)
+    print("# --port auto: %s" % _port_line(found[0]))
+    return found[0].device
+
+
+def _port_line(p):
+    what = " ".join(x for x in (p.manufacturer, p.product) if x)
+    return "%s (%04x:%04x%s)" % (p.device, p.vid, p.pid, " " + what if what else "")
 
 
 def _read(path):
@@ -99,9 +161,11 @@ def _md5(path):
 # deploy --------------------------------------------------------------------------
 
 
-def _deploy(args):
+@_tool_errors
+def deploy(args):
     from ..board import deploy
 
+    args.port = find_port(args.port)
     local, device, config_path, cfg = deploy.plan(
         args.board, args.port, args.build_dir, not args.no_compile, args.config, args.secrets
     )
@@ -123,12 +187,14 @@ def _deploy(args):
 # flash ---------------------------------------------------------------------------
 
 
-def _flash(args):
+@_tool_errors
+def flash(args):
     from ..board import tool_name
 
     if not os.path.exists(args.firmware):
         raise CommandError("firmware file not found: %s" % args.firmware, 2)
     flasher = BOARDS[args.board]["flasher"]
+    args.port = find_port(args.port)
     if flasher == "esptool":
         from ..board import esp_image
 
@@ -145,7 +211,7 @@ def _flash(args):
 
         if os.path.getsize(args.firmware) == 0:
             raise CommandError("firmware file is empty: %s" % args.firmware, 2)
-        out = args.package_out or os.path.join(ROOT, "build", args.board, "dfu.zip")
+        out = args.package_out or build_dir(args.board, "dfu.zip")
         cmds = [nrf.genpkg_argv(args.firmware, out), nrf.serial_argv(out, args.port, args.baud or nrf.BAUD)]
         if not args.dry_run:
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -159,7 +225,8 @@ def _flash(args):
 # package -------------------------------------------------------------------------
 
 
-def _package(args):
+@_tool_errors
+def package(args):
     if args.bundle:
         info = _bundle(args)
     elif not args.image:
@@ -171,6 +238,7 @@ def _package(args):
             raise CommandError("unknown chip %r (esp32, esp32s2, esp32s3, esp32c3, ...)" % args.chip, 2)
         info = esp_image.check_app(_read(args.image), args.chip)
         info["file"] = args.image
+        check_target(info["version"], args.target, args.image)
     elif args.board == "nrf52832":
         info = _dfu(args)
     else:
@@ -183,6 +251,55 @@ def _package(args):
     return 0
 
 
+def check_target(embedded, target, what):
+    """An image's embedded version against the task's target: a mismatch is a usage
+    error here, before the package reaches a device (which would download it, boot it
+    and reject it: 204). An empty embedded version (stock MicroPython) passes."""
+    if target and embedded and embedded != target:
+        raise CommandError("%s embeds version %s (its app descriptor) but the task's target is %s: "
+                           "a device would download it, boot it and reject it (204); build it as %s "
+                           "or give the target %s" % (what, embedded, target, target, embedded), 2)
+
+
+def embedded_version(data):
+    """The version an ESP32 app image's descriptor holds ("" when empty), or None when
+    `data` is no valid ESP32 app image (a raw binary, a DFU zip)."""
+    if data[:1] != b"\xe9":
+        return None
+    from ..board import esp_image
+
+    try:
+        return esp_image.check_app(data)["version"]
+    except ToolError:
+        return None
+
+
+@_tool_errors
+def image(args):
+    from ..images import make_app_image
+
+    if args.board in ("esp32", "gd32"):
+        data = make_app_image(args.size, args.version, seed=args.seed, embed_version=not args.no_embed_version)
+        kind = "ESP32 app image, version %s in its app descriptor" % (
+            "empty" if args.no_embed_version else args.version)
+    else:
+        import random
+
+        data = random.Random("%s/%s/%s" % (args.seed, args.board, args.version)).randbytes(args.size)
+        kind = "raw binary"
+    d = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(d):
+        raise CommandError("-o %s: no directory %s" % (args.output, d), 2)
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise CommandError("-o %s: %s" % (args.output, e.strerror or type(e).__name__), 6)
+    print("%s: %s for %s, %d bytes, md5 %s (a test image: for the simulator, not a real board)"
+          % (args.output, kind, args.board, len(data), hashlib.md5(data).hexdigest()))
+    return 0
+
+
 def _looks_esp(path):
     # gd32 boards take either the ESP32 module's app image or the GD32's raw binary.
     return _read(path)[:1] == b"\xe9"
@@ -192,7 +309,7 @@ def _dfu(args):
     from ..board import nrf
 
     _read(args.image)
-    out = args.output or os.path.join(ROOT, "build", args.board, "dfu.zip")
+    out = args.output or build_dir(args.board, "dfu.zip")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if os.path.exists(out):
         os.remove(out)
@@ -212,7 +329,7 @@ def _bundle(args):
         outs = mpy.compile_all(tmp, march, manifest.board_sources(args.board))
         files = [(DEVICE_LIB + "/" + os.path.basename(p), _read(p)) for p in outs]
     blob = bundle.pack(files)
-    out = args.output or os.path.join(ROOT, "build", args.board, "onenet_ota.otab")
+    out = args.output or build_dir(args.board, "onenet_ota.otab")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "wb") as f:
         f.write(blob)

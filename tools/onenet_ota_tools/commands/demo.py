@@ -16,7 +16,9 @@ DEMO = {"product_id": "123123", "access_key": "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B
 
 def add_arguments(p):
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
-    p.add_argument("--state-dir", default=".demo", help="scratch folder, emptied first")
+    p.add_argument("--state-dir", default=".demo", help="scratch folder (default .demo): created, or one an "
+                   "earlier demo made (its sim/ and device/ are emptied), or an empty folder; never one "
+                   "holding anything else")
     p.add_argument("--size", type=int, default=256 * 1024, help="sample image size in bytes")
     p.add_argument("--from-version", default="V1.3")
     p.add_argument("--target", default="V1.4")
@@ -29,9 +31,7 @@ def run(args):
     from ..sim import Simulator
     from .device import run_device
 
-    state = os.path.abspath(args.state_dir)
-    shutil.rmtree(state, ignore_errors=True)
-    os.makedirs(state)
+    state = _state_dir(args.state_dir)
     image = make_app_image(args.size, args.target, seed=7)
     with Simulator(os.path.join(state, "sim"), port=0) as sim:
         print("1. simulator   %s" % sim.url)
@@ -58,6 +58,33 @@ def run(args):
     if t["state"] != "succeeded" or summary["sink_md5"] != task["md5"]:
         raise CommandError("the demo update did not succeed", 1)
     return 0
+
+
+MARK = ".onenet-ota-demo"  # written in a state dir the demo made; nothing else is emptied
+
+
+def _state_dir(path):
+    """A fresh scratch folder at `path` -> its absolute path. Only what a demo made is
+    removed: the folder's sim/ and device/ when it carries MARK. A folder holding
+    anything else (a user's files, a typo'd path to a project) is refused, untouched."""
+    state = os.path.abspath(path)
+    if os.path.lexists(state) and not os.path.isdir(state) or os.path.islink(state):
+        raise CommandError("--state-dir %s: not a folder" % path, 2)
+    if os.path.isdir(state):
+        names = set(os.listdir(state))
+        if names and MARK not in names:
+            raise CommandError("--state-dir %s exists and was not made by the demo (it holds %d entries); "
+                               "give a new or empty folder" % (path, len(names)), 2)
+        if names - {MARK, "sim", "device"}:
+            raise CommandError("--state-dir %s holds files the demo did not make (%s); give a new or "
+                               "empty folder" % (path, ", ".join(sorted(names - {MARK, "sim", "device"}))[:200]), 2)
+        for sub in ("sim", "device"):
+            shutil.rmtree(os.path.join(state, sub), ignore_errors=True)
+    else:
+        os.makedirs(state)
+    with open(os.path.join(state, MARK), "w") as f:
+        f.write("made by onenet-ota demo: its sim/ and device/ are emptied by the next demo\n")
+    return state
 
 
 def _codes(events):
