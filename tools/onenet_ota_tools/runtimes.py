@@ -3,6 +3,7 @@
 # micropython built by `onenet-ota firmware --target unix32` with the ESP32 part of the
 # agent frozen in (the firmware folder is then not on the path: the frozen modules run).
 # The qemu runtime is one qemu per boot: qemu/run.py.
+import hashlib
 import os
 import shutil
 import subprocess
@@ -46,6 +47,14 @@ def mpy_cross_binary():
     return here if os.path.exists(here) else (shutil.which("mpy-cross") or "mpy-cross")
 
 
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def compile_tree(src, dst):
     # src/**/*.py -> dst/**/*.mpy with mpy-cross, only what changed. A board runs .mpy
     # (compiling a large .py needs more heap than a small device has), so micropython
@@ -61,13 +70,21 @@ def compile_tree(src, dst):
                 continue
             s = os.path.join(base, f)
             d = os.path.join(out, f[:-3] + ".mpy")
-            if os.path.exists(d) and os.path.getmtime(d) >= os.path.getmtime(s):
+            # Keyed by the source's content, not its mtime: a checkout, a copy that keeps
+            # mtimes or another tree sharing build/ must never run a stale .mpy.
+            with open(s, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+            stamp = d + ".src"
+            if os.path.exists(d) and _read(stamp) == digest:
                 continue
             tmp = "%s.%d.tmp" % (d, os.getpid())
             r = subprocess.run([mpy_cross_binary(), "-o", tmp, s], capture_output=True, text=True)
             if r.returncode:
                 raise RuntimeError("mpy-cross %s: %s" % (s, r.stderr.strip()))
             os.replace(tmp, d)
+            with open(stamp + ".tmp%d" % os.getpid(), "w") as fh:
+                fh.write(digest)
+            os.replace(stamp + ".tmp%d" % os.getpid(), stamp)
     return dst
 
 
