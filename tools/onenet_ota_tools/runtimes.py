@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from . import FIRMWARE, ROOT, SHIM
+from . import FIRMWARE, ROOT, SHIM, build_dir
 
 
 def micropython_binary():
@@ -93,7 +93,7 @@ def mpy_paths(paths):
     out = []
     for p in paths:
         key = os.path.relpath(os.path.abspath(p), ROOT).replace(os.sep, "_")
-        out.append(compile_tree(p, os.path.join(ROOT, "build", "mpy", key)))
+        out.append(compile_tree(p, build_dir("mpy", key)))
     return out
 
 
