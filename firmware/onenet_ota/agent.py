@@ -487,12 +487,31 @@ def _jitter(ms):
         return time.ticks_ms() % (ms // 2 + 1)
 
 
-# Board entry point: load the config, then run a cycle every check_interval seconds.
+# The wait between two cycles: notify.py's when "mqtt" is configured (it returns early
+# when the platform announces a task), else a sleep.
+def notifier(cfg, log=None):
+    if cfg.get("mqtt") is None:
+        return None
+    from .notify import Notifier
+
+    return Notifier(cfg, log or _log)
+
+
+def idle(n, ms):
+    if n is None:
+        _sleep_ms(ms)
+    else:
+        n.wait(ms)
+
+
+# Board entry point: load the config, then run a cycle every check_interval seconds
+# (sooner when an MQTT inform comes).
 def main(config_path="config.json", overrides=None, loop=True):
     from . import board, config
 
     cfg = config.load(config_path, overrides)
     b = board.make(cfg)
+    n = notifier(cfg)
     while True:
         try:
             b.network_up()
@@ -503,4 +522,4 @@ def main(config_path="config.json", overrides=None, loop=True):
             _log("cycle: %s" % _what(e))
         if not loop:
             return s
-        _sleep_ms(cfg["check_interval"] * 1000)
+        idle(n, cfg["check_interval"] * 1000)

@@ -58,6 +58,7 @@ DEFAULTS = (
     ("flash_start", 0),  # nrf52832 block sink region; 0: nrf.unused_flash_start()
     ("flash_len", 0),  # its length; 0: up to nrf.unused_flash_length()
     ("gd32", None),  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
+    ("mqtt", None),  # {"host", "port", "keepalive", ...}: task notification (notify.py, docs/mqtt.md)
 )
 
 
@@ -195,6 +196,10 @@ def check(raw):
         more(cfg)
     if cfg["board"] == "gd32" or cfg["gd32"] is not None:
         from .board_gd32 import check as more
+
+        more(cfg)
+    if cfg["mqtt"] is not None:
+        from .notify import check as more
 
         more(cfg)
     return cfg

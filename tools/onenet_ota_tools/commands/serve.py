@@ -40,6 +40,10 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no request log on stderr")
     p.add_argument("--ip-port", metavar="HOST:PORT", help="the address a check answer's ipPort names "
                    "(default: this server; giving one selects --ipport-form hostport)")
+    p.add_argument("--mqtt", metavar="[USER[:PASSWORD]@]HOST:PORT",
+                   help="publish the platform's task notification ($sys/{pid}/{dev}/ota/inform) "
+                        "through this MQTT broker when a task is created, and record the "
+                        "device's inform_reply (docs/mqtt.md)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain (with --tls-key)")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     from ..sim.faults import MODES
@@ -109,6 +113,16 @@ def run(args):
     except Exception as e:  # ssl.SSLError and the like: a bad certificate or key file
         sim.stop()
         raise CommandError("cannot serve HTTPS with %s / %s: %s" % (args.tls_cert, args.tls_key, e), 2)
+    inform = None
+    if args.mqtt:
+        from ..sim.inform import Inform, parse_spec
+
+        try:
+            inform = Inform(sim, *parse_spec(args.mqtt)).attach()
+        except (ValueError, OSError) as e:
+            sim.stop()
+            raise CommandError(str(e), 2)
+        print("task notification: MQTT %s" % args.mqtt.rsplit("@", 1)[-1], flush=True)
     print("OneNET OTA simulator on %s  (state: %s)" % (sim.url, os.path.abspath(args.state_dir)), flush=True)
     print("admin token: %s  (in %s; the page: %s)" % (sim.admin_token, sim.token_file, sim.admin_url), flush=True)
     changed = ["%s=%s" % kv for kv in sorted(sim.modes().items()) if kv[1] != MODES[kv[0]][0]]
@@ -126,6 +140,8 @@ def run(args):
     except KeyboardInterrupt:
         pass
     finally:
+        if inform:
+            inform.stop()
         sim.stop()
         print("simulator stopped", file=sys.stderr, flush=True)
     return 0

@@ -16,6 +16,14 @@ def install(profile=None):
     mp.mem_info = lambda *a: None
     mp.opt_level = lambda *a: 0
     sys.modules["micropython"] = mp
+    # MicroPython resolves "u" names (usocket, ustruct, ubinascii) to its built-ins;
+    # umqtt.simple 1.3.4 (the host's pinned copy, umqtt_src.py) imports them.
+    import binascii
+    import socket
+    import struct
+
+    for k, m in (("usocket", socket), ("ustruct", struct), ("ubinascii", binascii)):
+        sys.modules.setdefault(k, m)
 
     def ticks_ms():
         return int(time.monotonic() * 1000) & 0x3FFFFFFF

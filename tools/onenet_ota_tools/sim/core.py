@@ -66,6 +66,7 @@ class Simulator:
         self._live = 0  # connections not yet told to close
         self._reaper = None
         self._cache = {}
+        self.inform = None  # sim/inform.py: MQTT task notification (serve --mqtt)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -313,6 +314,8 @@ class Simulator:
             t = s.create_task(dev_id, pkg["id"], target, type=type, manuf=manuf, model=model, retry=retry,
                               interval=interval, signal=signal, power=power, pkg_type=pkg_type,
                               from_version=from_version, replace=replace)
+        if self.inform is not None:  # the platform's MQTT notification (sim/inform.py)
+            self.inform.task_created(self.task(t["id"]))
         return self.task(t["id"])
 
     def add_device(self, dev_id, product_id, access_key, f_version=None, s_version=None):

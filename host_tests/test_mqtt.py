@@ -1,0 +1,408 @@
+# MQTT task notification (docs/mqtt.md) through a real broker: Debian's mosquitto,
+# started here on 127.0.0.1 (a free port) for each test and stopped after it. The
+# simulator publishes $sys/{pid}/{dev}/ota/inform when a task is created
+# (sim/inform.py); the ESP32-profile device (`onenet-ota device`, CPython and the unix
+# micropython) waits between cycles in notify.wait() and must start the update at once,
+# answer on .../inform_reply, and still update by polling when MQTT is unreachable,
+# without a tight reconnect loop.
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from onenet_ota_tools import umqtt_src
+from support.agent_env import DEV, KEY, PID, md5, image
+
+MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+pytestmark = pytest.mark.skipif(not MOSQUITTO, reason="mosquitto missing (Debian: apt-get install mosquitto; "
+                                "make test installs it as root)")
+
+ET = 4102444800  # the config's default et: the device's MQTT password is deterministic
+SIM_USER, SIM_PASS = "onenet-sim", "sim-pass-4242"
+
+
+def device_password():
+    # What the device must present (new-api section 8): a device-level token.
+    from onenet_ota.auth import token
+
+    return token(PID, KEY, ET, "sha1", "products/%s/devices/%s" % (PID, DEV))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Broker:
+    # mosquitto on 127.0.0.1:<free port>; users: {name: password} -> a password file
+    # and no anonymous access.
+    def __init__(self, tmp, users=None):
+        self.dir = os.path.join(str(tmp), "mosquitto-%d" % id(self))
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.logfile = os.path.join(self.dir, "log")
+        conf = ["listener %d 127.0.0.1" % self.port, "persistence false",
+                "log_dest file %s" % self.logfile, "log_type all", "connection_messages true"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            conf.append("user root")  # else it drops to `mosquitto`, who cannot read this tmp folder
+        if users:
+            pw = os.path.join(self.dir, "passwd")
+            for i, (u, p) in enumerate(users.items()):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [pw, u, p],
+                               check=True, capture_output=True, timeout=30)
+            os.chmod(pw, 0o600)
+            conf += ["allow_anonymous false", "password_file %s" % pw]
+        else:
+            conf.append("allow_anonymous true")
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        t0 = time.monotonic()
+        # ready when its log says so (a probe connection would count as a connect)
+        while " running" not in self.log():
+            if self.proc.poll() is not None or time.monotonic() - t0 > 10:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
+                self.stop()
+                raise AssertionError("mosquitto did not start: " + err[-500:])
+            time.sleep(0.05)
+
+    def log(self):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def connections(self):
+        return self.log().count("New connection from")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+
+
+class Hangup:
+    # "Broker gone": accepts TCP connections and closes them at once; counts them.
+    def __init__(self):
+        self.s = socket.socket()
+        self.s.bind(("127.0.0.1", 0))
+        self.s.listen(16)
+        self.s.settimeout(0.1)
+        self.port = self.s.getsockname()[1]
+        self.accepts = 0
+        self._stop = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                continue
+            self.accepts += 1
+            c.close()
+
+    def stop(self):
+        self._stop.set()
+        self.t.join(5)
+        self.s.close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS})
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
+def umqtt():
+    try:
+        return umqtt_src.ensure()
+    except umqtt_src.Unavailable as e:
+        pytest.skip(str(e))
+
+
+def attach_inform(env, port):
+    from onenet_ota_tools.sim.inform import Inform
+
+    return Inform(env.sim, "127.0.0.1", port, SIM_USER, SIM_PASS).attach()
+
+
+def first_download(env):
+    # The time of the simulator's first package read (a download request), monotonic.
+    seen = []
+    orig = env.sim.package_bytes
+
+    def package_bytes(pkg):
+        if not seen:
+            seen.append(time.monotonic())
+        return orig(pkg)
+
+    env.sim.package_bytes = package_bytes
+    return seen
+
+
+def start_device(env, sets, monkeypatch, idle):
+    # The device in a thread (its boots are processes); returns (thread, result list).
+    monkeypatch.setenv("OTA_IDLE_CYCLES", str(idle))
+    umqtt_src.install(env.state)  # what mip puts on the board's filesystem
+    out = []
+
+    def go():
+        try:
+            out.append(env.run(sets=sets))
+        except BaseException as e:  # noqa: B902 (reported by the test)
+            out.append(e)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, out
+
+
+def wait_log(env, text, timeout=20, start=0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if any(text in l for l in env.log[start:]):
+            return True
+        time.sleep(0.02)
+    raise AssertionError("no %r in the device log after %d s\n%s" % (text, timeout, env.logtext()))
+
+
+def finish(t, out, env, timeout=120):
+    t.join(timeout)
+    assert not t.is_alive(), "the device did not finish\n" + env.logtext()
+    r = out[0]
+    if isinstance(r, BaseException):
+        raise r
+    return r
+
+
+def mqtt_set(port, **kw):
+    m = {"host": "127.0.0.1", "port": port, "keepalive": 30, "connect_ms": 2000, "backoff_s": 1}
+    m.update(kw)
+    return "mqtt=" + json.dumps(m)
+
+
+# -- the notification starts the update ------------------------------------------------------
+
+def test_inform_starts_the_update_at_once(env, broker, umqtt, monkeypatch):
+    # check_interval 60 s: only the inform can explain a download within seconds.
+    inform = attach_inform(env, broker.port)
+    dl = first_download(env)
+    try:
+        img = image(96 * 1024, "V1.4")
+        t, out = start_device(env, [mqtt_set(broker.port), "check_interval=60"], monkeypatch, idle=2)
+        wait_log(env, "mqtt: subscribed $sys/%s/%s/ota/inform" % (PID, DEV))
+        t0 = time.monotonic()
+        task = env.publish(img, "V1.4")
+        s = finish(t, out, env)
+        deadline = time.monotonic() + 5
+        while not inform.replies and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        inform.stop()
+    assert s["result"] == "updated", env.logtext()
+    assert s["sink_md5"] == md5(img)
+    assert env.task(task["id"])["state"] == "succeeded"
+    assert env.codes(task["id"]) == [101, 201]
+    assert dl, "no download request"
+    latency = dl[0] - t0
+    assert latency < 3.0, "task created -> first download took %.2f s" % latency
+    # the reply: on the device's reply topic, the inform's id, code 200, within the deadline
+    sent = [e["detail"]["id"] for e in env.events("inform", task["id"])]
+    assert len(sent) == 1 and env.events("inform", task["id"])[0]["detail"]["sent"]
+    assert len(inform.replies) == 1, inform.replies
+    r = inform.replies[0]
+    assert r["topic"] == "$sys/%s/%s/ota/inform_reply" % (PID, DEV)
+    assert (r["id"], r["code"], r["msg"], r["known"], r["late"]) == (sent[0], 200, "success", True, False)
+    assert json.loads(r["payload"]) == {"id": sent[0], "code": 200, "msg": "success"}
+    got = env.events("inform_reply", task["id"])
+    assert got and got[0]["detail"]["known"] is True
+    # the broker took the device's login: client id = device name, user = product id,
+    # password = the device token (mosquitto's password file has only that one)
+    assert "as %s (" % DEV in broker.log() and "u'%s'" % PID in broker.log()
+    # the token and the key are never logged
+    text = env.logtext()
+    assert device_password() not in text and KEY not in text and "sign=" not in text
+    env.log.append("latency %.3f" % latency)
+    print("task created -> first download request: %.3f s (%s)" % (latency, env.runtime))
+
+
+# -- MQTT down: polling, with back-off ---------------------------------------------------
+
+@pytest.mark.parametrize("down", ["hangup", "bad_password"])
+def test_mqtt_down_falls_back_to_polling(env, tmp_path, umqtt, monkeypatch, down):
+    # The broker closes every connection (gone) / refuses the login: each wait still
+    # ends after check_interval, the next cycle finds the task by polling, and the
+    # connects are spaced by the back-off (1 s, 2 s, ... with jitter), not a tight loop.
+    hang = b = None
+    if down == "hangup":
+        hang = Hangup()
+        port = hang.port
+        count = lambda: hang.accepts  # noqa: E731
+        sets = [mqtt_set(port)]
+    else:
+        b = Broker(tmp_path, {PID: "not-the-token"})
+        port = b.port
+        count = b.connections
+        sets = [mqtt_set(port)]
+    try:
+        img = image(64 * 1024, "V1.4")
+        t, out = start_device(env, sets + ["check_interval=3"], monkeypatch, idle=3)
+        wait_log(env, "polling, next try in")
+        t_pub = time.monotonic()
+        task = env.publish(img, "V1.4")
+        s = finish(t, out, env)
+        elapsed = time.monotonic() - t_pub
+        n = count()
+    finally:
+        if hang:
+            hang.stop()
+        if b:
+            b.stop()
+    assert s["result"] == "updated", env.logtext()
+    assert s["sink_md5"] == md5(img)
+    assert env.task(task["id"])["state"] == "succeeded"
+    # one wait of 3 s before polling found the task: connects at ~0 s and ~1-1.25 s,
+    # maybe one more (the confirm boot waits not at all)
+    assert 1 <= n <= 3, "%d connects in one 3 s wait (%s)\n%s" % (n, down, env.logtext())
+    fails = [l for l in env.log if "polling, next try in" in l]
+    assert len(fails) == n
+    if down == "bad_password":
+        assert all("login refused (CONNACK 5)" in l for l in fails), fails
+    assert "not-the-token" not in env.logtext()
+    print("%s: %d connects, update %.1f s after the task (polling)" % (down, n, elapsed))
+
+
+def test_broker_stopped_after_subscribe(env, tmp_path, umqtt, monkeypatch):
+    # Subscribed, then the broker goes away: the device notices (EOF), backs off, and the
+    # task created meanwhile is found by the next poll.
+    if env.runtime != "cpython":
+        pytest.skip("one runtime is enough for the lifecycle; the wire is covered on both above")
+    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS})
+    try:
+        img = image(64 * 1024, "V1.4")
+        t, out = start_device(env, [mqtt_set(b.port), "check_interval=4"], monkeypatch, idle=3)
+        wait_log(env, "mqtt: subscribed")
+        b.stop()
+        wait_log(env, "mqtt: lost")
+        n0 = len(env.log)
+        task = env.publish(img, "V1.4")
+        s = finish(t, out, env)
+    finally:
+        b.stop()
+    assert s["result"] == "updated", env.logtext()
+    assert env.task(task["id"])["state"] == "succeeded"
+    retries = [l for l in env.log[n0:] if "polling, next try in" in l]
+    assert len(retries) <= 3, retries
+
+
+# -- the simulator's side ----------------------------------------------------------------
+
+def test_inform_spec_and_unreachable_broker(tmp_path):
+    from onenet_ota_tools.sim import Simulator
+    from onenet_ota_tools.sim.inform import Inform, parse_spec
+
+    assert parse_spec("127.0.0.1:1883") == ("127.0.0.1", 1883, None, None)
+    assert parse_spec("u:p@w@localhost:8883") == ("localhost", 8883, "u:p@w".split(":")[0], "p@w")
+    for bad in ("localhost", "h:0", "h:x", ":1883"):
+        with pytest.raises(ValueError):
+            parse_spec(bad)
+    sim = Simulator(str(tmp_path / "sim"), port=0)
+    try:
+        with pytest.raises(OSError, match="MQTT broker 127.0.0.1"):
+            Inform(sim, "127.0.0.1", free_port(), timeout=2)
+    finally:
+        sim.stop()
+
+
+def test_serve_mqtt_option(tmp_path, broker):
+    # `onenet-ota serve --mqtt`: a task created over the admin API is announced.
+    import urllib.request
+
+    import paho.mqtt.client as mqtt
+
+    got = []
+    ready = threading.Event()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watcher", protocol=mqtt.MQTTv311)
+    c.username_pw_set(SIM_USER, SIM_PASS)
+    c.on_connect = lambda cl, u, f, rc, p=None: (cl.subscribe("$sys/+/+/ota/inform"), ready.set())
+    c.on_message = lambda cl, u, m: got.append((m.topic, m.payload))
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    port = free_port()
+    p = subprocess.Popen([os.path.join(os.path.dirname(os.sys.executable), "onenet-ota"), "serve", "--port", str(port),
+                          "--state-dir", str(tmp_path / "sim"), "--admin-token", "t" * 20, "--quiet",
+                          "--mqtt", "%s:%s@127.0.0.1:%d" % (SIM_USER, SIM_PASS, broker.port)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert ready.wait(10)
+        head = [p.stdout.readline() for _ in range(3)]
+        assert any("task notification: MQTT 127.0.0.1:%d" % broker.port in l for l in head), head
+        assert not any(SIM_PASS in l for l in head)
+        q = "target=V2.0&product_id=%s&access_key=%s&dev_id=%s" % (PID, urllib.parse.quote(KEY, safe=""), DEV)
+        req = urllib.request.Request("http://127.0.0.1:%d/admin/publish?%s" % (port, q), data=b"x" * 100,
+                                     headers={"Authorization": "Bearer " + "t" * 20}, method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+        t0 = time.monotonic()
+        while not got and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+    finally:
+        p.terminate()
+        p.wait(10)
+        p.stdout.close()
+        c.loop_stop()
+    assert len(got) == 1
+    assert got[0][0] == "$sys/%s/%s/ota/inform" % (PID, DEV)
+    assert list(json.loads(got[0][1])) == ["id"]
+
+
+def test_config_mqtt_checked():
+    from onenet_ota import config
+    from onenet_ota.errors import ConfigError
+
+    base = {"product_id": PID, "dev_id": DEV, "access_key": KEY, "board": "esp32"}
+    assert config.check(dict(base))["mqtt"] is None  # off by default
+    import binascii
+    import struct
+    import sys
+
+    # umqtt.simple 1.3.4 imports u-names, which MicroPython resolves (the shim's
+    # cpython_compat does the same for device runs)
+    for k, m in (("usocket", socket), ("ustruct", struct), ("ubinascii", binascii)):
+        sys.modules.setdefault(k, m)
+    with pytest.raises(ConfigError, match="umqtt.simple is not installed"):
+        config.check(dict(base, mqtt={"host": "h"}))
+    sys.path.insert(0, umqtt_src.ensure())
+    try:
+        c = config.check(dict(base, mqtt={"host": "mq.example"}))
+        assert c["mqtt"]["port"] == 1883 and c["mqtt"]["keepalive"] == 60 and c["mqtt"]["backoff_s"] == 2
+        for bad, msg in (({"host": ""}, "mqtt.host"), ({"host": "h", "port": 0}, "mqtt.port"),
+                         ({"host": "h", "tls": True}, "mqtt.tls"), ({"host": "h", "x": 1}, "mqtt.x"),
+                         ({"host": "h", "key": "@@secret@@"}, "mqtt.key"), ("h", "mqtt: a JSON object"),
+                         ({"host": "h", "backoff_s": 0}, "mqtt.backoff_s")):
+            with pytest.raises(ConfigError, match=msg) as e:
+                config.check(dict(base, mqtt=bad))
+            assert "@@secret@@" not in str(e.value)
+    finally:
+        sys.path.remove(umqtt_src.ensure())
