@@ -91,6 +91,11 @@ def test_reader_agrees_with_micropython_manifestfile(tmp_path):
     tools = str(tmp_path / os.path.dirname(m))
     lib = tmp_path / "mpylib"
     lib.mkdir()
+    # the micropython-lib package the mqtt part requires (a stand-in of its layout)
+    u = lib / "micropython" / "umqtt.simple"
+    (u / "umqtt").mkdir(parents=True)
+    (u / "manifest.py").write_text('metadata(version="1.8.0")\npackage("umqtt")\n')
+    (u / "umqtt" / "simple.py").write_text("")
     code = """import json, sys
 sys.path.insert(0, %r)
 import manifestfile as mf
@@ -112,5 +117,5 @@ print(json.dumps(out))
 
     theirs = json.loads(p.stdout)
     for path in paths:
-        ours = sorted(manifest.files(path))
+        ours = sorted(manifest.files(path, {"MPY_LIB_DIR": str(lib)}))
         assert [list(x) for x in ours] == theirs[path], path

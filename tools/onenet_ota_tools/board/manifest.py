@@ -38,6 +38,7 @@ class Manifest:
         self.visited = set()
         self.libraries = {}
         self.meta = []
+        self.deps = []  # micropython-lib packages required but not at hand (require without library)
         self.dirs = [os.getcwd()]  # folder of the manifest being read (no chdir: threads)
 
     def _resolve(self, path):
@@ -101,6 +102,12 @@ class Manifest:
                 if os.path.basename(root) == name and "manifest.py" in files:
                     self.include(root, **kw)
                     return
+        if library is None and not self.path_vars.get("MPY_LIB_DIR"):
+            # a micropython-lib package (umqtt.simple) with no micropython-lib at hand:
+            # a dependency for mip ("deps" of the package files), not a file of ours
+            if name not in self.deps:
+                self.deps.append(name)
+            return
         raise ManifestError("package %r not found" % name)
 
     def _add(self, src, target):
@@ -137,6 +144,11 @@ def part_path(part):
 def files(manifest, path_vars=None):
     # [(target, source)] of a manifest (a file or a folder holding manifest.py).
     return Manifest(path_vars).execute(manifest).files()
+
+
+def deps(part):
+    # micropython-lib packages a part requires (mip installs them: the jsons' "deps")
+    return Manifest().execute(part_path(part)).deps
 
 
 def part_files(part):

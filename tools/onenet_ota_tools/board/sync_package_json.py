@@ -1,7 +1,8 @@
 # Regenerate the mip package files from the manifests (manifests/onenet-ota-*/):
 #   package.json     every module   mpremote mip install github:ORG/REPO
 #   <board>.json     one board's    mpremote mip install github:ORG/REPO/<board>.json
-# (esp32, nrf52832, gd32, unix). mip fetches each "urls" entry relative to the json's
+# (esp32, nrf52832, gd32, unix), and mqtt.json (MQTT task notification, with umqtt.simple
+# as a dependency: after esp32.json). mip fetches each "urls" entry relative to the json's
 # folder: the repository root.
 #   python -m onenet_ota_tools.board.sync_package_json [--check]
 import json
@@ -21,7 +22,7 @@ def expected(part="all"):
 
     return {
         "urls": [[t, os.path.relpath(src, ROOT).replace(os.sep, "/")] for t, src in manifest.part_files(part)],
-        "deps": [],
+        "deps": [[d, "latest"] for d in manifest.deps(part)],
         "version": __version__,
     }
 
@@ -31,7 +32,7 @@ def render(pkg):
 
 
 def parts():
-    return ("all",) + manifest.BOARD_PARTS
+    return ("all",) + manifest.BOARD_PARTS + ("mqtt",)  # mqtt.json: notify.py + umqtt.simple
 
 
 def main(argv=None):

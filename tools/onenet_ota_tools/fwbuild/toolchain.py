@@ -37,29 +37,34 @@ def _can_apt():
 
 # The simulator's page is tested in a real browser (Debian's chromium, not pinned: it
 # follows the security archive). Optional like the rest: without it that test skips.
-def _browser(updated):
-    if shutil.which("chromium"):
+# Debian's mosquitto likewise, for the MQTT tests (same function, another package).
+def _browser(updated, pkg="chromium", what="the page test"):
+    def there():
+        return shutil.which(pkg) or os.path.exists("/usr/sbin/" + pkg)
+
+    if there():
         return
     if not _can_apt():
-        print("the page test will be skipped: chromium missing (Debian: apt-get install chromium)")
+        print("%s will be skipped: %s missing (Debian: apt-get install %s)" % (what, pkg, pkg))
         return
     try:
         if not updated:
             _apt(["update", "-qq"])
-        r = _apt(["install", "-y", "-qq", "chromium"])
+        r = _apt(["install", "-y", "-qq", pkg])
     except (OSError, subprocess.TimeoutExpired) as e:
-        print("the page test will be skipped: apt-get install chromium failed (%s)" % e)
+        print("%s will be skipped: apt-get install %s failed (%s)" % (what, pkg, e))
         return
-    if shutil.which("chromium"):
-        print("browser: installed %s" % _versions(["chromium"]))
+    if there():
+        print("%s: installed %s" % ("browser" if pkg == "chromium" else pkg, _versions([pkg])))
     else:
         last = (r.stderr or r.stdout).strip().splitlines()[-1:] or [""]
-        print("the page test will be skipped: apt-get install chromium failed (%s)" % last[0])
+        print("%s will be skipped: apt-get install %s failed (%s)" % (what, pkg, last[0]))
 
 
 def main():
     r = _toolchain()
     _browser(r)
+    _browser(r, "mosquitto", "the MQTT tests")  # a real broker (host_tests/test_mqtt.py)
     return 0
 
 
