@@ -1,0 +1,79 @@
+# notify.py's own rules on both runtimes (host_tests/fw/cases_mqtt.py): the reply for
+# each form of inform, wakes spaced by 5 s, back-off when nothing listens, config checks.
+import json
+import os
+import socket
+
+import pytest
+
+from conftest import FW_CASES
+from onenet_ota_tools import runtimes, umqtt_src
+
+
+@pytest.fixture(scope="module", params=("cpython", "micropython"))
+def results(request):
+    try:
+        lib = umqtt_src.ensure()
+    except umqtt_src.Unavailable as e:
+        pytest.skip(str(e))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now: connects are refused
+    os.environ["OTA_MQTT_CLOSED"] = str(port)
+    try:
+        p = runtimes.run(request.param, os.path.join(FW_CASES, "runner.py"), ["cases_mqtt"],
+                         heap="96k", timeout=120, extra_paths=[FW_CASES, lib])
+    finally:
+        del os.environ["OTA_MQTT_CLOSED"]
+    out = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("CASE "):
+            _, name, status, rest = (line.split(" ", 3) + [""])[:4]
+            assert status == "ok", "%s on %s: %s\n%s" % (name, request.param, rest, p.stdout[-3000:])
+            out[name] = json.loads(rest)
+    assert len(out) == 5, p.stdout + p.stderr
+    return out
+
+
+REPLY = "$sys/123123/5001/ota/inform_reply"
+
+
+def test_reply_for_each_inform_form(results):
+    out = results["case_reply_for_each_inform_form"]["out"]
+    ok = lambda v: [True, [[REPLY, '{"id":%s,"code":200,"msg":"success"}' % v]]]  # noqa: E731
+    assert out[0] == ok('"1750000000123"')  # the id copied, as the digest's section 8 says
+    assert out[1] == ok("42")  # a number stays a number
+    assert json.loads(out[2][1][0][1])["id"] == 'a"b'  # escaped, still valid JSON
+    for o in out[3:]:  # not JSON, no id, a bool id, too long: woken, nothing to reply
+        assert o == [True, []]
+    log = results["case_reply_for_each_inform_form"]["log"]
+    assert sum("without an id: no reply" in l for l in log) == 4
+
+
+def test_wakes_are_spaced(results):
+    r = results["case_wakes_are_spaced"]
+    assert r["first"] is True and r["first_ms"] < 500
+    assert r["second"] is True and 4900 <= r["second_ms"] < 7000, r
+    assert r["replies"] == 50  # every inform answered when it came, wakes or not
+
+
+def test_backoff_when_nothing_listens(results):
+    r = results["case_backoff_when_nothing_listens"]
+    assert r["woke"] is False and 7400 <= r["ms"] < 9000, r
+    assert 3 <= r["connects"] <= 4, r
+    assert all("polling, next try in" in l for l in r["log"]) and len(r["log"]) == r["connects"]
+
+
+def test_config_errors(results):
+    r = results["case_config_errors"]
+    assert r == {"tls": "mqtt.tls: not supported yet (port 1883 without TLS)",
+                 "keepalive": "mqtt.keepalive: an integer in 0..65535",
+                 "port": "mqtt.port: an integer in 1..65535",
+                 "password": "mqtt.password: a precomputed token",
+                 "bogus": "mqtt.bogus: unknown setting"}
+
+
+def test_password_is_the_device_token(results):
+    assert results["case_password_is_the_device_token"] == {
+        "signed": True, "given": True, "user": "123123", "client_id": "5001"}
