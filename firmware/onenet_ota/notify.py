@@ -27,6 +27,7 @@ from .errors import ConfigError, const
 _MIN_GAP_MS = const(5000)  # between two early wakes
 _STABLE_MS = const(60000)  # a connection up this long resets the back-off
 _MAX_INFORM = const(1024)  # bytes of an inform that are parsed for its id
+_PIECE_MS = const(3600000)  # wait() in pieces of an hour (ticks arithmetic)
 _EAGAIN = const(11)  # errno of a non-blocking read with no data (MicroPython, CPython)
 
 MQTT_DEFAULTS = (
@@ -267,7 +268,7 @@ class Notifier:
             return
         if isinstance(d, dict):
             i = d.get("id")
-            if isinstance(i, (str, int)) and not isinstance(i, bool):
+            if (isinstance(i, str) and 0 < len(i) <= 64) or (isinstance(i, int) and not isinstance(i, bool)):
                 self._id = i
 
     def _answer(self):
@@ -291,7 +292,16 @@ class Notifier:
     # -- the wait ----------------------------------------------------------------------
 
     # Wait up to ms; True as soon as an inform came (answered first), False at the end.
+    # In pieces of at most an hour: ticks_diff is exact only within half the ticks
+    # period (2**29 ms, 6.2 days on MicroPython), check_interval may be 7 days.
     def wait(self, ms):
+        while ms > _PIECE_MS:
+            if self._wait(_PIECE_MS):
+                return True
+            ms -= _PIECE_MS
+        return self._wait(ms)
+
+    def _wait(self, ms):
         now = time.ticks_ms()
         end = time.ticks_add(now, ms)
         ka = self._ka * 1000
