@@ -176,6 +176,7 @@ class Notifier:
             pw = token(pid, m["key"] or cfg["access_key"], et, cfg["method"],
                        "products/%s/devices/%s" % (pid, dev))
         self._pw = pw.encode()
+        log("mqtt: no tls: the login token travels in clear")
         self._c = None
         self._poll = None
         self._back = 0  # the current back-off, ms (0: none yet)
