@@ -43,14 +43,19 @@ def free_port():
 
 class Broker:
     # mosquitto on 127.0.0.1:<free port>; users: {name: password} -> a password file
-    # and no anonymous access.
-    def __init__(self, tmp, users=None):
+    # and no anonymous access; tls: (ca, cert, key) files -> a second listener with TLS
+    # on tls_port.
+    def __init__(self, tmp, users=None, tls=None):
         self.dir = os.path.join(str(tmp), "mosquitto-%d" % id(self))
         os.makedirs(self.dir)
         self.port = free_port()
         self.logfile = os.path.join(self.dir, "log")
-        conf = ["listener %d 127.0.0.1" % self.port, "persistence false",
-                "log_dest file %s" % self.logfile, "log_type all", "connection_messages true"]
+        conf = ["persistence false", "log_dest file %s" % self.logfile, "log_type all",
+                "connection_messages true", "listener %d 127.0.0.1" % self.port]
+        if tls:
+            self.tls_port = free_port()
+            conf += ["listener %d 127.0.0.1" % self.tls_port, "cafile %s" % tls[0], "certfile %s" % tls[1],
+                     "keyfile %s" % tls[2]]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             conf.append("user root")  # else it drops to `mosquitto`, who cannot read this tmp folder
         if users:
@@ -59,9 +64,9 @@ class Broker:
                 subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [pw, u, p],
                                check=True, capture_output=True, timeout=30)
             os.chmod(pw, 0o600)
-            conf += ["allow_anonymous false", "password_file %s" % pw]
+            conf = ["allow_anonymous false", "password_file %s" % pw] + conf
         else:
-            conf.append("allow_anonymous true")
+            conf.insert(0, "allow_anonymous true")
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -317,6 +322,63 @@ def test_broker_stopped_after_subscribe(env, tmp_path, umqtt, monkeypatch):
     assert len(retries) <= 3, retries
 
 
+# -- TLS (the broker's certificate checked against the configured CA) ---------------------
+
+def _openssl(d, *args):
+    subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl CLI to make a throw-away CA")
+    d = str(tmp_path_factory.mktemp("mqtt-pki"))
+    for ca in ("ca", "other_ca"):
+        _openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key", "-out",
+                 ca + ".pem", "-days", "2", "-subj", "/CN=" + ca)
+    with open(os.path.join(d, "srv.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    _openssl(d, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=mq")
+    _openssl(d, "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "srv.pem", "-days", "2", "-extfile", "srv.ext")
+    os.chmod(os.path.join(d, "srv.key"), 0o644)
+    return d
+
+
+@pytest.mark.parametrize("ca", ["ca", "other_ca"])
+def test_inform_over_tls(env, tmp_path, pki, umqtt, monkeypatch, ca):
+    # The device on the broker's TLS listener, verifying it against `ca`: the right CA ->
+    # the inform starts the update at once; another CA -> "tls refused", polling updates.
+    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS},
+               tls=tuple(os.path.join(pki, f) for f in ("ca.pem", "srv.pem", "srv.key")))
+    inform = attach_inform(env, b.port)  # the simulator on the plain listener
+    dl = first_download(env)
+    good = ca == "ca"
+    try:
+        img = image(64 * 1024, "V1.4")
+        sets = [mqtt_set(b.tls_port, tls=True, ca=os.path.join(pki, ca + ".pem")),
+                "check_interval=%d" % (60 if good else 3)]
+        t, out = start_device(env, sets, monkeypatch, idle=2)
+        wait_log(env, "mqtt: subscribed" if good else "mqtt: tls refused")
+        t0 = time.monotonic()
+        task = env.publish(img, "V1.4")
+        s = finish(t, out, env)
+    finally:
+        inform.stop()
+        b.stop()
+    assert s["result"] == "updated", env.logtext()
+    assert s["sink_md5"] == md5(img)
+    text = env.logtext()
+    assert "travels in clear" not in text
+    if good:
+        assert dl[0] - t0 < 3.0, "task created -> first download took %.2f s" % (dl[0] - t0)
+        assert len(inform.replies) == 1 and inform.replies[0]["known"]
+    else:
+        assert "mqtt: subscribed" not in text
+        assert dl[0] - t0 > 1.0  # found by the next poll (3 s), not by an inform
+
+
 # -- the simulator's side ----------------------------------------------------------------
 
 def test_inform_spec_and_unreachable_broker(tmp_path):
@@ -398,7 +460,7 @@ def test_config_mqtt_checked():
         c = config.check(dict(base, mqtt={"host": "mq.example"}))
         assert c["mqtt"]["port"] == 1883 and c["mqtt"]["keepalive"] == 60 and c["mqtt"]["backoff_s"] == 2
         for bad, msg in (({"host": ""}, "mqtt.host"), ({"host": "h", "port": 0}, "mqtt.port"),
-                         ({"host": "h", "tls": True}, "mqtt.tls"), ({"host": "h", "x": 1}, "mqtt.x"),
+                         ({"host": "h", "tls": "yes"}, "mqtt.tls"), ({"host": "h", "x": 1}, "mqtt.x"),
                          ({"host": "h", "key": "@@secret@@"}, "mqtt.key"), ("h", "mqtt: a JSON object"),
                          ({"host": "h", "backoff_s": 0}, "mqtt.backoff_s")):
             with pytest.raises(ConfigError, match=msg) as e:

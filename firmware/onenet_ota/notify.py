@@ -20,9 +20,12 @@
 # failure). Every socket operation has a time-out (connect_ms), whatever umqtt version
 # is installed (_Sock below). Wakes are at least _MIN_GAP_MS apart, so a flood of
 # informs cannot make the agent loop. The password never appears in a log line.
+import sys
 import time
 
 from .errors import ConfigError, const
+
+_MP = sys.implementation.name == "micropython"
 
 _MIN_GAP_MS = const(5000)  # between two early wakes
 _STABLE_MS = const(60000)  # a connection up this long resets the back-off
@@ -34,7 +37,9 @@ MQTT_DEFAULTS = (
     ("host", None),
     ("port", 1883),
     ("keepalive", 60),  # seconds; pinged every keepalive/2 while waiting
-    ("tls", False),
+    ("tls", False),  # true: TLS, the server verified against "ca" (port default 8883)
+    ("ca", None),  # CA certificate file (PEM or DER); default: the config's ca
+    ("insecure", None),  # TLS without verifying the server; default: the config's insecure
     ("key", None),  # base64 device key for the password token (default: access_key)
     ("password", None),  # a precomputed password (token) instead of signing one
     ("connect_ms", 5000),  # time-out of every socket operation
@@ -61,8 +66,21 @@ def check(cfg):
         v = out[k]
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise ConfigError("mqtt.%s: an integer in %d..%d" % (k, lo, hi))
-    if out["tls"] is not False:
-        raise ConfigError("mqtt.tls: not supported yet (port 1883 without TLS)")
+    if not isinstance(out["tls"], bool):
+        raise ConfigError("mqtt.tls: true or false")
+    if out["tls"]:
+        if "port" not in m:
+            out["port"] = 8883
+        if out["ca"] is None:
+            out["ca"] = cfg["ca"]
+        if out["insecure"] is None:
+            out["insecure"] = cfg["insecure"]
+        if out["ca"] is not None and (not isinstance(out["ca"], str) or not 0 < len(out["ca"]) <= 128):
+            raise ConfigError("mqtt.ca: a file name")
+        if not isinstance(out["insecure"], bool):
+            raise ConfigError("mqtt.insecure: true or false")
+        if _MP and not out["ca"] and not out["insecure"]:
+            raise ConfigError("mqtt.ca: a CA file to verify the broker with (or insecure)")
     if out["password"] is not None:
         if not isinstance(out["password"], str) or not out["password"]:
             raise ConfigError("mqtt.password: a precomputed token")
@@ -86,33 +104,57 @@ def check(cfg):
 # setblocking (and, from 1.5, settimeout). notify.py gives it this socket module, so
 # that every socket it makes carries the time-out: setblocking(True) and settimeout(None)
 # (which umqtt calls after the first byte of every packet) mean "block up to connect_ms",
-# not "for ever". Built on recv/send, so it runs the same on CPython.
+# not "for ever"; with "tls" the connection is wrapped here by the agent's own TLS set-up
+# (transport.py: the CA file, fail closed). MicroPython: the stream read/write (its TLS
+# socket has no recv/send, and no settimeout: the raw socket's applies); CPython:
+# recv/send.
 class _Sock:
     to = 5.0  # seconds; set from the config before a connect
+    tls = None  # (server name, ca, insecure) for a TLS connection
 
     def __init__(self):
         import socket
 
-        self.s = socket.socket()
-        self.s.settimeout(_Sock.to)
+        self.raw = self.s = socket.socket()
+        self.raw.settimeout(_Sock.to)
 
     def connect(self, addr):
-        self.s.connect(addr)
+        self.raw.connect(addr)
+        t = _Sock.tls
+        if t:
+            from .transport import SocketTransport
+
+            self.s = SocketTransport._tls(None, self.raw, t[0], t[1], t[2])
+
+    def _set(self, t):  # seconds; 0: non-blocking
+        if _MP:
+            if self.s is not self.raw:
+                self.s.setblocking(t != 0)
+            self.raw.settimeout(t)
+        else:
+            self.s.settimeout(t)
 
     def settimeout(self, t):
-        self.s.settimeout(_Sock.to if t is None else min(t, _Sock.to))
+        self._set(_Sock.to if t is None else min(t, _Sock.to))
 
     def setblocking(self, flag):
-        self.s.settimeout(_Sock.to if flag else 0)
+        self._set(_Sock.to if flag else 0)
+
+    def pending(self):
+        # bytes the TLS layer holds already (CPython; MicroPython's poll counts them)
+        p = getattr(self.s, "pending", None)
+        return p() if p else 0
 
     def read(self, n):
         # n bytes (fewer only at EOF: b"" means the broker closed); None when
         # non-blocking and nothing is there yet.
+        if _MP:
+            return self.s.read(n)
         try:
             b = self.s.recv(n)
         except OSError as e:
-            if e.args and e.args[0] == _EAGAIN:  # non-blocking, nothing there yet
-                return None
+            if (e.args and e.args[0] == _EAGAIN) or type(e).__name__ == "SSLWantReadError":
+                return None  # non-blocking, nothing there yet
             raise  # a time-out or a link error: the caller drops the connection
         while b and len(b) < n:
             more = self.s.recv(n - len(b))
@@ -124,13 +166,13 @@ class _Sock:
     def write(self, buf, n=None):
         if isinstance(buf, str):
             buf = buf.encode()
+        if _MP:
+            return self.s.write(buf) if n is None else self.s.write(buf, n)
         mv = memoryview(buf)
         if n is not None:
             mv = mv[:n]
-        i = 0
-        while i < len(mv):
-            i += self.s.send(mv[i:])
-        return i
+        self.s.sendall(mv)
+        return len(mv)
 
     def close(self):
         self.s.close()
@@ -176,7 +218,11 @@ class Notifier:
             pw = token(pid, m["key"] or cfg["access_key"], et, cfg["method"],
                        "products/%s/devices/%s" % (pid, dev))
         self._pw = pw.encode()
-        log("mqtt: no tls: the login token travels in clear")
+        self._tls = (m["host"], m["ca"], m["insecure"]) if m["tls"] else None
+        if not m["tls"]:
+            log("mqtt: no tls: the login token travels in clear")
+        elif m["insecure"]:
+            log("mqtt: tls without verifying the broker (insecure)")
         self._c = None
         self._poll = None
         self._back = 0  # the current back-off, ms (0: none yet)
@@ -195,23 +241,31 @@ class Notifier:
 
         simple.socket = _SockMod  # every socket umqtt makes has our time-out (see _Sock)
         _Sock.to = self._to
+        _Sock.tls = self._tls
         self.connects += 1
         c = simple.MQTTClient(self._cid, self._host, self._port, self._user, self._pw, self._ka)
         c.set_callback(self._cb)
         try:
             c.connect()
             c.subscribe(self._topic)
-        except Exception as e:  # OSError, MQTTException(rc), a torn CONNACK (IndexError)
+        except Exception as e:  # OSError, MQTTException(rc), a torn CONNACK (IndexError), tls
             self._close(c)
             rc = e.args[0] if e.args else 0
-            why = ("login refused (CONNACK %s)" % rc) if type(e).__name__ == "MQTTException" else _err(e)
+            k = type(e).__name__
+            if k == "MQTTException":
+                why = "login refused (CONNACK %s)" % rc
+            elif self._tls and (k in ("ValueError", "SSLError", "SSLCertVerificationError", "ConfigError")
+                                or (isinstance(rc, int) and rc < -9000)):
+                why = "tls refused (%s %s)" % (k, rc if isinstance(rc, int) else "")  # mbedtls codes are negative
+            else:
+                why = _err(e)
             self._fail(why)
             return
         import select
 
         self._c = c
         self._poll = select.poll()
-        self._poll.register(c.sock.s, select.POLLIN)
+        self._poll.register(c.sock.s, select.POLLIN)  # MicroPython's TLS socket polls its buffer too
         self._up = self._rx = self._tx = time.ticks_ms()
         self.log("mqtt: subscribed %s" % self._topic.decode())
 
@@ -347,7 +401,7 @@ class Notifier:
                     p = ka // 2
                 t = p if p < t else t
             try:
-                if self._poll.poll(t if t > 0 else 0):
+                if self._c.sock.pending() or self._poll.poll(t if t > 0 else 0):
                     self._c.check_msg()
                     self._rx = time.ticks_ms()
                     if self._due:

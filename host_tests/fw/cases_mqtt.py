@@ -34,6 +34,7 @@ class _Poll:
 class _Client:
     # Stands in for a connected umqtt client: each check_msg delivers the next message.
     def __init__(self, n, msgs):
+        self.sock = self  # notify.py asks sock.pending() (TLS buffers)
         self.n = n
         self.msgs = msgs
         self.sent = []
@@ -48,6 +49,9 @@ class _Client:
 
     def ping(self):
         pass
+
+    def pending(self):
+        return 0
 
 
 def _connected(n, msgs):
@@ -100,12 +104,24 @@ def case_backoff_when_nothing_listens():
 
 def case_config_errors():
     out = {}
-    for k, v in (("tls", True), ("keepalive", -1), ("port", 70000), ("password", ""), ("bogus", 1)):
+    import sys
+
+    out["mp"] = sys.implementation.name == "micropython"
+    m = {"product_id": "123123", "dev_id": "5001", "access_key": KEY, "board": "esp32",
+         "mqtt": {"host": "h", "tls": True, "insecure": True}}
+    out["tls_port"] = config.check(m)["mqtt"]["port"]
+    for k, v in (("tls", "yes"), ("keepalive", -1), ("port", 70000), ("password", ""), ("bogus", 1),
+                 ("ca", 5)):
         try:
-            _cfg(**{k: v})
+            _cfg(**({k: v, "tls": True} if k == "ca" else {k: v}))
             out[k] = None
         except ConfigError as e:
             out[k] = str(e)
+    try:
+        _cfg(tls=True)  # no CA: MicroPython has no certificate store (CPython: the system's)
+        out["no_ca"] = None
+    except ConfigError as e:
+        out["no_ca"] = str(e)
     return out
 
 

@@ -21,7 +21,8 @@
 #   * wait_msg() returns None for a PUBLISH (1.8.0: its op): notify.py learns of an
 #     inform from its callback, never from the return value;
 #   * `user` is sent when not None (1.8.0: when truthy) and ssl is True/False (1.8.0: an
-#     SSLContext): notify.py always sends a non-empty user and has no TLS yet.
+#     SSLContext): notify.py always sends a non-empty user and never passes ssl (its own
+#     socket does TLS, with the agent's CA handling).
 # Nothing else notify.py calls (set_callback, subscribe, check_msg, ping, publish,
 # disconnect) differs in behaviour.
 import hashlib
