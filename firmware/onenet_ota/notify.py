@@ -12,6 +12,7 @@
 # inform on .../ota/inform_reply with {"id": <the inform's id>, "code": 200,
 # "msg": "success"} at once, before the cycle starts (the documented deadline is 20 s,
 # section 8). The inform's other fields are unknown (section 11.2): only `id` is read.
+# With "tls" the broker (port 8883) is verified against "ca" as the HTTP side does.
 #
 # MQTT is a shortcut, never a dependency: when the broker is unreachable, refuses the
 # login or goes away, wait() still returns at the end of `ms` (the agent polls as
@@ -360,6 +361,8 @@ class Notifier:
         now = time.ticks_ms()
         end = time.ticks_add(now, ms)
         ka = self._ka * 1000
+        if self._woke is not None and not 0 <= time.ticks_diff(now, self._woke) < _MIN_GAP_MS:
+            self._woke = None  # the gap is over (and no old ticks value can wrap around)
         if self._c and ka and time.ticks_diff(now, self._rx) > ka + ka // 2:
             # silent past the broker's own limit (a long cycle without pings): it has
             # dropped us; reconnect now, not counted as a failure
