@@ -32,7 +32,13 @@ def results(request):
             _, name, status, rest = (line.split(" ", 3) + [""])[:4]
             assert status == "ok", "%s on %s: %s\n%s" % (name, request.param, rest, p.stdout[-3000:])
             out[name] = json.loads(rest)
-    assert len(out) == 5, p.stdout + p.stderr
+    assert len(out) == 6, p.stdout + p.stderr
+    # and once more without umqtt.simple on the path
+    p = runtimes.run(request.param, os.path.join(FW_CASES, "runner.py"), ["cases_mqtt", "case_without_umqtt"],
+                     heap="96k", timeout=60, extra_paths=[FW_CASES])
+    line = [l for l in p.stdout.splitlines() if l.startswith("CASE case_without_umqtt ")]
+    assert line and line[0].split(" ", 3)[2] == "ok", p.stdout + p.stderr
+    out["alone"] = json.loads(line[0].split(" ", 3)[3])
     return out
 
 
@@ -83,3 +89,9 @@ def test_config_errors(results):
 def test_password_is_the_device_token(results):
     assert results["case_password_is_the_device_token"] == {
         "signed": True, "given": True, "user": "123123", "client_id": "5001"}
+
+
+def test_without_umqtt_it_polls(results):
+    r = results["alone"]
+    assert r["woke"] is False and 290 <= r["ms"] < 2000 and r["connects"] == 0, r
+    assert any("umqtt.simple is not installed" in l and "polling only" in l for l in r["log"]), r

@@ -94,10 +94,6 @@ def check(cfg):
             raise ConfigError("mqtt.key: not base64")  # the value is never shown
     elif not cfg.get("access_key"):
         raise ConfigError("mqtt: key or password (no access_key to sign with)")
-    try:
-        from umqtt import simple  # noqa: F401 (a dependency: fail here, not at the first wait)
-    except ImportError:
-        raise ConfigError("mqtt: umqtt.simple is not installed (mip.install(\"umqtt.simple\"))")
     cfg["mqtt"] = out
 
 
@@ -234,6 +230,13 @@ class Notifier:
         self._due = False  # an inform came and is not yet replied to
         self._id = None  # its id, to copy into the reply
         self.connects = self.informs = self.replies = 0
+        try:
+            from umqtt import simple  # noqa: F401 (the dependency: said once, at start)
+
+            self._off = False
+        except ImportError:
+            self._off = True  # wait() is then the plain sleep: polling only
+            log("mqtt: umqtt.simple is not installed (mip.install(\"umqtt.simple\")): polling only")
 
     # -- the connection ----------------------------------------------------------------
 
@@ -351,6 +354,9 @@ class Notifier:
     # In pieces of at most an hour: ticks_diff is exact only within half the ticks
     # period (2**29 ms, 6.2 days on MicroPython), check_interval may be 7 days.
     def wait(self, ms):
+        if self._off:
+            time.sleep_ms(ms)
+            return False
         while ms > _PIECE_MS:
             if self._wait(_PIECE_MS):
                 return True

@@ -133,3 +133,13 @@ def case_password_is_the_device_token():
     p = Notifier(_cfg(password="version=x&sign=y"), lambda m: None)
     return {"signed": n._pw == want.encode(), "given": p._pw == b"version=x&sign=y",
             "user": n._user.decode(), "client_id": n._cid.decode()}
+
+
+# Run alone without umqtt.simple on the path (test_mqtt_fw.py): said once, then wait()
+# is the plain sleep: polling only, never an error.
+def case_without_umqtt():
+    log = []
+    n = Notifier(_cfg(), log.append)
+    t0 = time.ticks_ms()
+    r = n.wait(300)
+    return {"woke": r, "ms": time.ticks_diff(time.ticks_ms(), t0), "connects": n.connects, "log": log}

@@ -35,14 +35,14 @@ import tarfile
 import urllib.parse
 import urllib.request
 
-from . import ROOT
+from . import build_dir
 
 NAME = "micropython-umqtt.simple"
 VERSION = "1.3.4"
 SDIST = "micropython-umqtt.simple-1.3.4.tar.gz"
 SHA256 = "b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f"
 MEMBER = "micropython-umqtt.simple-1.3.4/umqtt/simple.py"
-CACHE = os.path.join(ROOT, "build", "umqtt", VERSION)
+CACHE = build_dir("umqtt", VERSION)
 
 
 class Unavailable(RuntimeError):
