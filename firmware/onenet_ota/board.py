@@ -109,6 +109,14 @@ class Board:
     def confirm(self, rec):
         pass
 
+    # The new image must not be kept (before the reset); app boards go back to the
+    # previous app (sink_app.AppBoard). rolled_back: why the old one runs, or None.
+    def rollback(self, rec):
+        pass
+
+    def rolled_back(self, rec):
+        return None
+
     def self_test(self):
         name = self.cfg.get("self_test")
         if not name:
@@ -191,6 +199,14 @@ class Esp32Board(Board):
 
 
 def make(cfg):
+    if cfg["sink"] == "app":  # any profile, its application in app folders
+        from .sink_app import AppBoard
+
+        return AppBoard(_make(cfg))
+    return _make(cfg)
+
+
+def _make(cfg):
     # The nRF52832 and GD32 profiles are separate modules, installed only where used.
     if cfg["board"] == "nrf52832":
         from .board_nrf52 import Nrf52Board

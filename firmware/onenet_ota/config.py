@@ -32,7 +32,9 @@ DEFAULTS = (
     ("report_version", "changed"),  # report the version when it changed, or "always"
     ("sink", None),  # board default
     ("sink_path", "ota_package.bin"),
-    ("capacity", 0),  # file sink: 0 = no limit
+    ("capacity", 0),  # file sink: 0 = no limit (app sink: the filesystem's free space)
+    ("app_root", "apps"),  # app sink: the folder of the app folders a/, b/ and the pointer
+    ("app_selftest_ms", 5000),  # app sink: the app's selftest() must pass within this
     ("chip_id", 0),  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
     ("chunk", None),  # the one download buffer (read, digest, sink write); None: the board's
     ("request", 0),  # bytes one Range request asks for; 0: all that is left (bytes=start-)
@@ -115,8 +117,8 @@ def check(raw):
     _str(cfg, "model", _DIGITS, 8)
     if cfg["sink"] is None:
         cfg["sink"] = sink
-    if cfg["sink"] not in ("esp32", "file", "block"):
-        raise ConfigError("sink: esp32, file or block")
+    if cfg["sink"] not in ("esp32", "file", "block", "app"):
+        raise ConfigError("sink: esp32, file, block or app")
     key, auth = cfg.get("access_key"), cfg.get("authorization")
     if bool(key) == bool(auth):
         raise ConfigError("access_key or authorization: exactly one of them")
@@ -180,6 +182,7 @@ def check(raw):
     _int(cfg, "conn_requests", 1, 100000)
     _int(cfg, "max_boots", 1, 20)
     _int(cfg, "capacity", 0, 1 << 30)
+    _int(cfg, "app_selftest_ms", 1, 600000)
     _int(cfg, "chip_id", 0, 0xFFFF)
     for k in ("signal", "power"):
         if cfg[k] is not None:
@@ -187,7 +190,7 @@ def check(raw):
     w = cfg["wifi"]
     if w is not None and (not isinstance(w, dict) or not isinstance(w.get("ssid"), str)):
         raise ConfigError("wifi: {\"ssid\": …, \"password\": …}")
-    for k in ("journal", "version_file", "sink_path"):
+    for k in ("journal", "version_file", "sink_path", "app_root"):
         _str(cfg, k, None, 128)
     # nRF52832 / GD32 settings are checked by their profile modules (optional parts)
     if cfg["board"] == "nrf52832" or cfg["modem"] or cfg["uart"] is not None:

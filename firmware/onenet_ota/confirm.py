@@ -27,6 +27,13 @@ def confirm(a, rec):
         rec["retries"] += 1
     a.j.save(rec)
     mb = a.cfg["max_boots"]
+    if not new:
+        # An app board's loader (apprun) went back to the previous app: the new one
+        # crash-looped before it confirmed, or was rejected and the reset came before
+        # the report. Nothing to commit again: 206.
+        why = a.b.rolled_back(rec)
+        if why:
+            return _failed(a, token, 206, why)
     if rec["boots"] > mb or rec["retries"] > mb:
         return _failed(a, token, 207, "new image never confirmed")
     if not new:
@@ -37,13 +44,13 @@ def confirm(a, rec):
         return _failed(a, token, 207, "new image never confirmed")
     v = a.b.image_version()
     if v and v != target:
-        return _reject(a, token, 204, "the new image is %s, the task's target %s" % (v, target))
+        return _reject(a, rec, token, 204, "the new image is %s, the task's target %s" % (v, target))
     if not a.b.self_test():
-        return _reject(a, token, 206, "self-test failed")
+        return _reject(a, rec, token, 206, "self-test failed")
     try:
         a.b.confirm(rec)
     except OtaError as e:
-        return _reject(a, token, 206, _what(e))
+        return _reject(a, rec, token, 206, _what(e))
     a.log("running %s, self-test passed: confirmed" % target)
     # 'Task finished' means the platform already counts the upgrade as done.
     try:
@@ -68,9 +75,12 @@ def confirm(a, rec):
 
 
 # The new image runs but must not be kept (wrong version, failed self-test, cannot be
-# marked valid): report while it still has the network, forget the package and reset
-# without confirming, so the bootloader returns to the old image.
-def _reject(a, token, code, why):
+# marked valid): the board drops it first (an app board points back to the previous
+# app; firmware boards: nothing, their bootloader does it), then report while it still
+# has the network, forget the package and reset without confirming, so the old image
+# runs. A power cut between the two: the next boot finds the rollback (rolled_back).
+def _reject(a, rec, token, code, why):
+    a.b.rollback(rec)
     _failed(a, token, code, why)
     a.b.reset()
     return "failed"

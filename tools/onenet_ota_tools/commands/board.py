@@ -47,7 +47,11 @@ size and MD5. --bundle: packs the compiled .mpy files of the agent into an OTAB 
 bundle (format in onenet_ota_tools/board/bundle.py) for a file sink.
 --target V: the version the task will name. An esp32 image whose app descriptor holds
 another version is refused (exit 2): the device would download it, boot it and reject it
-(204). MicroPython builds leave the descriptor's version empty; that passes.""",
+(204). MicroPython builds leave the descriptor's version empty; that passes.
+--app DIR: an application update for the app sink (config "sink": "app"): the folder's
+.py compiled to .mpy for the board (mpy-cross -march), packed into an OAB1 app bundle
+with a manifest naming the entry module and the version (--version, or --target)
+(docs/app-bundles.md).""",
     "image": """\
 Build a test package for a board, for the simulator (`onenet-ota publish`) or for a
 device run on this PC (`onenet-ota device`); never for a real board.
@@ -97,6 +101,11 @@ def package_arguments(p):
     p.add_argument("-o", "--output", metavar="FILE", help="DFU zip / bundle path (default under build/BOARD/)")
     p.add_argument("--target", metavar="V", help="the task's target version: refuse an image that embeds another")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    # app bundles (docs/app-bundles.md)
+    p.add_argument("--app", metavar="DIR", help="pack an application folder into an OAB1 app bundle")
+    p.add_argument("--version", dest="app_version", metavar="V", help="--app: the app's version (the task's target)")
+    p.add_argument("--entry", metavar="MODULE", help="--app: the module the loader imports (default app, or the only one)")
+    p.add_argument("--no-compile", dest="app_source", action="store_true", help="--app: keep .py sources")
 
 
 def image_arguments(p):
@@ -227,7 +236,9 @@ def flash(args):
 
 @_tool_errors
 def package(args):
-    if args.bundle:
+    if args.app:
+        info = _app_bundle(args)
+    elif args.bundle:
         info = _bundle(args)
     elif not args.image:
         raise CommandError("an IMAGE is needed (or --bundle)", 2)
@@ -337,6 +348,33 @@ def _bundle(args):
             "md5": hashlib.md5(blob).hexdigest()}
 
 
+def _app_bundle(args):
+    from .. import appbundle
+    from ..board import tool
+
+    if not os.path.isdir(args.app):
+        raise CommandError("--app %s: not a folder" % args.app, 2)
+    version = args.app_version or args.target
+    if not version:
+        raise CommandError("--app needs --version V (the version the task will target)", 2)
+    if args.target and args.target != version:
+        raise CommandError("--version %s but --target %s: the bundle's version is the task's target" % (
+            version, args.target), 2)
+    try:
+        blob, man, paths = appbundle.build(
+            args.app, version, args.entry, args.board, BOARDS[args.board]["march"],
+            compile_py=not args.app_source, mpy_cross=None if args.app_source else tool("mpy-cross"),
+            run=lambda argv: run_tool(argv, timeout=60, capture=True))
+    except appbundle.BundleError as e:
+        raise CommandError(str(e), 2)
+    out = args.output or build_dir(args.board, "app-%s.oab" % version)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "wb") as f:
+        f.write(blob)
+    return {"kind": "app-bundle", "file": out, "version": man["version"], "entry": man["entry"],
+            "files": paths, "size": len(blob), "md5": hashlib.md5(blob).hexdigest()}
+
+
 def _print_info(info):
     kind = info["kind"]
     if kind == "esp-app":
@@ -350,6 +388,9 @@ def _print_info(info):
     elif kind == "nrf-dfu":
         print("%s: DFU package (device type 0x%04x, application %d bytes, crc16 0x%04x)"
               % (rel(info["file"]), info["device_type"], info["bin_size"], info["crc16"]))
+    elif kind == "app-bundle":
+        print("%s: OAB1 app bundle %s (entry %s), %d files: %s"
+              % (rel(info["file"]), info["version"], info["entry"], len(info["files"]), " ".join(info["files"])))
     elif kind == "otab-bundle":
         print("%s: OTAB bundle of %d .mpy files (-march=%s)" % (rel(info["file"]), info["files"], info["march"]))
     else:
