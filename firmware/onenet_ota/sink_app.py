@@ -43,6 +43,11 @@ def _append(f, mv):
     f.write(mv)
 
 
+# Opening for writing creates or truncates a file: an operation of its own.
+def _open(path, mode):
+    return open(path, mode)
+
+
 def _remove(path):
     try:
         os.remove(path)
@@ -187,7 +192,7 @@ class AppSink:
             self._path = p
             self._st = _S_DATA
             if not replay:
-                self._open(p, 0)
+                self._openfile(p, 0)
             if not self._left:
                 self._end_file()
 
@@ -228,7 +233,7 @@ class AppSink:
             self._f = None
         self._next()
 
-    def _open(self, p, at):
+    def _openfile(self, p, at):
         fp = self.dir + "/" + p
         i = p.find("/")
         while i > 0:  # the parent folders
@@ -239,10 +244,10 @@ class AppSink:
 
             if _size(fp) > at:
                 _truncate(fp, at)
-            self._f = open(fp, "r+b")
+            self._f = _open(fp, "r+b")
             self._f.seek(at)
         else:
-            self._f = open(fp, "wb")
+            self._f = _open(fp, "wb")
 
     # -- the sink interface --------------------------------------------------------
     def begin(self, size, offset=0):
@@ -264,7 +269,7 @@ class AppSink:
             _wipe(self.dir)
             _mkdir(self.dir)
             self._reset()
-            self._idx = open(idx, "wb")
+            self._idx = _open(idx, "wb")
         self.off = offset
         return offset
 
@@ -316,9 +321,9 @@ class AppSink:
             return 0
         if ip < len(ib):
             _write(idx, ib[:ip])
-        self._idx = open(idx, "ab")
+        self._idx = _open(idx, "ab")
         if self._st == _S_DATA:
-            self._open(self._path, self._sizeof() - self._left)
+            self._openfile(self._path, self._sizeof() - self._left)
         return pos
 
     def _sizeof(self):

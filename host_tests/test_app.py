@@ -1,0 +1,156 @@
+# Application updates (issue 17): the OAB1 bundle format and `package --app`, the app
+# sink and the loader on both runtimes (fw/cases_app.py: streaming, resume at every
+# offset, bad bundles, slots, crash-loop rollback, a power cut at every filesystem
+# operation of an update).
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+from conftest import RUNTIMES, run_cases
+from onenet_ota_tools import appbundle
+
+
+def app_files(version, seed):
+    # An app folder's files (bytes), a few KiB in a few files, one in a subfolder.
+    import random
+
+    rng = random.Random(seed)
+    blob = bytes(rng.randrange(256) for _ in range(3000))
+    return [
+        ("app.py", ("VERSION = %r\n\ndef selftest():\n    return True\n\ndef main():\n    print('app', VERSION)\n"
+                    % version).encode()),
+        ("lib/util.py", ("def f():\n    return %d\n" % seed).encode() * 40),
+        ("data/blob.bin", blob),
+        ("data/empty.txt", b""),
+        ("notes.txt", b"x" * (700 + seed)),
+    ]
+
+
+def write_bundles(base):
+    out = {}
+    for name, ver, seed in (("v1", "V1.0", 1), ("v2", "V2.0", 2)):
+        files = app_files(ver, seed)
+        blob = appbundle.pack(files, ver, "app")
+        with open(os.path.join(base, name + ".oab"), "wb") as f:
+            f.write(blob)
+        with open(os.path.join(base, name + ".lst"), "w") as f:
+            for p, data in files:
+                f.write("%s %s\n" % (p, hashlib.md5(data).hexdigest()))
+        out[name] = blob
+    v2 = out["v2"]
+    bad = {
+        "bad_magic": b"XXXX" + v2[4:],
+        "bad_trailing": v2 + b"zz",
+        "bad_short": v2[:-5],
+    }
+    b = bytearray(appbundle.pack([("aa/evil.py", b"1")], "V2.0", "app"))
+    i = b.index(b"aa/evil")
+    b[i : i + 2] = b".."
+    bad["bad_path"] = bytes(b)
+    b = bytearray(v2)
+    b[-10] ^= 1  # a byte of the last file's data
+    bad["bad_digest"] = bytes(b)
+    for k, v in bad.items():
+        with open(os.path.join(base, k + ".oab"), "wb") as f:
+            f.write(v)
+    return out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_app_cases(runtime, state_base):
+    blobs = write_bundles(str(state_base))
+    r = run_cases("cases_app", runtime, heap="256k", timeout=600)
+    assert r["case_stream_odd_chunks_and_read_back"]["size"] == len(blobs["v2"])
+    assert r["case_resume_at_every_offset"]["resumes"] >= 90
+    bad = r["case_bad_bundles_refused"]
+    assert "OAB1" in bad["bad_magic.oab"] and "file name" in bad["bad_path.oab"]
+    assert "digest" in bad["bad_digest.oab"] and "after the last file" in bad["bad_trailing.oab"]
+    assert "incomplete" in bad["bad_short.oab"]
+    assert r["case_loader_rolls_back_a_crash_loop"] == ["b", "b", "b", "a", "a", "a"]
+    sweep = r["case_power_cut_sweep"]
+    assert sweep["ops"] >= 40 and sweep["cuts"] == sweep["ops"], sweep
+    print("%s: power-cut sweep, %d operations, %d cuts, every one bootable" % (runtime, sweep["ops"], sweep["cuts"]))
+    al = r["case_write_allocates_nothing"]
+    if al != "SKIP":
+        # a write inside one file allocates nothing; one that crosses into the next
+        # file opens it (5 files)
+        assert al["allocating"] <= 6, al
+
+
+def test_pack_unpack_and_refusals():
+    files = app_files("V2.0", 2)
+    blob = appbundle.pack(files, "V2.0", "app", "esp32")
+    man, got = appbundle.unpack(blob)
+    assert man == {"version": "V2.0", "entry": "app", "board": "esp32"} and got == files
+    for bad in ("../x.py", "/abs.py", ".hidden", "a//b", "a/../b", "x" * 65):
+        with pytest.raises(appbundle.BundleError):
+            appbundle.pack([(bad, b"1")], "V2.0", "app")
+    with pytest.raises(appbundle.BundleError):
+        appbundle.pack(files, "V 2", "app")
+    with pytest.raises(appbundle.BundleError):
+        appbundle.unpack(blob + b"1")
+
+
+@pytest.mark.parametrize("board,march", [("esp32", b"\x4d\x06"), ("unix", None), ("nrf52832", None)])
+def test_package_app_compiles_per_board(cli, tmp_path, board, march):
+    src = tmp_path / "myapp"
+    (src / "lib").mkdir(parents=True)
+    (src / "app.py").write_text("def selftest():\n    return True\n\ndef main():\n    print('hi')\n")
+    (src / "lib" / "helper.py").write_text("X = 1\n")
+    (src / "main.py").write_text("print('kept as source')\n")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "x.pyc").write_bytes(b"junk")
+    out = tmp_path / "app.oab"
+    code, stdout, err = cli("package", "--board", board, "--app", src, "--version", "V2.1", "-o", out)
+    assert code == 0, err
+    blob = out.read_bytes()
+    assert "md5: %s" % hashlib.md5(blob).hexdigest() in stdout
+    man, files = appbundle.unpack(blob)
+    assert man["version"] == "V2.1" and man["entry"] == "app" and man["board"] == board
+    names = dict(files)
+    assert sorted(names) == ["app.mpy", "lib/helper.mpy", "main.py"], sorted(names)
+    assert names["app.mpy"][:1] == b"M"  # mpy-cross output
+    assert names["main.py"] == b"print('kept as source')\n"
+
+
+def test_package_app_errors(cli, tmp_path):
+    src = tmp_path / "two"
+    src.mkdir()
+    (src / "a.py").write_text("")
+    (src / "b.py").write_text("")
+    code, _, err = cli("package", "--board", "unix", "--app", src, "--version", "V2", "-o", tmp_path / "o")
+    assert code == 2 and "--entry" in err
+    code, _, err = cli("package", "--board", "unix", "--app", src, "-o", tmp_path / "o")
+    assert code == 2 and "--version" in err
+    code, _, err = cli("package", "--board", "unix", "--app", tmp_path / "nope", "--version", "V2")
+    assert code == 2 and "not a folder" in err
+    code, _, err = cli("package", "--board", "unix", "--app", src, "--version", "V2", "--entry", "zz",
+                       "-o", tmp_path / "o")
+    assert code == 2 and "zz" in err
+
+
+def test_compiled_bundle_runs_on_micropython(cli, tmp_path):
+    # The bundle's .mpy files, unpacked by the app sink and started by the loader on
+    # the real unix micropython: its main() runs.
+    from onenet_ota_tools import FIRMWARE, runtimes
+
+    src = tmp_path / "myapp"
+    src.mkdir()
+    (src / "app.py").write_text("import helper\n\ndef main():\n    print('APP RUNS', helper.X)\n")
+    (src / "helper.py").write_text("X = 42\n")
+    out = tmp_path / "app.oab"
+    assert cli("package", "--board", "unix", "--app", src, "--version", "V3.0", "-o", out)[0] == 0
+    script = tmp_path / "install.py"
+    script.write_text(
+        "import sys\nsys.path.insert(0, %r)\n" % FIRMWARE
+        + "from onenet_ota import sink_app, apprun\n"
+        "s = sink_app.AppSink('apps')\n"
+        "f = open(%r, 'rb')\nb = bytearray(100)\nmv = memoryview(b)\n" % str(out)
+        + "import os\ns.begin(os.stat(%r)[6])\n" % str(out)
+        + "while True:\n    k = f.readinto(b)\n    if not k:\n        break\n    s.write(mv[:k])\n"
+        "s.commit()\napprun.start(apprun.boot())\n")
+    p = subprocess.run([runtimes.micropython_binary(), str(script)], cwd=str(tmp_path), capture_output=True,
+                       text=True, timeout=60)
+    assert "APP RUNS 42" in p.stdout, p.stdout + p.stderr
