@@ -1,0 +1,229 @@
+# App updates with the real agent against the in-process simulator (CPython, the shim):
+# a power cut at every filesystem operation of an app update leaves a bootable app (V1
+# or V2) every time and ends with 201; a failing self-test rolls back and reports 206;
+# a crash-looping app is rolled back by the loader and reported 206. The same sweep on
+# the real micropython, without the network, is fw/cases_app.py (test_app.py).
+import hashlib
+import os
+import sys
+
+import pytest
+
+from support import powercut as pc
+from support.powercut import Device, Harness
+from test_app import app_files
+from onenet_ota_tools import appbundle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "fw"))
+
+import ota_shim  # noqa: E402
+
+from onenet_ota import agent, apprun, board  # noqa: E402
+from onenet_ota.sink_app import AppSink  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    from onenet_ota_tools.sim import Simulator
+
+    s = Simulator(str(tmp_path_factory.mktemp("sim")), port=0)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+V1 = app_files("V1.0", 1)
+V1_BLOB = appbundle.pack(V1, "V1.0", "app")
+V0_BLOB = appbundle.pack(app_files("V0.5", 7) + [("old/only_in_v0.py", b"x" * 900)], "V0.5", "app")
+
+
+def _selftest_app(body):
+    files = app_files("V2.0", 2)
+    files[0] = ("app.py", ("VERSION = 'V2.0'\n\ndef selftest():\n%s\n\ndef main():\n    pass\n" % body).encode())
+    return files
+
+
+class AppDevice(Device):
+    # A unix board with "sink": "app": V1 installed and confirmed in apps/a; the task
+    # targets the bundle of `files`. Every boot: the loader (apprun.boot), then one
+    # agent cycle, as boards/*/main.py does with apprun.main.
+    def __init__(self, harness, files, name, prior=False, **kw):
+        self.files = files
+        blob = appbundle.pack(files, "V2.0", "app")
+        Device.__init__(self, harness, "file", blob, "V2.0", name, **kw)
+        self.kind = "app"
+        self.root = self.p("apps")
+        self.cfg_raw.update({"sink": "app", "app_root": self.root, "version": "V0.9"})
+        ota_shim.install(self.state)
+        # prior: V0 in a, V1 in b, so the update goes over V0's folder (wiped first)
+        for blob in ([V0_BLOB] if prior else []) + [V1_BLOB]:
+            s = AppSink(self.root)
+            s.begin(len(blob))
+            s.write(memoryview(blob))
+            s.commit()
+            apprun.mark(self.root, "ok")
+
+    def boot(self, cut=None, log_ops=None):
+        import cases_app
+
+        pc._install(self.state, **self.shim)
+        cases_app.count_app()
+        self.boots += 1
+        ota_shim.log = log_ops
+        if cut:
+            ota_shim.cut_at(cut)
+        a = None
+        try:
+            apprun.boot(self.root)
+            cfg = self.config()
+            a = agent.Agent(cfg, board.make(cfg), log=self.logs.append, sleep_ms=lambda ms: None)
+            s = a.run()
+            out = s["result"]
+        except ota_shim.PowerCut:
+            s = dict(a.summary) if a else {}
+            out = "cut"
+            self.cuts_fired += 1
+        except ota_shim.Reset:
+            s = dict(a.summary)
+            out = "reset"
+        finally:
+            ota_shim.log = None
+            if a:
+                a.c.close()
+            sys.modules.pop("app", None)
+            sys.path[:] = [p for p in sys.path if not p.startswith(self.root)]
+        s["out"] = out
+        s["ops"] = ota_shim.op_count()
+        self.bytes += s.get("bytes") or 0
+        self.summaries.append(s)
+        return out
+
+    # What the loader would run next (without writing) is a whole app, V1 or V2; a
+    # journal's offset is backed by what the next folder holds.
+    def check_after_boot(self, out):
+        p, _ = apprun.pointer(self.root)
+        if not p:
+            self._fail("no pointer record")
+        cur = p[1]
+        if p[3] == "new" and p[4] >= p[5] and p[2] != "-":
+            cur = p[2]
+        d = os.path.join(self.root, cur)
+        entry, ver = apprun.manifest(d)
+        want = {"V1.0": V1, "V2.0": self.files}.get(ver)
+        if entry != "app" or want is None:
+            self._fail("the loader would run %s: manifest %r %r" % (cur, entry, ver))
+        for path, data in want:
+            try:
+                with open(os.path.join(d, path), "rb") as f:
+                    got = f.read()
+            except OSError:
+                got = None
+            if got != data:
+                self._fail("the loader would run %s (%s): %s is not whole" % (cur, ver, path))
+        rec = self.journal()
+        if rec:
+            s = AppSink(self.root)
+            s.slot, s.dir = rec["slot"], os.path.join(self.root, rec["slot"])
+            n = rec["offset"] if rec["state"] == "dl" else len(self.data)
+            buf = bytearray(n)
+            got = s.readinto(0, buf)
+            s._close()
+            if got != n or bytes(buf) != self.data[:n]:
+                self._fail("journal %s at %d, the folder holds %d bytes of it" % (rec["state"], n, got))
+
+    def check_updated(self):
+        Device.check_updated(self)
+        p, _ = apprun.pointer(self.root)
+        if p[3] != "ok" or apprun.manifest(os.path.join(self.root, p[1]))[1] != "V2.0":
+            self._fail("pointer %s after the update" % (p,))
+
+
+def _device(h, files, **kw):
+    h.n += 1
+    return AppDevice(h, files, "app%d" % h.n, **kw)
+
+
+@pytest.mark.parametrize("prior", [False, True], ids=["into-empty", "over-old-app"])
+def test_app_update_cut_at_every_operation(sim, tmp_path, prior):
+    h = Harness(sim, tmp_path)
+    files = app_files("V2.0", 2)
+    kw = dict(chunk=512, journal_every=512, prior=prior)
+    clean = _device(h, files, **kw)
+    n, per_boot, out = clean.clean()
+    assert out == "updated", clean.logs[-20:]
+    clean.check_updated()
+    assert clean.codes() == [101, 201]
+    kinds = sorted(set(k for k, _ in clean.op_log))
+    assert {"fwrite", "open", "rename", "remove", "mkdir"} | ({"rmdir"} if prior else set()) <= set(kinds), kinds
+    for i in range(1, n + 1):
+        d = _device(h, files, **kw)
+        out = d.run([i])
+        assert d.cuts_fired == 1, (i, [s["out"] for s in d.summaries])
+        assert out in ("updated", "none"), (i, d.logs[-30:])
+        d.check_updated()
+        assert d.bytes - len(d.data) <= 1024, (i, d.bytes)
+    print("app sweep: %d operations (%s), %d cuts, every one bootable, 201 each time" % (n, ",".join(kinds), n))
+    assert n >= 30
+
+
+def test_failing_selftest_rolls_back_206(sim, tmp_path):
+    h = Harness(sim, tmp_path)
+    d = _device(h, _selftest_app("    return False"))
+    out = d.run()
+    # download + commit + reset, the self-test fails: rollback, 206, reset; V1 runs
+    assert [s["out"] for s in d.summaries] == ["reset", "reset", "none"], d.logs[-10:]
+    assert d.codes() == [101, 206], d.codes()
+    assert sim.task(d.task["id"])["state"] == "failed"
+    p, _ = apprun.pointer(d.root)
+    assert p[1:4] == ("a", "b", "fail"), p
+    assert apprun.manifest(os.path.join(d.root, "a"))[1] == "V1.0"
+    assert d.journal() is None
+    assert any("self-test failed" in l for l in d.logs)
+    assert d.summaries[-1]["old_version"] == "V1.0"  # the boot after runs V1
+
+
+def test_selftest_over_time_fails(sim, tmp_path):
+    h = Harness(sim, tmp_path)
+    d = _device(h, _selftest_app("    import time\n    time.sleep_ms(300)\n    return True"),
+                sets={"app_selftest_ms": 100})
+    assert d.run() == "none"
+    assert d.codes() == [101, 206], d.codes()
+    assert apprun.pointer(d.root)[0][1:4] == ("a", "b", "fail")
+
+
+def test_crash_loop_rolls_back_206(sim, tmp_path):
+    # The new app's self-test resets the board every time (a crash before it confirms):
+    # the loader goes back to V1 after max_boots boots; the agent reports 206.
+    h = Harness(sim, tmp_path)
+    d = _device(h, _selftest_app("    import machine\n    machine.reset()"))
+    out = d.run()
+    assert out == "failed", [s["out"] for s in d.summaries]
+    assert [s["out"] for s in d.summaries] == ["reset", "reset", "reset", "reset", "failed"]
+    assert d.codes() == [101, 206], d.codes()
+    p, _ = apprun.pointer(d.root)
+    assert p[1:4] == ("a", "b", "crash"), p
+    assert any("crash loop" in l for l in d.logs), d.logs[-5:]
+    assert d.journal() is None
+
+
+def test_cut_between_rollback_and_report_still_206(sim, tmp_path):
+    # Every operation of the boot that rejects the app (rollback pointer write, the
+    # report, the journal's removal) cut once: 206 in the end, V1 runs.
+    h = Harness(sim, tmp_path)
+    files = _selftest_app("    return False")
+    clean = _device(h, files)
+    n, per_boot, out = clean.clean()
+    assert out == "none" and clean.codes() == [101, 206] and len(per_boot) == 3
+    for i in range(per_boot[0] + 1, per_boot[0] + per_boot[1] + 1):  # the confirm boot's
+        d = _device(h, files)
+        out = d.run([i])
+        assert out in ("failed", "none"), (i, d.logs[-20:])
+        # a cut after the report, before the journal is removed, reports 206 again at
+        # the next boot (at least once, as every final code of the agent)
+        assert d.codes() in ([101, 206], [101, 206, 206]), (i, d.codes())
+        assert sim.task(d.task["id"])["state"] == "failed"
+        assert apprun.pointer(d.root)[0][1] == "a"
+        d.check_after_boot(out)
