@@ -154,3 +154,13 @@ def test_compiled_bundle_runs_on_micropython(cli, tmp_path):
     p = subprocess.run([runtimes.micropython_binary(), str(script)], cwd=str(tmp_path), capture_output=True,
                        text=True, timeout=60)
     assert "APP RUNS 42" in p.stdout, p.stdout + p.stderr
+
+
+def test_demo_app(cli, tmp_path):
+    # `onenet-ota demo --app`: boards/unix/main.py on the real micropython, boot after
+    # boot: V1 and V2 installed over the air (201), V3's self-test fails: 206, V2 runs.
+    code, out, err = cli("demo", "--app", "--state-dir", tmp_path / "d")
+    assert code == 0, out + err
+    assert "boots: reset | hello from V1.0" in out and "boots: reset | hello from V2.0" in out
+    assert "boots: reset | reset | hello from V2.0" in out
+    assert out.count("task succeeded, codes [101, 201]") == 2 and "task failed, codes [101, 206]" in out

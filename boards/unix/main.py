@@ -8,10 +8,27 @@ if "lib" not in sys.path:
 
 CONFIG = "config.json"
 
+# Application updates (docs/app-bundles.md): when the app sink installed an app, the
+# loader counts this boot (and goes back to the previous app if a new one never
+# confirmed), one agent cycle confirms it or fetches the next, then the app runs.
+app = None
+try:
+    from onenet_ota import apprun
+
+    app = apprun.boot()
+except Exception:  # no onenet-ota-app part installed: the agent alone, as before
+    pass
+
 try:
     from onenet_ota import agent
 
-    agent.main(CONFIG)
+    if app:
+        agent.main(CONFIG, loop=False)
+    else:
+        agent.main(CONFIG)
 except Exception as e:
     print("onenet_ota: agent stopped:", repr(e))
     sys.print_exception(e)
+
+if app:
+    apprun.start(app)

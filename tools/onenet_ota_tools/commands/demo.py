@@ -24,9 +24,16 @@ def add_arguments(p):
     p.add_argument("--target", default="V1.4")
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    # -- application updates (issue 17; appdemo.py) --
+    p.add_argument("--app", action="store_true",
+                   help="an application update instead: app bundles V1 -> V2, then V3 whose self-test fails (206)")
 
 
 def run(args):
+    if args.app:
+        from .. import appdemo
+
+        return appdemo.run(args, DEMO)
     from ..images import make_app_image
     from ..sim import Simulator
     from .device import run_device
