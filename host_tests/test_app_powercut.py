@@ -1,8 +1,9 @@
 # App updates with the real agent against the in-process simulator (CPython, the shim):
 # a power cut at every filesystem operation of an app update leaves a bootable app (V1
 # or V2) every time and ends with 201; a failing self-test rolls back and reports 206;
-# a crash-looping app is rolled back by the loader and reported 206. The same sweep on
-# the real micropython, without the network, is fw/cases_app.py (test_app.py).
+# a crash-looping app is rolled back by the loader and reported 206. At the end the same
+# sweep on the real unix micropython, boards/unix/main.py one process per boot; the sink
+# and loader alone on both runtimes: fw/cases_app.py (test_app.py).
 import hashlib
 import os
 import sys
@@ -227,3 +228,135 @@ def test_cut_between_rollback_and_report_still_206(sim, tmp_path):
         assert sim.task(d.task["id"])["state"] == "failed"
         assert apprun.pointer(d.root)[0][1] == "a"
         d.check_after_boot(out)
+
+
+# -- the real micropython: boards/unix/main.py, one process per boot ------------------------
+
+MP_BOOT = """import sys
+import ota_shim
+
+ota_shim.install(".")
+import cases_app
+
+cases_app.count_app()
+cut = int(sys.argv[1])
+if cut:
+    ota_shim.cut_at(cut)
+code = 0
+try:
+    exec(open(%r).read())
+except ota_shim.Reset:
+    code = 3
+except ota_shim.PowerCut:
+    code = 4
+print("OPS", ota_shim.op_count())
+sys.exit(code)
+"""
+
+
+def _mp_check(state, files):
+    # What the loader would run next is a whole app, V1 or V2 -> a problem or None.
+    root = os.path.join(state, "apps")
+    p, _ = apprun.pointer(root)
+    if not p:
+        return "no pointer record"
+    cur = p[2] if p[3] == "new" and p[4] >= p[5] and p[2] != "-" else p[1]
+    d = os.path.join(root, cur)
+    entry, ver = apprun.manifest(d)
+    want = {"V1.0": V1, "V2.0": files}.get(ver)
+    if entry != "app" or want is None:
+        return "the loader would run %s: %r %r" % (cur, entry, ver)
+    for path, data in want:
+        try:
+            with open(os.path.join(d, path), "rb") as f:
+                if f.read() != data:
+                    return "%s %s: %s not whole" % (cur, ver, path)
+        except OSError:
+            return "%s %s: %s missing" % (cur, ver, path)
+    return None
+
+
+def test_micropython_app_cut_points(sim, tmp_path):
+    # The real unix micropython runs boards/unix/main.py (loader, one agent cycle, the
+    # app) boot after boot with "sink": "app"; every filesystem operation of the update
+    # is cut once (exit 4), then it boots until done: after the cut the loader would run
+    # a whole app, and in the end 201 and V2 confirmed.
+    import concurrent.futures as cf
+    import json
+    import subprocess
+
+    from onenet_ota_tools import BOARDS, runtimes
+    from support.powercut import KEY, PID
+
+    files = app_files("V2.0", 2)
+    blob = appbundle.pack(files, "V2.0", "app")
+    boot_py = tmp_path / "mp_boot.py"
+    boot_py.write_text(MP_BOOT % os.path.join(BOARDS, "unix", "main.py"))
+    fw = os.path.join(HERE, "fw")
+
+    def prepare(name):
+        sim.add_device(name, PID, KEY)
+        t = sim.publish("V2.0", PID, KEY, name, data=blob, name="app.oab", manuf="100", model="10001",
+                        retry=3, interval=0)
+        state = str(tmp_path / name)
+        os.makedirs(state)
+        with open(os.path.join(state, "config.json"), "w") as f:
+            json.dump({"board": "unix", "sink": "app", "host": "127.0.0.1", "port": sim.port, "version": "V0.9",
+                       "product_id": PID, "dev_id": name, "access_key": KEY, "chunk": 512, "journal_every": 512,
+                       "progress_every": 0, "backoff_ms": 0, "timeout_ms": 5000}, f)
+        root = os.path.join(state, "apps")
+        s = AppSink(root)
+        s.begin(len(V1_BLOB))
+        s.write(memoryview(V1_BLOB))
+        s.commit()
+        apprun.mark(root, "ok")
+        return t, state
+
+    def boot(state, cut):
+        p = runtimes.run("micropython", str(boot_py), [str(cut)], heap="256k", timeout=60, extra_paths=[fw],
+                         cwd=state)
+        ops = [int(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("OPS ")]
+        return p.returncode, (ops[0] if ops else None), p.stdout + p.stderr
+
+    t, state = prepare("mpaclean")
+    per_boot = []
+    for _ in range(4):
+        rc, ops, out = boot(state, 0)
+        assert rc in (0, 3) and ops is not None, out[-2000:]
+        per_boot.append(ops)
+        if rc == 0:
+            break
+    assert sim.task(t["id"])["state"] == "succeeded", per_boot
+    n = sum(per_boot)
+    assert n >= 40, per_boot
+
+    def one(i):
+        name = "mpa%d" % i
+        t, state = prepare(name)
+        left, fired, outs = i, False, []
+        for _ in range(8):
+            rc, ops, out = boot(state, left if not fired else 0)
+            outs.append(rc)
+            bad = _mp_check(state, files)
+            assert not bad, (i, outs, bad, out[-1500:])
+            if rc == 4:
+                fired = True
+            elif not fired:
+                assert rc == 3 and ops, (i, rc, out[-1500:])
+                left -= ops
+            if fired and rc == 0:
+                break
+        assert fired and outs[-1] == 0, (i, outs)
+        task = sim.task(t["id"])
+        codes = [e["detail"]["step"] for e in sim.events(name, t["id"])
+                 if e["kind"] == "progress" and e["detail"]["step"] > 100]
+        assert task["state"] == "succeeded" and set(codes) <= {101, 201} and 201 in codes, (i, task, codes)
+        p, _ = apprun.pointer(os.path.join(state, "apps"))
+        assert p[3] == "ok" and apprun.manifest(os.path.join(state, "apps", p[1]))[1] == "V2.0", (i, p)
+        return i
+
+    with cf.ThreadPoolExecutor(2) as ex:
+        done = list(ex.map(one, range(1, n + 1)))
+    assert len(done) == n
+    print("micropython app sweep: %d operations (boots %s), %d cuts, every one bootable, 201 each time"
+          % (n, per_boot, n))
