@@ -69,6 +69,8 @@ def test_app_cases(runtime, state_base):
     assert "digest" in bad["bad_digest.oab"] and "after the last file" in bad["bad_trailing.oab"]
     assert "incomplete" in bad["bad_short.oab"]
     assert r["case_loader_rolls_back_a_crash_loop"] == ["b", "b", "b", "a", "a", "a"]
+    assert r["case_every_board_profile"] == {"esp32": "Board", "nrf52832": "Nrf52Board", "gd32": "Gd32Board",
+                                             "unix": "Board"}
     sweep = r["case_power_cut_sweep"]
     assert sweep["ops"] >= 40 and sweep["cuts"] == sweep["ops"], sweep
     print("%s: power-cut sweep, %d operations, %d cuts, every one bootable" % (runtime, sweep["ops"], sweep["cuts"]))

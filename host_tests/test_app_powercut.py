@@ -182,7 +182,7 @@ def test_failing_selftest_rolls_back_206(sim, tmp_path):
     assert p[1:4] == ("a", "b", "fail"), p
     assert apprun.manifest(os.path.join(d.root, "a"))[1] == "V1.0"
     assert d.journal() is None
-    assert any("self-test failed" in l for l in d.logs)
+    assert any("self-test failed: app.selftest() did not return True" in l for l in d.logs), d.logs[-8:]
     assert d.summaries[-1]["old_version"] == "V1.0"  # the boot after runs V1
 
 
@@ -192,6 +192,7 @@ def test_selftest_over_time_fails(sim, tmp_path):
                 sets={"app_selftest_ms": 100})
     assert d.run() == "none"
     assert d.codes() == [101, 206], d.codes()
+    assert any("app.selftest took" in l for l in d.logs), d.logs[-8:]
     assert apprun.pointer(d.root)[0][1:4] == ("a", "b", "fail")
 
 

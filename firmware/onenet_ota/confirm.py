@@ -46,7 +46,8 @@ def confirm(a, rec):
     if v and v != target:
         return _reject(a, rec, token, 204, "the new image is %s, the task's target %s" % (v, target))
     if not a.b.self_test():
-        return _reject(a, rec, token, 206, "self-test failed")
+        why = getattr(a.b, "why", "")  # an app board says why
+        return _reject(a, rec, token, 206, "self-test failed" + (": " + why if why else ""))
     try:
         a.b.confirm(rec)
     except OtaError as e:

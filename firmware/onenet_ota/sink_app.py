@@ -491,6 +491,7 @@ class AppBoard:
         self.b = inner
         self.cfg = inner.cfg
         self.root = inner.cfg["app_root"]
+        self.why = ""
 
     def __getattr__(self, k):
         return getattr(self.b, k)
@@ -517,13 +518,16 @@ class AppBoard:
         pass
 
     # The profile's self-test (config self_test), then the app's own: selftest() in
-    # its entry module, True within app_selftest_ms, or it fails.
+    # its entry module, True within app_selftest_ms, or it fails (why: self.why, for
+    # the agent's log; nothing printed: the nRF52832's UART0 may be the modem's).
     def self_test(self):
+        self.why = ""
         if not self.b.self_test():
             return False
         s = self.running_slot()
         entry = apprun.manifest(self.root + "/" + s)[0] if s else None
         if not entry:
+            self.why = "no app manifest"
             return False
         import time
 
@@ -536,11 +540,14 @@ class AppBoard:
             f = getattr(m, "selftest", None)
             ok = True if f is None else f() is True
         except Exception as e:
-            print("onenet_ota: app self-test:", repr(e))
+            self.why = "%s.selftest raised %s" % (entry, type(e).__name__)
             return False
-        if time.ticks_diff(time.ticks_ms(), t0) > self.cfg["app_selftest_ms"]:
-            print("onenet_ota: app self-test took too long")
+        ms = time.ticks_diff(time.ticks_ms(), t0)
+        if ms > self.cfg["app_selftest_ms"]:
+            self.why = "%s.selftest took %d ms (app_selftest_ms %d)" % (entry, ms, self.cfg["app_selftest_ms"])
             return False
+        if not ok:
+            self.why = "%s.selftest() did not return True" % entry
         return ok
 
     def confirm(self, rec):

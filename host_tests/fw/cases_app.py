@@ -423,3 +423,23 @@ def case_write_allocates_nothing():
     f.close()
     s.commit()
     return {"writes": writes, "allocating": allocating}
+
+
+def case_every_board_profile():
+    # "sink": "app" on every profile: the profile's board wrapped by AppBoard (signal,
+    # power, network, reset stay the profile's), the sink writes the next app folder, the
+    # version is the running app's manifest once one is installed.
+    from onenet_ota import board, config
+
+    out = {}
+    for b in ("esp32", "nrf52832", "gd32", "unix"):
+        d, root = _fresh("prof_" + b)
+        cfg = config.check({"board": b, "sink": "app", "product_id": "1", "dev_id": "d",
+                            "access_key": "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "app_root": root,
+                            "version": "V0.1"})
+        bd = board.make(cfg)
+        s = bd.sink()
+        assert bd.sink_slot(s) == "b" and bd.running_slot() == "a", b
+        assert bd.running_version() == "V1.0" and bd.image_version() == "V1.0", b
+        out[b] = type(bd.b).__name__
+    return out
