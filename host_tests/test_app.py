@@ -166,3 +166,23 @@ def test_demo_app(cli, tmp_path):
     assert "boots: reset | hello from V1.0" in out and "boots: reset | hello from V2.0" in out
     assert "boots: reset | reset | hello from V2.0" in out
     assert out.count("task succeeded, codes [101, 201]") == 2 and "task failed, codes [101, 206]" in out
+
+
+def test_deploy_brings_the_app_part_for_sink_app(cli, tmp_path, secrets):
+    # A board config with "sink": "app": deploy copies the app sink and loader too.
+    import json as _json
+
+    from onenet_ota_tools import ROOT
+
+    cfg = _json.load(open(os.path.join(ROOT, "boards", "esp32", "config.json")))
+    cfg["sink"] = "app"
+    p = tmp_path / "config.json"
+    p.write_text(_json.dumps(cfg))
+    code, out, err = cli("deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run", "--config", p,
+                         "--secrets", secrets, "--build-dir", tmp_path / "b")
+    assert code == 0, err
+    cp = [l for l in out.splitlines() if " fs cp " in l][0]
+    assert "sink_app.mpy" in cp and "apprun.mpy" in cp and "sink_file.mpy" in cp
+    code, out, err = cli("deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run",
+                         "--secrets", secrets, "--build-dir", tmp_path / "b")
+    assert "sink_app.mpy" not in out  # the stock config: unchanged

@@ -119,6 +119,11 @@ def check(raw):
         cfg["sink"] = sink
     if cfg["sink"] not in ("esp32", "file", "block", "app"):
         raise ConfigError("sink: esp32, file, block or app")
+    if cfg["sink"] == "app":
+        try:
+            from . import sink_app  # noqa: F401 (an optional part: fail here, not mid-update)
+        except ImportError:
+            raise ConfigError("sink: app needs the onenet-ota-app part (manifests/)")
     key, auth = cfg.get("access_key"), cfg.get("authorization")
     if bool(key) == bool(auth):
         raise ConfigError("access_key or authorization: exactly one of them")

@@ -127,6 +127,8 @@ def plan(board, port, build_dir=None, compile=True, config=None, secrets=None):
     cfg = merged_config(board, config, secrets)
     # the modules this board's profile loads (manifests/onenet-ota-<board>/manifest.py)
     sources = manifest.board_sources(board)
+    if cfg.get("sink") == "app":  # application updates: the app sink and loader part too
+        sources = sorted(set(sources) | set(manifest.board_sources("app")))
     config_path = os.path.join(build_dir, "config.json")
     local = []
     if compile:
