@@ -38,7 +38,7 @@ COMMANDS = {
                       "compile the board's modules with mpy-cross and copy them to a board"),
     "flash": Command("board", "flash_arguments", "flash", "write MicroPython to a board (esptool / adafruit-nrfutil)"),
     "package": Command("board", "package_arguments", "package",
-                       "validate an image and print size and MD5 for the console"),
+                       "validate an image, or build an app bundle (--app DIR); print size and MD5"),
     "image": Command("board", "image_arguments", "image", "build a test package for a board (simulator and PC runs)"),
     "sign": Command("sign", "add_arguments", "run", "append the authenticity trailer a device with an image_key requires"),
     "firmware": Command("firmware", "add_arguments", "run",
