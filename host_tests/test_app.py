@@ -186,3 +186,22 @@ def test_deploy_brings_the_app_part_for_sink_app(cli, tmp_path, secrets):
     code, out, err = cli("deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run",
                          "--secrets", secrets, "--build-dir", tmp_path / "b")
     assert "sink_app.mpy" not in out  # the stock config: unchanged
+
+
+def test_loader_imports_nothing_else():
+    # apprun runs first at every boot: a broken agent or app must not stop it, so it
+    # imports only built-ins (os, sys) at module level; the agent only in main().
+    import ast
+
+    from onenet_ota_tools import FIRMWARE
+
+    tree = ast.parse(open(os.path.join(FIRMWARE, "onenet_ota", "apprun.py")).read())
+    top = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            top.add("." * node.level + (node.module or ""))
+    assert top == {"os", "sys"}, top
+    inner = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n not in tree.body]
+    assert [(n.module, [a.name for a in n.names]) for n in inner] == [(None, ["agent"])]
