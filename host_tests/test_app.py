@@ -205,3 +205,21 @@ def test_loader_imports_nothing_else():
     assert top == {"os", "sys"}, top
     inner = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n not in tree.body]
     assert [(n.module, [a.name for a in n.names]) for n in inner] == [(None, ["agent"])]
+
+
+def test_capacity_counts_the_next_folder(tmp_path, monkeypatch):
+    # capacity 0: the filesystem's free space plus what the next folder holds, so a
+    # resumed download is not refused (102) for the space its own first part takes.
+    import ota_shim
+    from onenet_ota import sink_app
+
+    ota_shim.install(str(tmp_path))
+    root = str(tmp_path / "apps")
+    os.makedirs(os.path.join(root, "a", "lib"))
+    with open(os.path.join(root, "a", "x.bin"), "wb") as f:
+        f.write(b"1" * 3000)
+    with open(os.path.join(root, "a", "lib", "y.bin"), "wb") as f:
+        f.write(b"2" * 500)
+    monkeypatch.setattr(sink_app.os, "statvfs", lambda p: (4096, 4096, 100, 10, 10, 0, 0, 0, 0, 255))
+    assert sink_app.AppSink(root).capacity == 40960 + 3500
+    assert sink_app.AppSink(root, capacity=1234).capacity == 1234

@@ -97,6 +97,18 @@ def _wipe(d):
             _remove(p)
 
 
+def _used(d):
+    n = 0
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return 0
+    for name in names:
+        p = d + "/" + name
+        n += _used(p) if _isdir(p) else max(_size(p), 0)
+    return n
+
+
 def _u16(b, i):
     return b[i] | b[i + 1] << 8
 
@@ -136,9 +148,11 @@ class AppSink:
         self.dir = root + "/" + self.slot
         self.max_boots = max_boots
         if not capacity:
+            # the free space, plus what the next folder holds now (a partial download
+            # being resumed, or the app it replaces): begin() reuses or frees it
             try:
                 st = os.statvfs(root)
-                capacity = st[0] * st[4]
+                capacity = st[0] * st[4] + _used(self.dir)
             except (OSError, AttributeError):
                 capacity = 1 << 30
         self.capacity = capacity
