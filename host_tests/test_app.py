@@ -223,3 +223,22 @@ def test_capacity_counts_the_next_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(sink_app.os, "statvfs", lambda p: (4096, 4096, 100, 10, 10, 0, 0, 0, 0, 255))
     assert sink_app.AppSink(root).capacity == 40960 + 3500
     assert sink_app.AppSink(root, capacity=1234).capacity == 1234
+
+
+def test_loader_and_sink_ram_on_micropython(tmp_path):
+    # gc.mem_alloc() around the imports on the unix port (64-bit: a 32-bit board needs
+    # about half): the loader, the sink with what it imports, one sink after begin.
+    from onenet_ota_tools import FIRMWARE, runtimes
+
+    script = tmp_path / "ram.py"
+    script.write_text(
+        "import gc\ngc.collect()\na0 = gc.mem_alloc()\nfrom onenet_ota import apprun\ngc.collect()\n"
+        "a1 = gc.mem_alloc()\nfrom onenet_ota import sink_app\ngc.collect()\na2 = gc.mem_alloc()\n"
+        "s = sink_app.AppSink('apps', 1 << 20)\ns.begin(4883)\ngc.collect()\na3 = gc.mem_alloc()\n"
+        "print('RAM', a1 - a0, a2 - a1, a3 - a2)\n")
+    p = runtimes.run("micropython", str(script), heap="32k", timeout=60, cwd=str(tmp_path))
+    line = [l for l in p.stdout.splitlines() if l.startswith("RAM ")]
+    assert line, p.stdout + p.stderr
+    loader, sink_mod, sink = map(int, line[0].split()[1:])
+    print("RAM (unix 64-bit): loader %d, sink_app and imports %d, one AppSink %d bytes" % (loader, sink_mod, sink))
+    assert loader < 6000 and sink_mod < 24000 and sink < 1500, (loader, sink_mod, sink)
