@@ -242,3 +242,25 @@ def test_loader_and_sink_ram_on_micropython(tmp_path):
     loader, sink_mod, sink = map(int, line[0].split()[1:])
     print("RAM (unix 64-bit): loader %d, sink_app and imports %d, one AppSink %d bytes" % (loader, sink_mod, sink))
     assert loader < 6000 and sink_mod < 24000 and sink < 1500, (loader, sink_mod, sink)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_app_sink_with_nrf52832_modules_only(runtime, tmp_path):
+    # The nRF52832's module set (no hashlib, json, binascii.crc32...: shim/nomods.py):
+    # stream, read back, commit (every file's md5 by the pure fallback), the loader.
+    from onenet_ota_tools import runtimes
+
+    blob = write_bundles(str(tmp_path))["v2"]
+    script = tmp_path / "nrf.py"
+    script.write_text(
+        "import nomods\nnomods.install(nomods.NRF52832)\n"
+        "from onenet_ota import sink_app, apprun, digest\n"
+        "s = sink_app.AppSink('apps', 1 << 20)\ns.begin(%d)\n" % len(blob)
+        + "f = open('v2.oab', 'rb')\nb = bytearray(1024)\nmv = memoryview(b)\nmd = digest.new('md5')\n"
+        "while True:\n    k = f.readinto(b)\n    if not k:\n        break\n    md.update(mv[:k])\n    s.write(mv[:k])\n"
+        "back = digest.new('md5')\noff = 0\nwhile off < %d:\n" % len(blob)
+        + "    k = s.readinto(off, b)\n    back.update(mv[:k])\n    off += k\n"
+        "s.commit()\nprint('OK', digest.hexstr(md.digest()), digest.hexstr(back.digest()), apprun.boot('apps'))\n")
+    p = runtimes.run(runtime, str(script), heap="64k", timeout=120, cwd=str(tmp_path))
+    want = hashlib.md5(blob).hexdigest()
+    assert "OK %s %s apps/a" % (want, want) in p.stdout, p.stdout + p.stderr
