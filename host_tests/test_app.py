@@ -264,3 +264,11 @@ def test_app_sink_with_nrf52832_modules_only(runtime, tmp_path):
     p = runtimes.run(runtime, str(script), heap="64k", timeout=120, cwd=str(tmp_path))
     want = hashlib.md5(blob).hexdigest()
     assert "OK %s %s apps/a" % (want, want) in p.stdout, p.stdout + p.stderr
+
+
+def test_demo_app_never_empties_a_folder_it_did_not_make(cli, tmp_path):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    code, out, err = cli("demo", "--app", "--state-dir", mine)
+    assert code == 2 and (mine / "keep.txt").read_text() == "mine"

@@ -33,7 +33,7 @@ def run(args):
     if args.app:
         from .. import appdemo
 
-        return appdemo.run(args, DEMO)
+        return appdemo.run(args, DEMO, _state_dir)
     from ..images import make_app_image
     from ..sim import Simulator
     from .device import run_device
