@@ -131,6 +131,13 @@ def test_package_app_errors(cli, tmp_path):
     code, _, err = cli("package", "--board", "unix", "--app", src, "--version", "V2", "--entry", "zz",
                        "-o", tmp_path / "o")
     assert code == 2 and "zz" in err
+    # --target (package's name for the task's version) works as --version; both must agree
+    code, _, err = cli("package", "--board", "unix", "--app", src, "--target", "V2", "--entry", "a",
+                       "-o", tmp_path / "o")
+    assert code == 0 and appbundle.unpack((tmp_path / "o").read_bytes())[0]["version"] == "V2"
+    code, _, err = cli("package", "--board", "unix", "--app", src, "--target", "V2", "--version", "V3",
+                       "--entry", "a", "-o", tmp_path / "o")
+    assert code == 2 and "--target" in err
 
 
 def test_compiled_bundle_runs_on_micropython(cli, tmp_path):
