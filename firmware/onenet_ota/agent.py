@@ -19,9 +19,7 @@
 # without sleeping or reporting.
 import time
 
-from .api import Api
 from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
-from .http import Client
 from .journal import Journal
 
 
@@ -92,8 +90,10 @@ class Agent:
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
+        d = _dialect(cfg["platform"])
+        self._Client = d.Client
         self.c = self._client()
-        self.api = Api(self.c, cfg["dev_id"], self._authorization())
+        self.api = d.make(self.c, cfg, self._authorization(d))
         global _said_tls
         if not _said_tls:
             _said_tls = True
@@ -110,20 +110,19 @@ class Agent:
     # A board may bring its own transport (an AT-command modem): board.connect.
     def _client(self):
         c = self.cfg
-        return Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
-                      c["tls"], c["ca"], c["insecure"], c["conn_requests"])
+        return self._Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
+                            c["tls"], c["ca"], c["insecure"], c["conn_requests"])
 
     # The Authorization value, and where its expiry came from (said in the log): a
     # precomputed one from the config; else signed here, valid for et_ttl seconds when
     # the board knows the time (ESP32's RTC, a modem's network time), else until the
-    # configured et. Needs no wall clock: nRF52832 builds have no time.time().
-    def _authorization(self):
+    # configured et. Needs no wall clock: nRF52832 builds have no time.time(). The
+    # dialect signs (its res and version: product, device or user level).
+    def _authorization(self, dialect):
         c = self.cfg
         if c.get("authorization"):
             self.log("token: precomputed (config)")
             return c["authorization"]
-        from .auth import token
-
         et = c["et"]
         now = None
         if c["et_ttl"]:
@@ -136,7 +135,7 @@ class Agent:
             self.log("token: signed, valid %d s (board clock)" % c["et_ttl"])
         else:
             self.log("token: signed, valid until et %d%s" % (et, " (no clock)" if c["et_ttl"] else ""))
-        return token(c["product_id"], c["access_key"], et, c["method"])
+        return dialect.authorization(c, et)
 
     # -- plumbing ------------------------------------------------------------
 
@@ -342,7 +341,7 @@ class Agent:
             self.sink().begin(task["size"], task["size"])
             if not verify(self, task, rec, True):
                 self._fail(task["token"], 205, "md5 mismatch on re-read")
-        self._report(task["token"], 101, (_E_STATE,))
+        self._report(task["token"], self.api.DONE, (_E_STATE,))  # 101; 100 (fuse, Studio)
         try:
             self.sink().commit()
         except (BadImage, OSError) as e:
@@ -474,6 +473,18 @@ class Agent:
                 self.log("no task, but its token says paused")
                 return "paused"
         return "cancelled"
+
+
+# The platform's dialect (api.py legacy, api_fuse.py, api_studio.py): imported only
+# when used, each its own manifest part. -> the module (Client, authorization, make).
+def _dialect(platform):
+    if platform == "fuse":
+        from . import api_fuse as d
+    elif platform == "studio":
+        from . import api_studio as d
+    else:
+        from . import api as d
+    return d
 
 
 def _jitter(ms):

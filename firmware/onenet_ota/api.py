@@ -3,6 +3,7 @@
 # validated (token charset, size, md5, version format, ipPort). Messages carry no
 # secrets: the Authorization value and download tokens never appear in them.
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
+from .http import Client  # noqa: F401 (the agent takes its client class from the dialect)
 
 try:
     from json import loads
@@ -91,7 +92,21 @@ def _clean(msg):
     return out
 
 
+# The legacy dialect's part of the agent (agent._dialect; api_fuse.py and api_studio.py
+# are the others): the product-level 2018-10-31 token, and the Api.
+def authorization(cfg, et):
+    from .auth import token
+
+    return token(cfg["product_id"], cfg["access_key"], et, cfg["method"])
+
+
+def make(client, cfg, auth):
+    return Api(client, cfg["dev_id"], auth)
+
+
 class Api:
+    DONE = 101  # the step that says "package downloaded" (§6)
+
     # body: the largest JSON answer accepted (host tools pass more for tasking lists).
     def __init__(self, client, dev_id, authorization, body=_BODY):
         _chars(str(dev_id), _VCHARS, 1, 32, "dev_id", ConfigError)

@@ -61,6 +61,12 @@ DEFAULTS = (
     ("flash_len", 0),  # its length; 0: up to nrf.unused_flash_length()
     ("gd32", None),  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
     ("mqtt", None),  # {"host", "port", "keepalive", ...}: task notification (notify.py, docs/mqtt.md)
+    # The platform's dialect (docs/dialects.md): legacy (ota/south), fuse (fuse-ota), studio.
+    ("platform", "legacy"),
+    ("token_res", None),  # fuse/studio: product | device | user (None: the dialect's default)
+    ("token_version", None),  # fuse/studio: 2018-10-31 | 2022-05-01 (None: the dialect's)
+    ("user_id", None),  # token_res user: the account's id (access_key is then its key)
+    ("download_auth", "header"),  # fuse: header | query (the token in the download URL)
 )
 
 
@@ -102,7 +108,10 @@ def check(raw):
             raise ConfigError("%s: required" % k)
     cfg["product_id"] = str(cfg["product_id"])
     cfg["dev_id"] = str(cfg["dev_id"])
-    _str(cfg, "product_id", _DIGITS, 20)
+    p = cfg["platform"]
+    if p not in ("legacy", "fuse", "studio"):
+        raise ConfigError("platform: legacy, fuse or studio")
+    _str(cfg, "product_id", _DIGITS if p == "legacy" else None, 20)  # fuse/studio: below
     _str(cfg, "dev_id", _DIGITS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 32)
     for name, manuf, model, sink, chunk in BOARDS:
         if cfg["board"] == name:
@@ -210,6 +219,15 @@ def check(raw):
         from .notify import check as more
 
         more(cfg)
+    if p != "legacy":
+        try:
+            if p == "fuse":
+                from .api_fuse import check as more
+            else:
+                from .api_studio import check as more
+        except ImportError:
+            raise ConfigError("platform %s: install the onenet-ota-%s part (manifests/)" % (p, p))
+        more(cfg, raw)
     return cfg
 
 

@@ -16,6 +16,7 @@ import time
 from .faults import Faults
 from .server import Server, Stats
 from .store import OPEN, AdminError, Clock, Store
+from .dialects import TidSouth
 from .tasks import South
 
 
@@ -56,6 +57,7 @@ class Simulator:
         self.stats = Stats()
         self._store = Store(state_dir, self.clock)
         self.south = South(self._store, ip_port or "%s:%d" % (host, port), self.faults.get)
+        self.tid_south = TidSouth(self._store)  # fuse-ota and Studio (dialects.py)
         self.url = None
         self._httpd = None
         self._thread = None
@@ -94,6 +96,7 @@ class Simulator:
             raise
         self._httpd = httpd
         self.south = South(self.store, self.ip_port or "%s:%d" % (self.host, self.port), self.faults.get)
+        self.tid_south = TidSouth(self.store)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="sim-accept", daemon=True)
         self._thread.start()
@@ -299,7 +302,8 @@ class Simulator:
     # -- admin operations -----------------------------------------------------------------
     def publish(self, target, product_id, access_key, dev_id, data=None, file=None, name=None, type=2,
                 manuf="101", model="10101", retry=3, interval=60, signal=0, power=0, pkg_type=1,
-                from_version=None, replace=False, f_version=None, s_version=None):
+                from_version=None, replace=False, f_version=None, s_version=None, platform=None,
+                user_id=None, user_key=None, dev_key=None):
         if data is None:
             if file is None:
                 raise AdminError("publish: data or file")
@@ -308,8 +312,8 @@ class Simulator:
             name = name or os.path.basename(file)
         s = self.store
         with s.lock:
-            pid = s.ensure_product(product_id, access_key)
-            s.ensure_device(dev_id, pid, f_version, s_version)
+            pid = s.ensure_product(product_id, access_key, platform, user_id, user_key)
+            s.ensure_device(dev_id, pid, f_version, s_version, dev_key)
             pkg = s.add_package(pid, name or "firmware.bin", data)
             t = s.create_task(dev_id, pkg["id"], target, type=type, manuf=manuf, model=model, retry=retry,
                               interval=interval, signal=signal, power=power, pkg_type=pkg_type,
@@ -318,11 +322,16 @@ class Simulator:
             self.inform.task_created(self.task(t["id"]))
         return self.task(t["id"])
 
-    def add_device(self, dev_id, product_id, access_key, f_version=None, s_version=None):
+    # platform (legacy | fuse | studio), user_id/user_key (fuse user-level tokens) and
+    # dev_key (device-level tokens): sim/dialects.py.
+    def add_device(self, dev_id, product_id, access_key, f_version=None, s_version=None, platform=None,
+                   user_id=None, user_key=None, dev_key=None):
         with self.store.lock:
-            pid = self.store.ensure_product(product_id, access_key)
-            d = self.store.ensure_device(dev_id, pid, f_version, s_version)
+            pid = self.store.ensure_product(product_id, access_key, platform, user_id, user_key)
+            d = self.store.ensure_device(dev_id, pid, f_version, s_version, dev_key)
         d["product_id"] = d.pop("pid")
+        d["has_key"] = bool(d.pop("dev_key", None))
+        d["platform"] = self.store.product(pid)["platform"]
         return d
 
     def task(self, tid):

@@ -26,6 +26,8 @@ Knobs (all optional; a task's knobs override its device's):
                            ("file size mismatch" twice, then the file: the SDK retries on 2)
     token_check_errno=N    token check: answer errno N (one of the documented 4 7 12 17 20
     token_check_errno_count=N   21 22) to the next N token checks (default: every one)
+fuse-ota / Studio (dialects.py): the same knobs; dl_error=N answers Ota-Errno N (§4.5),
+token_check_errno=N answers code/errno N to {tid}/check.
 Actions (not kept): expire_token=true -> the task's token expires now.
 
 Modes: where the sources disagree (shared/docs/onenet-ota-api.md section 10), each
@@ -77,6 +79,10 @@ MODES = {
     # that is not documented: `refresh` (the next check hands out a fresh token, 48 h)
     # keeps the task; `end` fails it (result 208 "upgrade expired") at the first 12.
     "token_expiry": ("refresh", "end"),
+    # new-api §4.5 / §11.6 (fuse-ota, Studio): a download refused by a non-zero Ota-Errno
+    # comes with HTTP 200 (S5: "the status may still be 200") or not (S7 reads the
+    # header when the status is not 200).
+    "ota_errno_status": (200, 403),
 }
 DEFAULT_MODES = {k: v[0] for k, v in MODES.items()}
 KNOBS = INT_KNOBS + FLOAT_KNOBS + BOOL_KNOBS + tuple(MODES)

@@ -35,7 +35,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from . import ranges
+from . import dialects, ranges
 
 MAX_API_BODY = 64 * 1024
 MAX_UPLOAD = 256 * 1024 * 1024
@@ -208,9 +208,12 @@ class Handler(BaseHTTPRequestHandler):
     def json(self, obj, status=200):
         self.respond(status, json.dumps(obj, separators=(",", ":")).encode())
 
-    def api(self, errno, data=None):
+    def api(self, errno, data=None, kind=None):
         from .tasks import MESSAGES
 
+        if kind:  # fuse-ota / Studio envelope (sim/dialects.py)
+            out, self._errno = dialects.envelope(kind, errno, data)
+            return self.json(out)
         out = {"errno": errno, "error": MESSAGES.get(errno, "error")}
         if data is not None:
             out["data"] = data
@@ -401,13 +404,18 @@ class Handler(BaseHTTPRequestHandler):
         south = sim.south
         parts = [p for p in path.split("/") if p]
         token = None
-        if parts[:3] == ["ota", "south", "download"] and len(parts) >= 4:
+        kind = dialects.kind(parts)  # fuse-ota / Studio (sim/dialects.py), None: legacy
+        if kind:
+            dev_id = parts[2]
+            tid = int(parts[3]) if len(parts) > 4 and parts[3].isdigit() and len(parts[3]) < 12 else None
+        elif parts[:3] == ["ota", "south", "download"] and len(parts) >= 4:
             token = parts[3]
         elif parts[:5] == ["ota", "south", "device", "download"] and len(parts) == 6:
             token = parts[4]
         elif path == "/ota/south/report":
             token = q.get("token")
-        dev_id, tid = q.get("dev_id"), None
+        if not kind:
+            dev_id, tid = q.get("dev_id"), None
         if token:
             t = sim.store.task_by_token(token)
             if t:
@@ -426,7 +434,7 @@ class Handler(BaseHTTPRequestHandler):
 
         def api(fn, *a):
             if f.get("errno7") and sim.faults.take(dev_id, tid, "errno7"):
-                return self.api(7)
+                return self.api(7, kind=kind)
             try:
                 e, d = fn(*a)
             except Exception:  # a simulator bug must look like the platform's errno 7
@@ -435,9 +443,11 @@ class Handler(BaseHTTPRequestHandler):
 
                     traceback.print_exc()
                 e, d = 7, None
-            self.api(e, d)
+            self.api(e, d, kind)
 
         h = self.headers
+        if kind:
+            return self._tid_south(kind, method, parts, q, body, f, api)
         if path == "/ota/device/version" and method in ("GET", "POST"):
             return api(south.version, method, q, h, body)
         if path == "/ota/south/check" and method == "GET":
@@ -463,6 +473,44 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.respond(404, b'{"error":"not found"}')
 
+    # -- the task-id dialects: fuse-ota, Studio (sim/dialects.py) ----------------------------
+    def _tid_south(self, kind, method, parts, q, body, f, api):
+        sim = self.server.sim
+        ts = sim.tid_south
+        pid, dev, tail = parts[1], parts[2], parts[3:]
+        dl = len(tail) == 2 and tail[1] == "download" and method == "GET"  # T1 adds a "/": split drops it
+        e, d = ts.device(kind, pid, dev, self.headers, q if dl else None)
+        if dl:
+            if e:
+                return self.ota_errno(6 if sim.store.device(dev) else 1, f)  # §4.5: 6 auth, 1 no device
+            code, t, pkg = ts.download_task(d, tail[0])
+            if code:
+                return self.ota_errno(code, f)
+            # §4.5: 2 file missing, 3 missing in storage (unreadable), 4 size mismatch
+            return self._serve(t, pkg, f, lambda c: self.ota_errno(c, f), (2, 3, 4), kind)
+        if e:
+            return self.api(e, None, kind)
+        if tail == ["version"] and method in ("GET", "POST"):
+            return api(ts.version, kind, d, method, body)
+        if tail == ["check"] and method == "GET":
+            return api(ts.check, kind, d, q)
+        if len(tail) == 2 and tail[1] == "check" and method == "GET":
+            if "token_check_errno" in f and ("token_check_errno_count" not in f or sim.faults.take(
+                    dev, tail[0] if tail[0].isdigit() else None, "token_check_errno_count")):
+                return self.api(f["token_check_errno"], None, kind)
+            return api(ts.task_check, kind, d, tail[0])
+        if len(tail) == 2 and tail[1] == "status" and method == "POST":
+            return api(ts.step, kind, d, tail[0], body)
+        self.respond(404, json.dumps(dialects.envelope(kind, 2)[0]).encode())
+
+    def ota_errno(self, code, f):
+        # §4.5: the download's error is the Ota-Errno header; HTTP 200 (S5) by default,
+        # mode ota_errno_status=403 for S7's reading (a non-200 status). Empty body.
+        st = int(f.get("ota_errno_status", 200))
+        self._status, self._errno = st, "Ota-Errno %d" % code
+        self._send(self._head(st, [("Content-Type", "application/octet-stream;charset=UTF-8"),
+                                   ("Ota-Errno", str(code)), ("Content-Length", "0")]))
+
     # -- download ---------------------------------------------------------------------------
     # Query: dev_id (optional), s_id (optional NB-IoT base-station id, section 10: accepted,
     # decides nothing). The one-byte answers (section 10): 1 resource not found (no
@@ -476,21 +524,28 @@ class Handler(BaseHTTPRequestHandler):
         code, t, pkg = sim.south.download_task(token, q)
         if code:
             return self.one_byte(code, enc)
+        self._serve(t, pkg, f, lambda c: self.one_byte(c, enc), (1, 4, 2))
+
+    # A download's answer, every dialect: refuse(code) answers an error; missing /
+    # unreadable / size: the codes for the file missing, unreadable, of the wrong size;
+    # kind: None legacy, or the task-id dialect (its Ota-Errno and range headers).
+    def _serve(self, t, pkg, f, refuse, codes, kind=None):
+        sim = self.server.sim
         if "dl_error" in f and ("dl_error_count" not in f or sim.faults.take(t["dev_id"], t["id"], "dl_error_count")):
-            return self.one_byte(f["dl_error"], enc)
+            return refuse(f["dl_error"])
         if not os.path.exists(pkg["path"]):
-            return self.one_byte(1, enc)
+            return refuse(codes[0])
         data = sim.package_bytes(pkg)
         if data is None:
-            return self.one_byte(4, enc)
+            return refuse(codes[1])
         if len(data) != pkg["size"]:
-            return self.one_byte(2, enc)
+            return refuse(codes[2])
         n = len(data)
         rng = None if f.get("ignore_range") else ranges.parse(self.headers.get("Range"), n)
         if rng and rng[0] == rng[1] and n >= 2:
             short = f.get("short_range", "error")
             if short == "error":
-                return self.one_byte(5, enc)
+                return refuse(5)
             if short == "whole":
                 rng = None
         a, b = rng if rng else (0, n - 1)
@@ -502,9 +557,16 @@ class Handler(BaseHTTPRequestHandler):
         status = 206 if rng else 200
         hdrs = [("Content-Type", "application/octet-stream"),
                 ("Content-Disposition", 'attachment; filename="%s"' % pkg["name"])]
-        if status == 206 or f.get("whole_content_range", True):
-            d = 1 if f.get("wrong_content_range") else 0
+        d = 1 if f.get("wrong_content_range") else 0
+        if kind == dialects.STUDIO:
+            # §9.5 (T3): Content-Range-Start / -End, plain integers, on a partial answer
+            if status == 206:
+                hdrs += [("Content-Range-Start", str(a + d)), ("Content-Range-End", str(b + d))]
+        elif status == 206 or (not kind and f.get("whole_content_range", True)):
+            # legacy §5/§10; fuse-ota §4.5: 206 with "bytes a-b/total" (S5), 200 without
             hdrs.append(("Content-Range", "bytes %d-%d/%d" % (a + d, b + d, n)))
+        if kind:
+            hdrs.append(("Ota-Errno", "0"))  # §4.5 (S1 capture): 0 on success
         chunked = f.get("chunked", False)
         if chunked:
             hdrs.append(("Transfer-Encoding", "chunked"))

@@ -107,6 +107,12 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(SCHEMA)
+        # The dialect columns (issue 14, sim/dialects.py), added to a database made before.
+        for table, col in (("products", "platform TEXT DEFAULT 'legacy'"), ("products", "user_id TEXT"),
+                           ("products", "user_key TEXT"), ("devices", "dev_key TEXT")):
+            have = [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % table)]
+            if col.split()[0] not in have:
+                self.db.execute("ALTER TABLE %s ADD COLUMN %s" % (table, col))
         self._tok = {}  # token -> task id (a refreshed token is dropped)
 
     def close(self):
@@ -134,37 +140,51 @@ class Store:
     def product(self, pid):
         return self.q1("SELECT * FROM products WHERE pid=?", (str(pid),))
 
-    def ensure_product(self, pid, access_key):
+    # platform: legacy | fuse | studio (the product's dialect, sim/dialects.py); user_id
+    # and user_key: the account whose user-level tokens the fuse dialect accepts.
+    def ensure_product(self, pid, access_key, platform=None, user_id=None, user_key=None):
         from onenet_ota import auth
         from onenet_ota.errors import ConfigError
 
         pid = str(pid)
         if not pid or "/" in pid:
             raise AdminError("product_id: required, no '/'")
+        if platform not in (None, "legacy", "fuse", "studio"):
+            raise AdminError("platform: legacy, fuse or studio")
         try:
-            auth.decode_key(access_key or "")
+            for k in (access_key or "", user_key) if user_key is not None else (access_key or "",):
+                auth.decode_key(k)
         except ConfigError:
-            raise AdminError("access_key: not base64")
+            raise AdminError("access_key / user_key: not base64")
+        if user_id is not None and not str(user_id).isdigit():
+            raise AdminError("user_id: digits")
         with self.lock:
             p = self.product(pid)
             if p is None:
-                self.x("INSERT INTO products VALUES (?,?,?)", (pid, access_key, self.clock.now()))
+                self.x("INSERT INTO products (pid, access_key, created, platform, user_id, user_key)"
+                       " VALUES (?,?,?,?,?,?)", (pid, access_key, self.clock.now(), platform or "legacy",
+                                                 None if user_id is None else str(user_id), user_key))
             elif p["access_key"] != access_key:
                 raise AdminError("product %s exists with a different access key" % pid, 409)
+            elif platform and p["platform"] != platform:
+                raise AdminError("product %s is a %s product" % (pid, p["platform"]), 409)
+            elif user_id is not None:
+                self.x("UPDATE products SET user_id=?, user_key=? WHERE pid=?", (str(user_id), user_key, pid))
         return pid
 
     def device(self, dev_id):
         return self.q1("SELECT * FROM devices WHERE dev_id=?", (str(dev_id),))
 
-    def ensure_device(self, dev_id, pid, f_version=None, s_version=None):
+    # dev_key: the device's own key (device-level tokens, fuse and Studio).
+    def ensure_device(self, dev_id, pid, f_version=None, s_version=None, dev_key=None):
         dev_id = str(dev_id)
         if not dev_id:
             raise AdminError("dev_id: required")
         with self.lock:
             d = self.device(dev_id)
             if d is None:
-                self.x("INSERT INTO devices (dev_id, pid, f_version, s_version, created) VALUES (?,?,?,?,?)",
-                       (dev_id, str(pid), f_version, s_version, self.clock.now()))
+                self.x("INSERT INTO devices (dev_id, pid, f_version, s_version, created, dev_key)"
+                       " VALUES (?,?,?,?,?,?)", (dev_id, str(pid), f_version, s_version, self.clock.now(), dev_key))
                 self.event(dev_id, None, "device_created", product_id=str(pid))
             elif d["pid"] != str(pid):
                 raise AdminError("device %s belongs to product %s" % (dev_id, d["pid"]), 409)
@@ -176,6 +196,9 @@ class Store:
             t = self.q1("SELECT * FROM tasks WHERE dev_id=? ORDER BY id DESC LIMIT 1", (d["dev_id"],))
             d["task"] = self.task_view(t) if t else None
             d["product_id"] = d.pop("pid")
+            d["has_key"] = bool(d.pop("dev_key", None))  # no key in an admin answer
+            p = self.product(d["product_id"])
+            d["platform"] = p["platform"] if p else None
         return out
 
     # -- packages / tasks -------------------------------------------------------------
