@@ -162,11 +162,11 @@ def test_cancel_mid_download_by_the_download(denv):
     data = image(128 * 1024, "V1.4")
     t = denv.publish(data, "V1.4")
     denv.sim.fault(DEVN, cancel_at=50 * 1024)
-    s = denv.run()
+    s = denv.run(sets=["progress_every=0"])  # no step to learn it from: the download tells
     _ok(denv, s, "cancelled")
     assert denv.task(t["id"])["state"] == "cancelled"
     assert denv.codes(t["id"]) == [] and not denv.journal_exists()
-    assert "Ota-Errno" not in denv.logtext() or "errno 3 (download refused)" in denv.logtext()
+    assert "download: errno 3 (Ota-Errno 5)" in denv.logtext(), denv.logtext()
 
 
 def test_cancel_on_the_simulator_mid_download(denv):
@@ -183,6 +183,35 @@ def test_cancel_on_the_simulator_mid_download(denv):
     assert denv.task(t["id"])["state"] == "cancelled"
     assert s["bytes"] < len(data)
     assert denv.codes(t["id"]) == [] and not denv.journal_exists()
+
+
+def test_cancel_seen_by_a_progress_step(denv):
+    # One long range streams; the task is cancelled once the device reported 20 %: the
+    # next step is refused 20 "task finish" (§4.6), the dialect asks {tid}/check (6) and
+    # the agent stops at once, the rest of the package never read.
+    import threading
+    import time
+
+    data = image(400 * 1024, "V1.4")
+    t = denv.publish(data, "V1.4")
+    denv.sim.fault(DEVN, bandwidth=400 * 1024)
+
+    def watch():
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 20:
+            if any(e["detail"]["step"] >= 20 for e in denv.events("progress", t["id"])):
+                denv.sim.cancel(t["id"])
+                return
+            time.sleep(0.01)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    s = denv.run()
+    th.join(5)
+    _ok(denv, s, "cancelled")
+    assert s["bytes"] < len(data) and denv.codes(t["id"]) == [] and not denv.journal_exists()
+    log = denv.logtext()
+    assert "download: errno 22 (task cancelled)" in log and "Ota-Errno" not in log, log
 
 
 # -- the token forms (§2.1) and the auth-in-query download (fuse) -------------------------------

@@ -178,8 +178,7 @@ class Agent:
         i = 0
         while not call >> i & 1:
             i += 1
-        self.log("%s: errno %d (%s)" % (_CALLS[i], n - 1000 if n > 1000 else n,
-                                        "download refused" if n > 1000 else e.msg))
+        self.log("%s: errno %d (%s)" % (_CALLS[i], n - 1000 if n > 1000 else n, e.msg))
         if act < _CANCEL:
             return act
         if act == _CANCEL or act == _FINISHED:
