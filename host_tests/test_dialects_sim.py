@@ -209,3 +209,30 @@ def test_type_mismatch_and_platform_isolation(tmp_path):
         assert d["errno"] == 1
     finally:
         env.sim.stop()
+
+
+def test_admin_api_creates_a_device_of_any_dialect(tmp_path):
+    sim = Simulator(str(tmp_path / "sim"), port=0).start()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+        body = {"dev_id": "s1", "product_id": "StudioPid1", "access_key": PKEY, "platform": "studio",
+                "dev_key": DKEY}
+        c.request("POST", "/admin/devices", body=json.dumps(body),
+                  headers={"Authorization": "Bearer " + sim.admin_token, "Content-Type": "application/json"})
+        r = c.getresponse()
+        d = json.loads(r.read())
+        assert r.status == 200 and d["platform"] == "studio" and d["has_key"] is True
+        assert "dev_key" not in json.dumps(d) and DKEY not in json.dumps(d)  # no key in an admin answer
+        c.request("GET", "/admin/devices", headers={"Authorization": "Bearer " + sim.admin_token})
+        devs = json.loads(c.getresponse().read())["devices"]
+        assert [(x["dev_id"], x["platform"]) for x in devs] == [("s1", "studio")]
+        assert DKEY not in json.dumps(devs)
+        c.close()
+        # the device answers on the Studio path with its device-level token (§9.4)
+        a = api_tid.sign("products/StudioPid1/devices/s1", DKEY, ET, "sha1", "2018-10-31")
+        c = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+        c.request("GET", "/ota/StudioPid1/s1/check?type=2&version=V1", headers={"Authorization": a})
+        assert json.loads(c.getresponse().read())["errno"] == 10
+        c.close()
+    finally:
+        sim.stop()

@@ -85,7 +85,7 @@ def _dispatch(sim, method, path, q, body, h):
         if method == "POST":
             b = _json(body)
             return sim.add_device(b["dev_id"], b["product_id"], b["access_key"], b.get("f_version"),
-                                  b.get("s_version"))
+                                  b.get("s_version"), **_dialect_fields(b))
     if parts == ["admin", "tasks"] and method == "GET":
         return {"tasks": sim.tasks(q.get("dev_id"))}
     if parts == ["admin", "tasks"] and method == "POST":
@@ -116,6 +116,8 @@ def _dispatch(sim, method, path, q, body, h):
             if k in q:
                 kw[k] = q[k]
         kw["replace"] = q.get("replace", "") in ("1", "true", "yes")
+        if q.get("platform"):
+            kw["platform"] = q["platform"]  # the product's dialect (below)
         return sim.publish(data=body, **kw)
     if parts == ["admin", "events"] and method == "GET":
         return {"events": sim.events(q.get("dev_id"), int(q["task"]) if q.get("task") else None,
@@ -315,3 +317,14 @@ def _page():
 
 
 PAGE, _PAGE_HEADERS = _page()
+
+
+# -- issue 14 (dialects): a product's platform and the keys of its other token levels ---------
+# POST /admin/devices {"dev_id", "product_id", "access_key", "platform": legacy|fuse|studio,
+# "user_id", "user_key" (fuse user-level tokens), "dev_key" (device-level tokens)};
+# publish takes ?platform=. sim/dialects.py serves them.
+_DIALECT = ("platform", "user_id", "user_key", "dev_key")
+
+
+def _dialect_fields(b):
+    return {k: b[k] for k in _DIALECT if b.get(k) is not None}
