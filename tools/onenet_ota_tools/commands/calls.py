@@ -158,7 +158,8 @@ def _manuf_model(a):
 def do_check(s, a):
     if not a.version:
         raise CommandError("check needs --version (the device's current version)", EXIT_USAGE)
-    manuf, model = _manuf_model(a)
+    # fuse-ota / Studio checks carry only type and version (new-api §4.3)
+    manuf, model = _manuf_model(a) if s.platform == "legacy" else (None, None)
     task = s.api().check(a.type, a.version, manuf, model, a.cdn, a.signals, a.powers)
     task["ipPort"] = _fmt_ipport(task.get("ipPort"))
     return task
@@ -180,7 +181,7 @@ _TASK_FIELDS = ("target", "token", "size", "md5", "type", "signal", "power", "re
 def _check(s, a):
     task = do_check(s, a)
     lines = ["task for dev_id %s (type %d %s):" % (s.dev_id(), a.type, "FOTA" if a.type == 1 else "SOTA")]
-    for k in _TASK_FIELDS:
+    for k in _TASK_FIELDS + (("status",) if "status" in task else ()):  # status: fuse/studio
         v = task.get(k)
         if k == "type":
             v = "%s (%s package)" % (v, "full" if v == 1 else "differential")
@@ -204,12 +205,16 @@ def token_of(s, a):
 
 def _token_check(s, a):
     tok, _ = token_of(s, a)
-    s.api().check_token(tok)
+    st = s.api().check_token(tok)
+    if s.platform != "legacy":  # GET …/{tid}/check: the task's status 1-3 (new-api §4.4)
+        s.out("task %s: status %d (%s)" % (tok, st, ("pending", "downloading", "upgrading")[st - 1]))
+        return {"errno": 0, "dev_id": s.dev_id(), "token": tok, "status": st}
     s.out("token %s: valid (errno 0); a pending task is now downloading" % tok)
     return {"errno": 0, "dev_id": s.dev_id(), "token": tok}
 
 
 def _tasking(s, a):
+    _legacy_only(s, "tasking")
     # The documented shape (section 10): data is one task, the fields of a check answer.
     # Called through the firmware's Api._call (not Api.tasking) so this command keeps the
     # platform's shape whatever the device side makes of it.
@@ -246,6 +251,8 @@ def _report(s, a):
         if value not in errnos.RESULTS:
             print("warning: %d is not a documented result code; the platform should answer errno 2" % value,
                   file=sys.stderr)
+    if a.old_form:
+        _legacy_only(s, "--old-form")
     tok, _ = token_of(s, a)
     api = s.api()
     if a.old_form:
@@ -267,6 +274,12 @@ def _report(s, a):
                    meaning_zh=r[2] if r else None)
     return out
 
+
+
+def _legacy_only(s, what):
+    if s.platform != "legacy":
+        raise CommandError("%s: a legacy (ota/south) call; --platform %s has no such endpoint" % (what, s.platform),
+                           EXIT_USAGE)
 
 
 def valid_token(tok):

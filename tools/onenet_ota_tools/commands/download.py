@@ -167,6 +167,9 @@ def _download(s, a):
     if ip:
         host, port = s.use_ip_port(ip)  # the package comes from the check's ipPort
         s.out("downloading from %s:%s (ipPort)" % (host, port))
+    if s.platform != "legacy" and (a.range_spec or not (a.size or (task or {}).get("size"))):
+        # fuse-ota / Studio: through the dialect's Api.fetch only (it needs the size)
+        raise CommandError("--platform %s: give the check options or --size (no --range)" % s.platform, EXIT_USAGE)
     if a.range_spec:
         if a.md5:
             raise CommandError("--md5 checks the whole file; it does not go with --range", EXIT_USAGE)
@@ -185,7 +188,7 @@ def _download(s, a):
                            EXIT_USAGE)
     resumed = have
     c = s.client
-    api = s.api(auth=False)
+    api = s.api(auth=s.platform != "legacy")  # fuse-ota / Studio downloads carry the token
     path = "/ota/south/download/" + tok
     buf = bytearray(8192)  # written out as it comes: an interruption keeps all but < 8 KiB
     bar = None

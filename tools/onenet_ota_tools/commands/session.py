@@ -17,7 +17,6 @@ import sys
 
 from onenet_ota import api as fw_api
 from onenet_ota.errors import ConfigError, NetError, OtaError, PlatformError, ProtocolError, Timeout
-from onenet_ota.http import Client
 from onenet_ota.transport import SocketTransport
 
 from .. import creds as C
@@ -140,6 +139,15 @@ def session_arguments(p, epilog):
                    help="HMAC for the computed Authorization (default sha1)")
     g.add_argument("--et", type=int_range(0, 10 ** 11), metavar="UNIX", help="expiry of the computed Authorization "
                    "(default: now + %d s)" % C.DEFAULT_TTL)
+    d = p.add_argument_group("platform dialect (docs/dialects.md)")
+    d.add_argument("--platform", choices=("legacy", "fuse", "studio"), default="legacy",
+                   help="legacy ota/south (default), fuse (fuse-ota: dev-id is the device name) or studio")
+    d.add_argument("--token-res", choices=("product", "device", "user"),
+                   help="fuse/studio token level (default: fuse user, studio device); --access-key is "
+                   "that level's key")
+    d.add_argument("--token-version", choices=("2018-10-31", "2022-05-01"),
+                   help="fuse/studio token version (default: fuse 2022-05-01, studio 2018-10-31)")
+    d.add_argument("--user-id", metavar="ID", help="fuse user-level token: the account's id")
     g.add_argument("--config", metavar="FILE", help="JSON config (default %s if it exists)"
                    % "~/.config/onenet-ota/config.json")
     g.add_argument("--timeout", type=finite_float(0, 3600, strict_lo=True), default=10.0, metavar="S",
@@ -178,8 +186,12 @@ class Session:
         host, port, tls = C.parse_server(self.server)
         self.rec = Recorder() if args.raw else None
         self._tls, self._ca = tls, args.ca
-        self.client = Client(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
-                             tls=tls, ca=args.ca)
+        # The platform's dialect (the firmware's own module, agent._dialect): its Client
+        # reads Ota-Errno and Content-Range-Start/End.
+        self.platform = getattr(args, "platform", None) or "legacy"
+        self._dialect = _dialect(self.platform)
+        self.client = self._dialect.Client(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
+                                           tls=tls, ca=args.ca)
         self._api = None
         self.lines = []
 
@@ -196,10 +208,33 @@ class Session:
         # The one place the platform's Api (its paths and JSON shapes) is picked.
         if self._api is None or (auth and not self._api_auth):
             a = self.args
-            value = self.creds.authorization(a.method, a.et) if auth else ""
-            self._api = fw_api.Api(self.client, self.dev_id(auth) or "0", value, 64 * 1024)
+            if self.platform != "legacy":
+                self._api = self._tid_api(auth)
+            else:
+                value = self.creds.authorization(a.method, a.et) if auth else ""
+                self._api = fw_api.Api(self.client, self.dev_id(auth) or "0", value, 64 * 1024)
             self._api_auth = auth
         return self._api
+
+    def _tid_api(self, auth):
+        # fuse-ota / Studio: the config the device would have, checked by the dialect
+        # (defaults filled in), and its token (given, or signed at the chosen level).
+        import time
+
+        a = self.args
+        cfg = {"product_id": self.creds.product_id or "", "dev_id": self.dev_id(), "access_key": self.creds._key,
+               "method": a.method, "token_res": a.token_res, "token_version": a.token_version,
+               "user_id": a.user_id, "download_auth": "header", "host": self.client.host}
+        self._dialect.check(cfg, cfg)
+        value = ""
+        if auth:
+            value = self.creds.given_authorization
+            if not value:
+                if not self.creds._key or not self.creds.product_id:
+                    raise C.CredsError("no credentials: give --product-id and --access-key (the %s key), "
+                                       "or --authorization" % cfg["token_res"])
+                value = self._dialect.authorization(cfg, a.et or int(time.time()) + C.DEFAULT_TTL)
+        return self._dialect.Api(self.client, cfg, value, 64 * 1024)
 
     def out(self, text):
         # Human output, printed after the --raw exchanges (see close).
@@ -230,6 +265,16 @@ class Session:
         self.client.close()
         self.client.addr = (host, int(port))
         return host, port
+
+
+def _dialect(platform):
+    if platform == "fuse":
+        from onenet_ota import api_fuse as d
+    elif platform == "studio":
+        from onenet_ota import api_studio as d
+    else:
+        d = fw_api
+    return d
 
 
 def _platform_message(e, call):
