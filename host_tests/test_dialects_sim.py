@@ -20,11 +20,11 @@ ET = 4102444800
 
 
 def user_token(et=ET, key=UKEY):
-    return api_tid.sign("userid/" + UID, key, et, "sha1", "2022-05-01")
+    return api_tid.token("userid/" + UID, key, et, "sha1", "2022-05-01")
 
 
 def dev_token(version="2018-10-31"):
-    return api_tid.sign("products/%s/devices/%s" % (PID, DEVN), DKEY, ET, "sha1", version)
+    return api_tid.token("products/%s/devices/%s" % (PID, DEVN), DKEY, ET, "sha1", version)
 
 
 class Env:
@@ -166,12 +166,12 @@ def test_version_fields_and_auth(e):
     assert e.code(d) == (2 if e.kind == "fuse" else 0)
     assert e.code(e.call("POST", "version", {"s_version": "V1.1", "f_version": "M1"})) == 0
     assert e.code(e.call("GET", "check?type=2&version=V1.1", auth=False)) == 1
-    bad = user_token(key=DKEY) if e.kind == "fuse" else api_tid.sign(
+    bad = user_token(key=DKEY) if e.kind == "fuse" else api_tid.token(
         "userid/" + UID, UKEY, ET, "sha1", "2022-05-01")  # Studio: no user level (§9.4)
     assert e.code(e.call("GET", "check?type=2&version=V1.1", headers={"Authorization": bad})) == 1
     assert e.code(e.call("GET", "check?type=2&version=V1.1", headers={"Authorization": user_token(et=1000)})) == 1
     # the other accepted forms (§2.1, §9.4)
-    forms = [dev_token(), api_tid.sign("products/" + PID, PKEY, ET, "sha256", "2018-10-31")]
+    forms = [dev_token(), api_tid.token("products/" + PID, PKEY, ET, "sha256", "2018-10-31")]
     if e.kind == "fuse":
         forms.append(dev_token("2022-05-01"))
     for a in forms:
@@ -229,7 +229,7 @@ def test_admin_api_creates_a_device_of_any_dialect(tmp_path):
         assert DKEY not in json.dumps(devs)
         c.close()
         # the device answers on the Studio path with its device-level token (§9.4)
-        a = api_tid.sign("products/StudioPid1/devices/s1", DKEY, ET, "sha1", "2018-10-31")
+        a = api_tid.token("products/StudioPid1/devices/s1", DKEY, ET, "sha1", "2018-10-31")
         c = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
         c.request("GET", "/ota/StudioPid1/s1/check?type=2&version=V1", headers={"Authorization": a})
         assert json.loads(c.getresponse().read())["errno"] == 10

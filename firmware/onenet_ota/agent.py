@@ -11,6 +11,10 @@
 #
 # RULES (a platform errno, by the call it answered -> what to do): see _RULES below.
 #
+# DIALECTS (api.dialect: legacy api.py, fuse-ota api_fuse.py, Studio api_studio.py):
+# the paths, envelope, token form and task handle (token or tid) of the platform; each
+# turns its codes into the legacy errnos _RULES answers, so nothing here branches on it.
+#
 # Resume: the journal holds the task's md5/size/target/slot and the offset durably
 # written; a matching journal resumes there, the digest rebuilt from the sink. Link
 # errors are retried per request with backoff; every failed download attempt spends one
@@ -19,6 +23,7 @@
 # without sleeping or reporting.
 import time
 
+from .api import authorization, dialect
 from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
 from .journal import Journal
 
@@ -90,10 +95,10 @@ class Agent:
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
-        d = _dialect(cfg["platform"])
+        d = dialect(cfg["platform"])
         self._Client = d.Client
         self.c = self._client()
-        self.api = d.make(self.c, cfg, self._authorization(d))
+        self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d))
         global _said_tls
         if not _said_tls:
             _said_tls = True
@@ -112,30 +117,6 @@ class Agent:
         c = self.cfg
         return self._Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
                             c["tls"], c["ca"], c["insecure"], c["conn_requests"])
-
-    # The Authorization value, and where its expiry came from (said in the log): a
-    # precomputed one from the config; else signed here, valid for et_ttl seconds when
-    # the board knows the time (ESP32's RTC, a modem's network time), else until the
-    # configured et. Needs no wall clock: nRF52832 builds have no time.time(). The
-    # dialect signs (its res and version: product, device or user level).
-    def _authorization(self, dialect):
-        c = self.cfg
-        if c.get("authorization"):
-            self.log("token: precomputed (config)")
-            return c["authorization"]
-        et = c["et"]
-        now = None
-        if c["et_ttl"]:
-            try:
-                now = self.b.now()
-            except OtaError:
-                now = None
-        if now:
-            et = now + c["et_ttl"]
-            self.log("token: signed, valid %d s (board clock)" % c["et_ttl"])
-        else:
-            self.log("token: signed, valid until et %d%s" % (et, " (no clock)" if c["et_ttl"] else ""))
-        return dialect.authorization(c, et)
 
     # -- plumbing ------------------------------------------------------------
 
@@ -321,15 +302,12 @@ class Agent:
             # a whole image it would brick the slot (§10). Refused before any byte.
             self._fail(task["token"], 206, "differential package (type %d): this device applies full images only"
                        % task["type"])
-        self._route(task)
         return task, rec
 
     def _step_download(self, task, rec):
-        from .fetch import download
+        from .fetch import step
 
-        self._validate(task)
-        self._token_check(task)
-        download(self, task, rec)  # -> rec["state"] "ready"
+        step(self, task, rec)  # route, validate, token check, download -> rec["state"] "ready"
 
     # "ready": verified (maybe in an earlier boot: a power cut after the md5 check, the
     # sink whole, 101 maybe not reported, the commit maybe not done).
@@ -359,28 +337,6 @@ class Agent:
             return self.b.running_slot() == rec["slot"]
         return self.b.running_version() == rec["target"]
 
-    # cdn=false: the device resolves no names and downloads from the ipPort the check
-    # answer gives (the Host header stays the platform's name). ipPort comes as
-    # "host:port", as "host" (the platform's port) or not at all (§10): then the
-    # download goes to the platform's host like every other call.
-    # A download in one long range holds its connection to the end: then progress goes
-    # on the API connection while the download's TCP window keeps the link busy, so a
-    # report costs the download nothing (a modem board keeps one socket: bounded ranges).
-    # The connection already open (warm: no handshake on the download's path) carries
-    # the download; the JSON calls move to a new one, opened at the first progress step
-    # while the download streams.
-    def _route(self, task):
-        c = self.cfg
-        ip = None if c["cdn"] else task["ipPort"]
-        if self.api.dl is not self.c:
-            return
-        if ip:
-            self.api.dl = self._client()
-            self.api.dl.addr = (ip[0], ip[1] or c["port"])
-            self.log("downloads from %s:%d" % self.api.dl.addr)
-        elif not c["request"] and c["progress_every"] and not getattr(self.b, "connect", None):
-            self.c = self.api.c = self._client()
-
     # Report the running version unless the platform already has it (report_version
     # "changed", the default; "always": every cycle).
     def _report_version(self, version, force=False):
@@ -409,55 +365,6 @@ class Agent:
             t["interval"] = c["max_interval"]
         return t
 
-    # Capacity, then signal/power against the task's thresholds (wait and retry).
-    def _validate(self, task):
-        # Capacity only: begin() would reset a partial image the journal resumes.
-        if task["size"] > self.sink().capacity:
-            self._fail(task["token"], 102, "image %d > capacity %d" % (task["size"], self.sink().capacity))
-        for i in range(task["retry"] + 1):
-            sig, pwr = self.b.signal(), self.b.power()
-            if (sig is None or sig >= task["signal"]) and (pwr is None or pwr >= task["power"]):
-                return
-            self.log("signal %s / power %s under the task's thresholds: waiting" % (sig, pwr))
-            self._pause(task, i)
-        self._fail(task["token"], 106 if sig is not None and sig < task["signal"] else 105,
-                   "signal or power too low")
-
-    def _token_check(self, task):
-        try:
-            self._net(self.api.check_token, task["token"])
-            self.log("token checked: downloading")
-        except PlatformError as e:
-            if self._answer(_TOKEN, e, task) == _WAIT:
-                self._recheck(task)
-
-    # The token was refused or the task is paused: ask for the task again. Same
-    # package -> carry on with its (maybe new) token; paused -> wait `interval` without
-    # spending a retry (at most pause_waits times); changed or gone -> stop.
-    def _recheck(self, task):
-        for i in range(self.cfg["pause_waits"] + 1):
-            t = self._check(self.summary["old_version"], _RECHECK)
-            if t is None:
-                why = self._no_task(task["token"])
-                if why != "paused":
-                    self._forget()
-                    raise Stop(why)
-            elif t != "paused":
-                if t["md5"] != task["md5"] or t["size"] != task["size"] or t["target"] != task["target"]:
-                    self.log("task changed: starting over")
-                    self._forget()
-                    raise Stop("failed")
-                task["token"] = t["token"]
-                task["retry"], task["interval"] = t["retry"], t["interval"]
-                try:
-                    self._net(self.api.check_token, task["token"])
-                    return
-                except PlatformError as e:
-                    self._answer(_TOKEN, e, task)  # returns only for _WAIT (paused)
-            self.log("task paused: waiting %d s" % task["interval"])
-            self._pause(task, i)
-        raise Stop("paused")
-
     # A check said "no task" while a package is under way: cancelled, gone, or paused
     # where the platform hides a paused task from the check (§10 leaves it open; the
     # simulator's paused_check=11). The token check tells: 17 paused, 22 cancelled.
@@ -472,18 +379,6 @@ class Agent:
                 self.log("no task, but its token says paused")
                 return "paused"
         return "cancelled"
-
-
-# The platform's dialect (api.py legacy, api_fuse.py, api_studio.py): imported only
-# when used, each its own manifest part. -> the module (Client, authorization, make).
-def _dialect(platform):
-    if platform == "fuse":
-        from . import api_fuse as d
-    elif platform == "studio":
-        from . import api_studio as d
-    else:
-        from . import api as d
-    return d
 
 
 def _jitter(ms):

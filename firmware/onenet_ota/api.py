@@ -2,7 +2,7 @@
 # Every answer is checked before use: errno -> PlatformError, fields of a task
 # validated (token charset, size, md5, version format, ipPort). Messages carry no
 # secrets: the Authorization value and download tokens never appear in them.
-from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
+from .errors import ConfigError, NetError, OtaError, PlatformError, ProtocolError, const
 from .http import Client  # noqa: F401 (the agent takes its client class from the dialect)
 
 try:
@@ -92,12 +92,50 @@ def _clean(msg):
     return out
 
 
-# The legacy dialect's part of the agent (agent._dialect; api_fuse.py and api_studio.py
+# The legacy dialect's part of the agent (dialect() below; api_fuse.py and api_studio.py
 # are the others): the product-level 2018-10-31 token, and the Api.
-def authorization(cfg, et):
+def sign(cfg, et):
     from .auth import token
 
     return token(cfg["product_id"], cfg["access_key"], et, cfg["method"])
+
+
+# The Authorization value, and where its expiry came from (said in the log): a
+# precomputed one from the config; else signed here, valid for et_ttl seconds when
+# the board knows the time (ESP32's RTC, a modem's network time), else until the
+# configured et. Needs no wall clock: nRF52832 builds have no time.time(). The
+# dialect signs (its res and version: product, device or user level).
+def authorization(c, board, log, dialect):
+    if c.get("authorization"):
+        log("token: precomputed (config)")
+        return c["authorization"]
+    et = c["et"]
+    now = None
+    if c["et_ttl"]:
+        try:
+            now = board.now()
+        except OtaError:
+            now = None
+    if now:
+        et = now + c["et_ttl"]
+        log("token: signed, valid %d s (board clock)" % c["et_ttl"])
+    else:
+        log("token: signed, valid until et %d%s" % (et, " (no clock)" if c["et_ttl"] else ""))
+    return dialect.sign(c, et)
+
+
+# The platform's dialect (api.py legacy, api_fuse.py, api_studio.py): imported only
+# when used, each its own manifest part. -> the module (Client, sign, make).
+def dialect(platform):
+    if platform == "fuse":
+        from . import api_fuse as d
+    elif platform == "studio":
+        from . import api_studio as d
+    else:
+        import sys
+
+        d = sys.modules[__name__]
+    return d
 
 
 def make(client, cfg, auth):

@@ -1,7 +1,7 @@
 # fuse-ota, the current OneNET platform's OTA (onenet-ota-new-api.md §1-7):
 # iot-api.heclouds.com/fuse-ota/{pro_id}/{dev_name}/..., answers {"code", "msg",
 # "request_id", "data"}. The shared path shape and the download are api_tid.py's.
-from .api_tid import Api as _Api, Client, authorization  # noqa: F401 (the agent's names)
+from .api_tid import Api as _Api, Client, sign  # noqa: F401 (the agent's names)
 from .api_tid import check as _check
 
 HOST = "iot-api.heclouds.com"  # §1 (multi); ota.heclouds.com serves the same paths (S11)

@@ -1,7 +1,7 @@
 # OneNET Studio OTA (onenet-ota-new-api.md §9): studio-ota.heclouds.com/ota/{pro_id}/
 # {dev_name}/..., answers {"errno", "error", "data"} like the legacy API. The shared
 # path shape and the download (Ota-Errno, Content-Range-Start/End of T3) are api_tid.py's.
-from .api_tid import Api as _Api, Client, authorization  # noqa: F401 (the agent's names)
+from .api_tid import Api as _Api, Client, sign  # noqa: F401 (the agent's names)
 from .api_tid import check as _check
 
 HOST = "studio-ota.heclouds.com"  # §9.2

@@ -55,14 +55,14 @@ class Client(_Client):
 
 
 # The token (§2): the legacy HMAC over "et\nmethod\nres\nversion", any version and res.
-def sign(res, key, et, method, version):
+def token(res, key, et, method, version):
     msg = "%d\n%s\n%s\n%s" % (et, method, res, version)
     s = b2a_base64(hmac(method, decode_key(key), msg.encode())).strip()
     return "version=%s&res=%s&et=%d&method=%s&sign=%s" % (version, quote(res), et, method, quote(s))
 
 
 # res by level (§2.1): product, device (the MQTT password's), user (the account's key).
-def authorization(cfg, et):
+def sign(cfg, et):
     lvl = cfg["token_res"]
     if lvl == "user":
         res = "userid/" + cfg["user_id"]
@@ -70,7 +70,7 @@ def authorization(cfg, et):
         res = "products/" + cfg["product_id"]
         if lvl == "device":
             res += "/devices/" + cfg["dev_id"]
-    return sign(res, cfg["access_key"], et, cfg["method"], cfg["token_version"])
+    return token(res, cfg["access_key"], et, cfg["method"], cfg["token_version"])
 
 
 # config.check's part for these platforms (raw: the settings as given).

@@ -6,11 +6,27 @@
 # of a._buf (http.Client.readinto), the digest and the sink take the same memoryview,
 # the journal is written every journal_every bytes from its preallocated buffer.
 from . import digest
-from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, const, what as _what
+from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, Stop, const, what as _what
 
 
+# agent._RULES' names: what to do ...
+_WAIT = const(2)  # ... paused while under way: wait the task's interval, check again
 _AGAIN = const(4)  # ... check the task again first (a fresh token)
-_DL = const(8)  # where an answer came from: a download
+# ... and where an answer came from
+_RECHECK = const(2)  # a check again while a package is under way
+_TOKEN = const(4)  # a token check (fuse-ota / Studio: {tid}/check)
+_DL = const(8)  # a download
+
+
+# The download step (agent._STEPS "dl"): route the connections, validate the task
+# against the device, the token check, then the attempts.
+def step(a, task, rec):
+    _route(a, task)
+    _validate(a, task)
+    _token_check(a, task)
+    download(a, task, rec)
+
+
 
 
 # Attempts until the package is whole and verified. Every failed attempt, whatever
@@ -35,7 +51,7 @@ def download(a, task, rec):
             continue
         except PlatformError as e:
             if a._answer(_DL, e, task) == _AGAIN:
-                a._recheck(task)
+                recheck(a, task)
             err = e
         except (NetError, ProtocolError, OSError) as e:
             # OSError: the flash refused a write (a bad block). The digest took the
@@ -215,3 +231,77 @@ def verify(a, task, rec, reread):
     a.j.save(rec)
     a.log("md5 ok")
     return True
+
+
+# cdn=false: the device resolves no names and downloads from the ipPort the check
+# answer gives (the Host header stays the platform's name). ipPort comes as
+# "host:port", as "host" (the platform's port) or not at all (§10): then the
+# download goes to the platform's host like every other call.
+# A download in one long range holds its connection to the end: then progress goes
+# on the API connection while the download's TCP window keeps the link busy, so a
+# report costs the download nothing (a modem board keeps one socket: bounded ranges).
+# The connection already open (warm: no handshake on the download's path) carries
+# the download; the JSON calls move to a new one, opened at the first progress step
+# while the download streams.
+def _route(a, task):
+    c = a.cfg
+    ip = None if c["cdn"] else task["ipPort"]
+    if a.api.dl is not a.c:
+        return
+    if ip:
+        a.api.dl = a._client()
+        a.api.dl.addr = (ip[0], ip[1] or c["port"])
+        a.log("downloads from %s:%d" % a.api.dl.addr)
+    elif not c["request"] and c["progress_every"] and not getattr(a.b, "connect", None):
+        a.c = a.api.c = a._client()
+
+
+# Capacity, then signal/power against the task's thresholds (wait and retry).
+def _validate(a, task):
+    # Capacity only: begin() would reset a partial image the journal resumes.
+    if task["size"] > a.sink().capacity:
+        a._fail(task["token"], 102, "image %d > capacity %d" % (task["size"], a.sink().capacity))
+    for i in range(task["retry"] + 1):
+        sig, pwr = a.b.signal(), a.b.power()
+        if (sig is None or sig >= task["signal"]) and (pwr is None or pwr >= task["power"]):
+            return
+        a.log("signal %s / power %s under the task's thresholds: waiting" % (sig, pwr))
+        a._pause(task, i)
+    a._fail(task["token"], 106 if sig is not None and sig < task["signal"] else 105,
+               "signal or power too low")
+
+
+def _token_check(a, task):
+    try:
+        a._net(a.api.check_token, task["token"])
+        a.log("token checked: downloading")
+    except PlatformError as e:
+        if a._answer(_TOKEN, e, task) == _WAIT:
+            recheck(a, task)
+
+# The token was refused or the task is paused: ask for the task again. Same
+# package -> carry on with its (maybe new) token; paused -> wait `interval` without
+# spending a retry (at most pause_waits times); changed or gone -> stop.
+def recheck(a, task):
+    for i in range(a.cfg["pause_waits"] + 1):
+        t = a._check(a.summary["old_version"], _RECHECK)
+        if t is None:
+            why = a._no_task(task["token"])
+            if why != "paused":
+                a._forget()
+                raise Stop(why)
+        elif t != "paused":
+            if t["md5"] != task["md5"] or t["size"] != task["size"] or t["target"] != task["target"]:
+                a.log("task changed: starting over")
+                a._forget()
+                raise Stop("failed")
+            task["token"] = t["token"]
+            task["retry"], task["interval"] = t["retry"], t["interval"]
+            try:
+                a._net(a.api.check_token, task["token"])
+                return
+            except PlatformError as e:
+                a._answer(_TOKEN, e, task)  # returns only for _WAIT (paused)
+        a.log("task paused: waiting %d s" % task["interval"])
+        a._pause(task, i)
+    raise Stop("paused")

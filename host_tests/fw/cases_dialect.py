@@ -16,9 +16,9 @@ def _cfg(**kw):
 def case_worked_example():
     # §2.2: user level sha1 (2022-05-01), device level sha1 and product level sha256 (2018-10-31)
     return [
-        api_tid.sign("userid/498670", KEY, 1774161817, "sha1", "2022-05-01"),
-        api_tid.sign("products/XHm5ltr9qA/devices/d0", KEY, 1924833600, "sha1", "2018-10-31"),
-        api_tid.sign("products/XHm5ltr9qA", KEY, 1924833600, "sha256", "2018-10-31"),
+        api_tid.token("userid/498670", KEY, 1774161817, "sha1", "2022-05-01"),
+        api_tid.token("products/XHm5ltr9qA/devices/d0", KEY, 1924833600, "sha1", "2018-10-31"),
+        api_tid.token("products/XHm5ltr9qA", KEY, 1924833600, "sha256", "2018-10-31"),
     ]
 
 
@@ -26,12 +26,12 @@ def case_config_tokens():
     out = []
     c = _cfg(platform="fuse", user_id=498670)
     out.append([c["host"], c["token_res"], c["token_version"], c["user_id"]])
-    out.append(api_fuse.authorization(c, 1774161817))
+    out.append(api_fuse.sign(c, 1774161817))
     c = _cfg(platform="studio", method="sha1")
     out.append([c["host"], c["token_res"], c["token_version"]])
-    out.append(api_studio.authorization(c, 1924833600))
+    out.append(api_studio.sign(c, 1924833600))
     c = _cfg(platform="fuse", token_res="product", token_version="2018-10-31", method="sha256", host="h.example")
-    out.append([c["host"], api_fuse.authorization(c, 1924833600)])
+    out.append([c["host"], api_fuse.sign(c, 1924833600)])
     c = _cfg(product_id="123123")
     out.append([c["platform"], c["host"]])
     return out

@@ -189,7 +189,7 @@ class Session:
         # The platform's dialect (the firmware's own module, agent._dialect): its Client
         # reads Ota-Errno and Content-Range-Start/End.
         self.platform = getattr(args, "platform", None) or "legacy"
-        self._dialect = _dialect(self.platform)
+        self._dialect = fw_api.dialect(self.platform)
         self.client = self._dialect.Client(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
                                            tls=tls, ca=args.ca)
         self._api = None
@@ -233,7 +233,7 @@ class Session:
                 if not self.creds._key or not self.creds.product_id:
                     raise C.CredsError("no credentials: give --product-id and --access-key (the %s key), "
                                        "or --authorization" % cfg["token_res"])
-                value = self._dialect.authorization(cfg, a.et or int(time.time()) + C.DEFAULT_TTL)
+                value = self._dialect.sign(cfg, a.et or int(time.time()) + C.DEFAULT_TTL)
         return self._dialect.Api(self.client, cfg, value, 64 * 1024)
 
     def out(self, text):
@@ -265,16 +265,6 @@ class Session:
         self.client.close()
         self.client.addr = (host, int(port))
         return host, port
-
-
-def _dialect(platform):
-    if platform == "fuse":
-        from onenet_ota import api_fuse as d
-    elif platform == "studio":
-        from onenet_ota import api_studio as d
-    else:
-        d = fw_api
-    return d
 
 
 def _platform_message(e, call):

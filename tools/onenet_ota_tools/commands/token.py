@@ -48,7 +48,7 @@ def run(args):
     if args.method not in auth.METHODS:
         raise CommandError("method: one of md5, sha1, sha256", 2)
     try:
-        value = api_tid.sign(res, args.access_key, et, args.method, version)
+        value = api_tid.token(res, args.access_key, et, args.method, version)
     except ConfigError as e:
         raise CommandError(str(e), 2)
     print("res=%s et=%d method=%s version=%s" % (res, et, args.method, version))
