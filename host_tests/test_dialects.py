@@ -259,3 +259,22 @@ def test_legacy_path_does_not_know_a_fuse_device(tmp_path):
         assert os.path.exists(env.state) and s["bytes"] == 0
     finally:
         env.stop()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_nrf52832_profile_through_a_modem(tmp_path, runtime, platform):
+    # The nRF52832 module set (no json, hashlib, re, socket: the shim's nomods) through
+    # the BC26 modem simulator: the dialect modules need nothing the port lacks.
+    from onenet_ota_tools.commands import device
+
+    env = DialectEnv(tmp_path, runtime, platform)
+    try:
+        data = image(48 * 1024, "V1.4")
+        t = env.publish(data, "V1.4", manuf="102", model="10201")
+        s = device.run_device(env.args(("timeout_ms=3000", "chunk=1024"), board="nrf52832", modem="bc26"),
+                              log=env.log.append)
+        _ok(env, s, "updated")
+        assert s["code"] == 201 and s["sink_md5"] == md5(data) and env.codes(t["id"]) == [201]
+    finally:
+        env.stop()
