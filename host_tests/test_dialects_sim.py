@@ -226,6 +226,8 @@ def test_admin_api_creates_a_device_of_any_dialect(tmp_path):
         c.request("GET", "/admin/devices", headers={"Authorization": "Bearer " + sim.admin_token})
         devs = json.loads(c.getresponse().read())["devices"]
         assert [(x["dev_id"], x["platform"]) for x in devs] == [("s1", "studio")]
+        sim.add_device("5001", "123123", PKEY)  # a legacy device carries no platform (the page's column)
+        assert [x.get("platform") for x in sim.devices()] == ["studio", None]
         assert DKEY not in json.dumps(devs)
         c.close()
         # the device answers on the Studio path with its device-level token (§9.4)

@@ -198,7 +198,8 @@ class Store:
             d["product_id"] = d.pop("pid")
             d["has_key"] = bool(d.pop("dev_key", None))  # no key in an admin answer
             p = self.product(d["product_id"])
-            d["platform"] = p["platform"] if p else None
+            if p and p["platform"] and p["platform"] != "legacy":
+                d["platform"] = p["platform"]  # only a fuse-ota / Studio device says (the page's column)
         return out
 
     # -- packages / tasks -------------------------------------------------------------
