@@ -278,3 +278,32 @@ def test_nrf52832_profile_through_a_modem(tmp_path, runtime, platform):
         assert s["code"] == 201 and s["sink_md5"] == md5(data) and env.codes(t["id"]) == [201]
     finally:
         env.stop()
+
+
+def test_paused_then_resumed_on_the_simulator(denv):
+    # Neither dialect has a paused state (§4.4): the simulator hides a paused task from
+    # the check, {tid}/check shows the status it was paused in, downloads answer
+    # Ota-Errno 5. The agent waits (no retry spent) and carries on once it is resumed.
+    import threading
+    import time
+
+    data = image(128 * 1024, "V1.4")
+    t = denv.publish(data, "V1.4")
+    denv.sim.fault(DEVN, pause_at=40 * 1024)
+
+    def resume():
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 20:
+            if denv.task(t["id"])["state"] == "paused":
+                time.sleep(0.3)
+                denv.sim.resume(t["id"])
+                return
+            time.sleep(0.01)
+
+    th = threading.Thread(target=resume, daemon=True)
+    th.start()
+    s = denv.run(sets=["progress_every=0"])
+    th.join(5)
+    _ok(denv, s, "updated")
+    assert s["sink_md5"] == md5(data) and denv.codes(t["id"]) == [201]
+    assert "task paused: waiting" in denv.logtext()
