@@ -25,6 +25,7 @@ import time
 
 from .api import authorization, dialect
 from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
+from .http import Client
 from .journal import Journal
 
 
@@ -96,7 +97,7 @@ class Agent:
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
         d = dialect(cfg["platform"])
-        self._Client = d.Client
+        self._Client = getattr(d, "Client", Client)  # api_tid's reads Ota-Errno
         self.c = self._client()
         self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d))
         global _said_tls

@@ -3,7 +3,6 @@
 # validated (token charset, size, md5, version format, ipPort). Messages carry no
 # secrets: the Authorization value and download tokens never appear in them.
 from .errors import ConfigError, NetError, OtaError, PlatformError, ProtocolError, const
-from .http import Client  # noqa: F401 (the agent takes its client class from the dialect)
 
 try:
     from json import loads
@@ -125,7 +124,7 @@ def authorization(c, board, log, dialect):
 
 
 # The platform's dialect (api.py legacy, api_fuse.py, api_studio.py): imported only
-# when used, each its own manifest part. -> the module (Client, sign, make).
+# when used, each its own manifest part. -> the module (sign, make; Client where not http.Client).
 def dialect(platform):
     if platform == "fuse":
         from . import api_fuse as d

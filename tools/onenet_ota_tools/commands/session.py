@@ -17,6 +17,7 @@ import sys
 
 from onenet_ota import api as fw_api
 from onenet_ota.errors import ConfigError, NetError, OtaError, PlatformError, ProtocolError, Timeout
+from onenet_ota.http import Client
 from onenet_ota.transport import SocketTransport
 
 from .. import creds as C
@@ -190,7 +191,7 @@ class Session:
         # reads Ota-Errno and Content-Range-Start/End.
         self.platform = getattr(args, "platform", None) or "legacy"
         self._dialect = fw_api.dialect(self.platform)
-        self.client = self._dialect.Client(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
+        self.client = getattr(self._dialect, "Client", Client)(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
                                            tls=tls, ca=args.ca)
         self._api = None
         self.lines = []
