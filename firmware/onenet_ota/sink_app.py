@@ -76,6 +76,28 @@ def _size(p):
         return -1
 
 
+# Keep the first n bytes of path: copied through a small buffer into path + "~", then
+# put in its place (FAT's rename will not replace a file: remove first). A cut before the
+# rename leaves no .idx: the next resume starts the app folder again, never a torn one.
+def _keep(path, n):
+    tmp = path + "~"
+    buf = bytearray(64)
+    src = open(path, "rb")
+    dst = _open(tmp, "wb")
+    try:
+        while n:
+            k = src.readinto(memoryview(buf)[: n if n < 64 else 64])
+            if not k:
+                break
+            _append(dst, memoryview(buf)[:k])
+            n -= k
+    finally:
+        src.close()
+        dst.close()
+    _remove(path)
+    os.rename(tmp, path)
+
+
 def _isdir(p):
     try:
         return os.stat(p)[0] & 0x4000 != 0
@@ -290,14 +312,14 @@ class AppSink:
     # Run the parser over what the folder holds, up to offset -> where writing resumes
     # (offset, or less where .idx or a file is shorter: a power cut before the flush).
     def _replay(self, idx, offset):
+        # .idx is read piece by piece into the header buffer: a resume allocates no more
+        # than a whole-bundle read would need for one header (a 24 KiB heap has no room
+        # for all 256 entries' worth at once).
+        n_idx = _size(idx)
         try:
             f = open(idx, "rb")
         except OSError:
             return 0
-        try:
-            ib = f.read(_MAXFILES * (_ENT + _MAXPATH) + _HDR + _MAXMAN)
-        finally:
-            f.close()
         pos = ip = 0
         hb = self._hb
         try:
@@ -315,15 +337,16 @@ class AppSink:
                     if self._left:
                         break
                     self._end_file()
-                elif st == _S_END or ip >= len(ib):
+                elif st == _S_END or ip >= n_idx:
                     break
                 else:
                     k = self._need - self._hn
-                    if k > len(ib) - ip:
-                        k = len(ib) - ip
+                    if k > n_idx - ip:
+                        k = n_idx - ip
                     if k > offset - pos:
                         k = offset - pos
-                    hb[self._hn : self._hn + k] = ib[ip : ip + k]
+                    if f.readinto(memoryview(hb)[self._hn : self._hn + k]) != k:
+                        break
                     self._hn += k
                     ip += k
                     pos += k
@@ -331,10 +354,12 @@ class AppSink:
                         self._header(True)
         except BadImage:
             return 0
+        finally:
+            f.close()
         if pos == 0:
             return 0
-        if ip < len(ib):
-            _write(idx, ib[:ip])
+        if ip < n_idx:
+            _keep(idx, ip)
         self._idx = _open(idx, "ab")
         if self._st == _S_DATA:
             self._openfile(self._path, self._sizeof() - self._left)
