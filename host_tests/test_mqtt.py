@@ -1,7 +1,10 @@
 # MQTT task notification (docs/mqtt.md) through a real broker: Debian's mosquitto,
-# started here on 127.0.0.1 (a free port) for each test and stopped after it. The
-# simulator publishes $sys/{pid}/{dev}/ota/inform when a task is created
-# (sim/inform.py); the ESP32-profile device (`onenet-ota device`, CPython and the unix
+# started here on 127.0.0.1 (a free port) for each test and stopped after it. Task
+# notification is a feature of the current platform (new-api digest section 8), so the
+# devices here are a fuse-ota and a Studio device (docs/dialects.md): the simulator
+# publishes $sys/{pro_id}/{dev_name}/ota/inform when a task is created (sim/inform.py),
+# the broker takes only the device-level token the platform expects as the device's
+# password; the ESP32-profile device (`onenet-ota device`, CPython and the unix
 # micropython) waits between cycles in notify.wait() and must start the update at once,
 # answer on .../inform_reply, and still update by polling when MQTT is unreachable,
 # without a tight reconnect loop.
@@ -12,11 +15,12 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 
 from onenet_ota_tools import umqtt_src
-from support.agent_env import DEV, KEY, PID, md5, image
+from support.agent_env import AgentEnv, md5, image
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
 pytestmark = pytest.mark.skipif(not MOSQUITTO, reason="mosquitto missing (Debian: apt-get install mosquitto; "
@@ -24,13 +28,67 @@ pytestmark = pytest.mark.skipif(not MOSQUITTO, reason="mosquitto missing (Debian
 
 ET = 4102444800  # the config's default et: the device's MQTT password is deterministic
 SIM_USER, SIM_PASS = "onenet-sim", "sim-pass-4242"
+PID, DEV = "XHm5ltr9qA", "d0"  # a product id and device name as the current platform's
+PKEY = "cHJvZHVjdGtleXByb2R1Y3Q="  # product key
+UKEY = "MTIzNDU2Nzg5MGFiY2RlZg=="  # the account's key (fuse's default HTTP token)
+DKEY = "ZGV2a2V5ZGV2a2V5ZGV2a2V5"  # the device's key (the MQTT password's)
+UID = "498670"
+START_S = 1.0  # issue 14: the update starts within a second of the task's creation
 
 
-def device_password():
-    # What the device must present (new-api section 8): a device-level token.
-    from onenet_ota.auth import token
+class MqttEnv(AgentEnv):
+    # AgentEnv with a device of a fuse-ota or Studio product, signing its HTTP calls with
+    # the dialect's default token (fuse: user level, the account key; Studio: device
+    # level, the device key) and its MQTT login with the device key.
+    def __init__(self, tmp, runtime, platform):
+        AgentEnv.__init__(self, tmp, runtime)
+        self.platform = platform
+        self.sim.add_device(DEV, PID, PKEY, platform=platform, user_id=UID, user_key=UKEY, dev_key=DKEY)
 
-    return token(PID, KEY, ET, "sha1", "products/%s/devices/%s" % (PID, DEV))
+    def publish(self, data, target, **kw):
+        kw.setdefault("interval", 0)
+        kw.setdefault("retry", 3)
+        return self.sim.publish(target, PID, PKEY, DEV, data=data, name="fw.bin", **kw)
+
+    def events(self, kind=None, tid=None):
+        return [e for e in self.sim.events(DEV, tid) if kind is None or e["kind"] == kind]
+
+    def argv(self, sets=(), **kw):
+        sets = ("platform=" + self.platform,) + tuple(sets)
+        if self.platform == "fuse":
+            sets += ("user_id=" + UID,)
+        kw.setdefault("product_id", PID)
+        kw.setdefault("dev_id", DEV)
+        kw.setdefault("access_key", UKEY if self.platform == "fuse" else DKEY)
+        return AgentEnv.argv(self, sets, **kw)
+
+    def mqtt_set(self, port, **m):
+        # fuse: access_key is the account's, the device key comes as mqtt.key (Studio:
+        # access_key is the device key already)
+        if self.platform == "fuse":
+            m.setdefault("key", DKEY)
+        return mqtt_set(port, **m)
+
+
+@pytest.fixture(params=["fuse", "studio"])
+def platform(request):
+    return request.param
+
+
+@pytest.fixture
+def env(runtime, platform, tmp_path):
+    e = MqttEnv(tmp_path, runtime, platform)
+    try:
+        yield e
+    finally:
+        e.stop()
+
+
+def device_password(sim):
+    # What the broker must take from the device (section 8): the simulator's word for it.
+    from onenet_ota_tools.sim.inform import device_password
+
+    return device_password(sim, DEV, ET)
 
 
 def free_port():
@@ -131,8 +189,8 @@ class Hangup:
 
 
 @pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS})
+def broker(tmp_path, env):
+    b = Broker(tmp_path, {PID: device_password(env.sim), SIM_USER: SIM_PASS})
     try:
         yield b
     finally:
@@ -211,12 +269,13 @@ def mqtt_set(port, **kw):
 # -- the notification starts the update ------------------------------------------------------
 
 def test_inform_starts_the_update_at_once(env, broker, umqtt, monkeypatch):
-    # check_interval 60 s: only the inform can explain a download within seconds.
+    # A fuse-ota and a Studio device, each on both runtimes. check_interval 60 s: only
+    # the inform can explain a download within a second.
     inform = attach_inform(env, broker.port)
     dl = first_download(env)
     try:
         img = image(96 * 1024, "V1.4")
-        t, out = start_device(env, [mqtt_set(broker.port), "check_interval=60"], monkeypatch, idle=2)
+        t, out = start_device(env, [env.mqtt_set(broker.port), "check_interval=60"], monkeypatch, idle=2)
         wait_log(env, "mqtt: subscribed $sys/%s/%s/ota/inform" % (PID, DEV))
         t0 = time.monotonic()
         task = env.publish(img, "V1.4")
@@ -229,10 +288,10 @@ def test_inform_starts_the_update_at_once(env, broker, umqtt, monkeypatch):
     assert s["result"] == "updated", env.logtext()
     assert s["sink_md5"] == md5(img)
     assert env.task(task["id"])["state"] == "succeeded"
-    assert env.codes(task["id"]) == [101, 201]
+    assert env.codes(task["id"]) == [201]  # the dialects' 100 says "downloaded" (docs/dialects.md)
     assert dl, "no download request"
     latency = dl[0] - t0
-    assert latency < 3.0, "task created -> first download took %.2f s" % latency
+    assert latency < START_S, "task created -> first download took %.2f s" % latency
     # the reply: on the device's reply topic, the inform's id, code 200, within the deadline
     sent = [e["detail"]["id"] for e in env.events("inform", task["id"])]
     assert len(sent) == 1 and env.events("inform", task["id"])[0]["detail"]["sent"]
@@ -248,14 +307,15 @@ def test_inform_starts_the_update_at_once(env, broker, umqtt, monkeypatch):
     assert "as %s (" % DEV in broker.log() and "u'%s'" % PID in broker.log()
     # the token and the key are never logged
     text = env.logtext()
-    assert device_password() not in text and KEY not in text and "sign=" not in text
+    assert device_password(env.sim) not in text and DKEY not in text and UKEY not in text and "sign=" not in text
     env.log.append("latency %.3f" % latency)
-    print("task created -> first download request: %.3f s (%s)" % (latency, env.runtime))
+    print("task created -> first download request: %.3f s (%s, %s)" % (latency, env.platform, env.runtime))
 
 
 # -- MQTT down: polling, with back-off ---------------------------------------------------
 
-@pytest.mark.parametrize("down", ["hangup", "bad_password"])
+@pytest.mark.parametrize("down,platform", [("hangup", "fuse"), ("bad_password", "studio"),
+                                           ("refused", "fuse")])
 def test_mqtt_down_falls_back_to_polling(env, tmp_path, umqtt, monkeypatch, down):
     # The broker closes every connection (gone) / refuses the login: each wait still
     # ends after check_interval, the next cycle finds the task by polling, and the
@@ -265,12 +325,14 @@ def test_mqtt_down_falls_back_to_polling(env, tmp_path, umqtt, monkeypatch, down
         hang = Hangup()
         port = hang.port
         count = lambda: hang.accepts  # noqa: E731
-        sets = [mqtt_set(port)]
+    elif down == "refused":  # nothing listens: every connect is refused
+        port = free_port()
+        count = lambda: len([l for l in env.log if "polling, next try in" in l])  # noqa: E731
     else:
         b = Broker(tmp_path, {PID: "not-the-token"})
         port = b.port
         count = b.connections
-        sets = [mqtt_set(port)]
+    sets = [env.mqtt_set(port)]
     try:
         img = image(64 * 1024, "V1.4")
         t, out = start_device(env, sets + ["check_interval=3"], monkeypatch, idle=3)
@@ -302,12 +364,12 @@ def test_mqtt_down_falls_back_to_polling(env, tmp_path, umqtt, monkeypatch, down
 def test_broker_stopped_after_subscribe(env, tmp_path, umqtt, monkeypatch):
     # Subscribed, then the broker goes away: the device notices (EOF), backs off, and the
     # task created meanwhile is found by the next poll.
-    if env.runtime != "cpython":
-        pytest.skip("one runtime is enough for the lifecycle; the wire is covered on both above")
-    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS})
+    if env.runtime != "cpython" or env.platform != "fuse":
+        pytest.skip("one runtime and dialect are enough for the lifecycle; the wire is covered on all above")
+    b = Broker(tmp_path, {PID: device_password(env.sim), SIM_USER: SIM_PASS})
     try:
         img = image(64 * 1024, "V1.4")
-        t, out = start_device(env, [mqtt_set(b.port), "check_interval=4"], monkeypatch, idle=3)
+        t, out = start_device(env, [env.mqtt_set(b.port), "check_interval=4"], monkeypatch, idle=3)
         wait_log(env, "mqtt: subscribed")
         b.stop()
         wait_log(env, "mqtt: lost")
@@ -346,18 +408,18 @@ def pki(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("ca", ["ca", "other_ca"])
+@pytest.mark.parametrize("ca,platform", [("ca", "fuse"), ("other_ca", "studio")])
 def test_inform_over_tls(env, tmp_path, pki, umqtt, monkeypatch, ca):
     # The device on the broker's TLS listener, verifying it against `ca`: the right CA ->
     # the inform starts the update at once; another CA -> "tls refused", polling updates.
-    b = Broker(tmp_path, {PID: device_password(), SIM_USER: SIM_PASS},
+    b = Broker(tmp_path, {PID: device_password(env.sim), SIM_USER: SIM_PASS},
                tls=tuple(os.path.join(pki, f) for f in ("ca.pem", "srv.pem", "srv.key")))
     inform = attach_inform(env, b.port)  # the simulator on the plain listener
     dl = first_download(env)
     good = ca == "ca"
     try:
         img = image(64 * 1024, "V1.4")
-        sets = [mqtt_set(b.tls_port, tls=True, ca=os.path.join(pki, ca + ".pem")),
+        sets = [env.mqtt_set(b.tls_port, tls=True, ca=os.path.join(pki, ca + ".pem")),
                 "check_interval=%d" % (60 if good else 3)]
         t, out = start_device(env, sets, monkeypatch, idle=2)
         wait_log(env, "mqtt: subscribed" if good else "mqtt: tls refused")
@@ -372,7 +434,7 @@ def test_inform_over_tls(env, tmp_path, pki, umqtt, monkeypatch, ca):
     text = env.logtext()
     assert "travels in clear" not in text
     if good:
-        assert dl[0] - t0 < 3.0, "task created -> first download took %.2f s" % (dl[0] - t0)
+        assert dl[0] - t0 < START_S, "task created -> first download took %.2f s" % (dl[0] - t0)
         assert len(inform.replies) == 1 and inform.replies[0]["known"]
     else:
         assert "mqtt: subscribed" not in text
@@ -398,12 +460,15 @@ def test_inform_spec_and_unreachable_broker(tmp_path):
         sim.stop()
 
 
-def test_serve_mqtt_option(tmp_path, broker):
-    # `onenet-ota serve --mqtt`: a task created over the admin API is announced.
+def test_serve_mqtt_option(tmp_path):
+    # `onenet-ota serve --mqtt`: a task created over the admin API (`publish`, and POST
+    # /admin/tasks, the page's "create task") for a Studio / fuse-ota device is announced
+    # on that device's topic; a legacy device's task is not (no notification there).
     import urllib.request
 
     import paho.mqtt.client as mqtt
 
+    broker = Broker(tmp_path, {SIM_USER: SIM_PASS})
     got = []
     ready = threading.Event()
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watcher", protocol=mqtt.MQTTv311)
@@ -417,42 +482,74 @@ def test_serve_mqtt_option(tmp_path, broker):
                           "--state-dir", str(tmp_path / "sim"), "--admin-token", "t" * 20, "--quiet",
                           "--mqtt", "%s:%s@127.0.0.1:%d" % (SIM_USER, SIM_PASS, broker.port)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def admin(path, data, ctype="application/octet-stream"):
+        req = urllib.request.Request("http://127.0.0.1:%d/admin/%s" % (port, path), data=data, method="POST",
+                                     headers={"Authorization": "Bearer " + "t" * 20, "Content-Type": ctype})
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+    def wait_got(n):
+        t0 = time.monotonic()
+        while len(got) < n and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        time.sleep(0.3)  # and nothing more comes
+
     try:
         assert ready.wait(10)
         head = [p.stdout.readline() for _ in range(3)]
         assert any("task notification: MQTT 127.0.0.1:%d" % broker.port in l for l in head), head
         assert not any(SIM_PASS in l for l in head)
-        q = "target=V2.0&product_id=%s&access_key=%s&dev_id=%s" % (PID, urllib.parse.quote(KEY, safe=""), DEV)
-        req = urllib.request.Request("http://127.0.0.1:%d/admin/publish?%s" % (port, q), data=b"x" * 100,
-                                     headers={"Authorization": "Bearer " + "t" * 20}, method="POST")
-        urllib.request.urlopen(req, timeout=10).read()
-        t0 = time.monotonic()
-        while not got and time.monotonic() - t0 < 10:
-            time.sleep(0.05)
+        q = "target=V2.0&product_id=%s&access_key=%s&dev_id=%s&platform=studio" % (
+            PID, urllib.parse.quote(PKEY, safe=""), DEV)
+        t1 = admin("publish?" + q, b"x" * 100)
+        wait_got(1)
+        # a second device of the product, its task made as the page makes it
+        admin("devices", json.dumps({"dev_id": "d1", "product_id": PID, "access_key": PKEY}).encode(),
+              "application/json")
+        made = admin("tasks", json.dumps({"package_id": t1["package_id"], "target": "V2.0",
+                                          "dev_ids": ["d1"]}).encode(), "application/json")
+        wait_got(2)
+        # a legacy device: its task is created, nothing is published
+        q = "target=V2.0&product_id=123123&access_key=%s&dev_id=5001" % urllib.parse.quote(PKEY, safe="")
+        t3 = admin("publish?" + q, b"y" * 100)
+        wait_got(3)
     finally:
         p.terminate()
         p.wait(10)
         p.stdout.close()
         c.loop_stop()
-    assert len(got) == 1
-    assert got[0][0] == "$sys/%s/%s/ota/inform" % (PID, DEV)
-    assert list(json.loads(got[0][1])) == ["id"]
+        broker.stop()
+    assert [g[0] for g in got] == ["$sys/%s/%s/ota/inform" % (PID, DEV), "$sys/%s/d1/ota/inform" % PID], got
+    assert all(list(json.loads(g[1])) == ["id"] for g in got)
+    assert made["tasks"][0]["dev_id"] == "d1" and t3["dev_id"] == "5001"
 
 
 def test_config_mqtt_checked():
     from onenet_ota import config
     from onenet_ota.errors import ConfigError
 
-    base = {"product_id": PID, "dev_id": DEV, "access_key": KEY, "board": "esp32"}
-    assert config.check(dict(base))["mqtt"] is None  # off by default
+    studio = {"product_id": PID, "dev_id": DEV, "access_key": DKEY, "board": "esp32", "platform": "studio"}
+    fuse = {"product_id": PID, "dev_id": DEV, "access_key": UKEY, "board": "esp32", "platform": "fuse",
+            "user_id": UID}
+    assert config.check(dict(studio))["mqtt"] is None  # off by default
     # checked without umqtt.simple at hand (deploy checks a board's config on the host);
     # a device without it says so at start and polls (test_mqtt_fw.py)
-    c = config.check(dict(base, mqtt={"host": "mq.example"}))
+    c = config.check(dict(studio, mqtt={"host": "mq.example"}))
     assert c["mqtt"]["port"] == 1883 and c["mqtt"]["keepalive"] == 60 and c["mqtt"]["backoff_s"] == 2
-    for bad, msg in (({"host": ""}, "mqtt.host"), ({"host": "h", "port": 0}, "mqtt.port"),
-                     ({"host": "h", "tls": "yes"}, "mqtt.tls"), ({"host": "h", "x": 1}, "mqtt.x"),
-                     ({"host": "h", "key": "@@secret@@"}, "mqtt.key"), ("h", "mqtt: a JSON object"),
-                     ({"host": "h", "backoff_s": 0}, "mqtt.backoff_s")):
+    assert c["mqtt"]["token_version"] == "2018-10-31"  # section 8's form
+    assert config.check(dict(fuse, mqtt={"host": "h", "key": DKEY}))["mqtt"]["key"] == DKEY
+    for base, bad, msg in (
+            (studio, {"host": ""}, "mqtt.host"), (studio, {"host": "h", "port": 0}, "mqtt.port"),
+            (studio, {"host": "h", "tls": "yes"}, "mqtt.tls"), (studio, {"host": "h", "x": 1}, "mqtt.x"),
+            (studio, {"host": "h", "key": "@@secret@@"}, "mqtt.key"), (studio, "h", "mqtt: a JSON object"),
+            (studio, {"host": "h", "backoff_s": 0}, "mqtt.backoff_s"),
+            (studio, {"host": "h", "token_version": "2019"}, "mqtt.token_version: 2018-10-31 or 2022-05-01"),
+            # fuse's access_key is the account's: it cannot sign the device token
+            (fuse, {"host": "h"}, r"mqtt.key: the device key \(access_key is user-level\)"),
+            (dict(studio, token_res="product", access_key=PKEY), {"host": "h"}, "access_key is product-level"),
+            # legacy: no task notification on that platform
+            ({"product_id": "123123", "dev_id": "5001", "access_key": PKEY, "board": "esp32"}, {"host": "h"},
+             "mqtt: task notification is a fuse/studio platform feature")):
         with pytest.raises(ConfigError, match=msg) as e:
             config.check(dict(base, mqtt=bad))
-        assert "@@secret@@" not in str(e.value)
+        assert "@@secret@@" not in str(e.value) and UKEY not in str(e.value)

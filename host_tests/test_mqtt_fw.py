@@ -23,7 +23,7 @@ def results(request):
     os.environ["OTA_MQTT_CLOSED"] = str(port)
     try:
         p = runtimes.run(request.param, os.path.join(FW_CASES, "runner.py"), ["cases_mqtt"],
-                         heap="96k", timeout=120, extra_paths=[FW_CASES, lib])
+                         heap="128k", timeout=120, extra_paths=[FW_CASES, lib])  # api_tid (fuse/studio) as cases_dialect
     finally:
         del os.environ["OTA_MQTT_CLOSED"]
     out = {}
@@ -42,7 +42,8 @@ def results(request):
     return out
 
 
-REPLY = "$sys/123123/5001/ota/inform_reply"
+REPLY = "$sys/123123/5001/ota/inform_reply"  # a Studio device, product 123123
+KEY = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw="  # cases_mqtt.py's device key
 
 
 def test_reply_for_each_inform_form(results):
@@ -87,8 +88,21 @@ def test_config_errors(results):
 
 
 def test_password_is_the_device_token(results):
-    assert results["case_password_is_the_device_token"] == {
-        "signed": True, "given": True, "user": "123123", "client_id": "5001"}
+    r = dict(results["case_password_is_the_device_token"])
+    fuse, refused = r.pop("fuse"), r.pop("refused")
+    assert r == {"signed": True, "given": True, "user": "123123", "client_id": "5001"}
+    # fuse: the dialect's product id and device name; the device token signed with
+    # mqtt.key, at the version the config chose (default 2018-10-31, section 8)
+    from onenet_ota_tools.sim.dialects import _sign
+    import base64
+    import urllib.parse
+
+    sig = _sign(base64.b64decode(KEY), 4102444800, "sha1", "products/XHm5ltr9qA/devices/d0", "2022-05-01")
+    assert fuse == ["$sys/XHm5ltr9qA/d0/ota/inform", "XHm5ltr9qA", "d0",
+                    "version=2022-05-01&res=products%2FXHm5ltr9qA%2Fdevices%2Fd0&et=4102444800&method=sha1&sign="
+                    + urllib.parse.quote(sig, safe="")]
+    assert refused == ["mqtt: task notification is a fuse/studio platform feature (legacy has none)",
+                       "mqtt.key: the device key (access_key is user-level)"]
 
 
 def test_without_umqtt_it_polls(results):

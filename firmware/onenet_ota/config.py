@@ -215,10 +215,6 @@ def check(raw):
         from .board_gd32 import check as more
 
         more(cfg)
-    if cfg["mqtt"] is not None:
-        from .notify import check as more
-
-        more(cfg)
     if p != "legacy":
         try:
             if p == "fuse":
@@ -228,6 +224,10 @@ def check(raw):
         except ImportError:
             raise ConfigError("platform %s: install the onenet-ota-%s part (manifests/)" % (p, p))
         more(cfg, raw)
+    if cfg["mqtt"] is not None:  # after the platform's check: its token_res decides the key
+        from .notify import check as more
+
+        more(cfg)
     return cfg
 
 

@@ -1,14 +1,20 @@
 # MQTT task notification (new-api digest section 8), for boards that keep a connection
-# (ESP32). Imported only when the config has "mqtt"; needs micropython-lib's
-# umqtt.simple (a mip dependency: manifests/onenet-ota-mqtt).
+# (ESP32) on the current platform: "platform" fuse or studio (docs/dialects.md). The
+# legacy platform has no task notification (its digest has no MQTT): "mqtt" with
+# "platform": "legacy" is a ConfigError. Imported only when the config has "mqtt"; needs
+# micropython-lib's umqtt.simple (a mip dependency: manifests/onenet-ota-mqtt).
 #
 #   n = Notifier(cfg, log)
 #   n.wait(ms)   # the agent's wait between two cycles: True as soon as an inform came
 #
-# The device connects with client id = device name, user = product id, password = a
-# device-level token (res products/{pid}/devices/{dev}, version 2018-10-31, signed with
-# the "key" of the mqtt settings, else access_key; or a precomputed "password")
-# (section 8, "Broker facts"), subscribes $sys/{pid}/{dev}/ota/inform and answers each
+# The device connects with the dialect's identity (the ids its HTTP paths carry):
+# client id = device name (dev_id), user = product id (product_id), password = a
+# device-level token (res products/{pid}/devices/{dev}, version 2018-10-31: section 8
+# "Broker facts" [S9 S13 T1], the one form any source shows for MQTT; "token_version"
+# 2022-05-01 is a config escape hatch), signed with the device key: the "key" of the mqtt
+# settings, else access_key when the HTTP token is device-level too (token_res device:
+# Studio's default); a user- or product-level access_key cannot sign it. Or a
+# precomputed "password". It subscribes $sys/{pid}/{dev}/ota/inform and answers each
 # inform on .../ota/inform_reply with {"id": <the inform's id>, "code": 200,
 # "msg": "success"} at once, before the cycle starts (the documented deadline is 20 s,
 # section 8). The inform's other fields are unknown (section 11.2): only `id` is read.
@@ -43,15 +49,19 @@ MQTT_DEFAULTS = (
     ("insecure", None),  # TLS without verifying the server; default: the config's insecure
     ("key", None),  # base64 device key for the password token (default: access_key)
     ("password", None),  # a precomputed password (token) instead of signing one
+    ("token_version", "2018-10-31"),  # the password token's version (section 8; or 2022-05-01)
     ("connect_ms", 5000),  # time-out of every socket operation
     ("backoff_s", 2),  # first reconnect wait, doubled per failure
     ("max_backoff_s", 300),
 )
 
 
-# The "mqtt" settings, checked (config.check calls this only when "mqtt" is set).
+# The "mqtt" settings, checked (config.check calls this only when "mqtt" is set, after
+# the platform's own check: token_res is known).
 def check(cfg):
     m = cfg["mqtt"]
+    if cfg["platform"] == "legacy":
+        raise ConfigError("mqtt: task notification is a fuse/studio platform feature (legacy has none)")
     if not isinstance(m, dict):
         raise ConfigError("mqtt: a JSON object")
     out = dict(MQTT_DEFAULTS)
@@ -82,6 +92,8 @@ def check(cfg):
             raise ConfigError("mqtt.insecure: true or false")
         if _MP and not out["ca"] and not out["insecure"]:
             raise ConfigError("mqtt.ca: a CA file to verify the broker with (or insecure)")
+    if out["token_version"] not in ("2018-10-31", "2022-05-01"):
+        raise ConfigError("mqtt.token_version: 2018-10-31 or 2022-05-01")
     if out["password"] is not None:
         if not isinstance(out["password"], str) or not out["password"]:
             raise ConfigError("mqtt.password: a precomputed token")
@@ -94,6 +106,9 @@ def check(cfg):
             raise ConfigError("mqtt.key: not base64")  # the value is never shown
     elif not cfg.get("access_key"):
         raise ConfigError("mqtt: key or password (no access_key to sign with)")
+    elif cfg["token_res"] != "device":
+        # the device token needs the device's key; access_key is the account's / product's
+        raise ConfigError("mqtt.key: the device key (access_key is %s-level)" % cfg["token_res"])
     cfg["mqtt"] = out
 
 
@@ -198,7 +213,7 @@ class Notifier:
         m = cfg["mqtt"]
         self.log = log
         pid = cfg["product_id"]
-        dev = cfg.get("dev_name") or cfg["dev_id"]  # the device name on the new platform
+        dev = cfg["dev_id"]  # the device name, as in the dialect's paths (api_tid.py)
         self._topic = ("$sys/%s/%s/ota/inform" % (pid, dev)).encode()
         self._reply = self._topic + b"_reply"
         self._cid, self._user = dev.encode(), pid.encode()  # umqtt counts len() of what it sends
@@ -207,13 +222,13 @@ class Notifier:
         self._min, self._max = m["backoff_s"] * 1000, m["max_backoff_s"] * 1000
         pw = m["password"]
         if pw is None:
-            from .auth import token
+            from .api_tid import token
 
             et = cfg["et"]
             if now and cfg["et_ttl"]:
                 et = now + cfg["et_ttl"]
-            pw = token(pid, m["key"] or cfg["access_key"], et, cfg["method"],
-                       "products/%s/devices/%s" % (pid, dev))
+            pw = token("products/%s/devices/%s" % (pid, dev), m["key"] or cfg["access_key"], et,
+                       cfg["method"], m["token_version"])
         self._pw = pw.encode()
         self._tls = (m["host"], m["ca"], m["insecure"]) if m["tls"] else None
         if not m["tls"]:

@@ -15,8 +15,10 @@ KEY = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw="
 def _cfg(**mqtt):
     m = {"host": "127.0.0.1", "port": 1, "backoff_s": 1, "max_backoff_s": 4, "connect_ms": 500}
     m.update(mqtt)
+    # a Studio device: its access_key is the device key (token_res device), which signs
+    # the MQTT password too (notify.py)
     return config.check({"product_id": "123123", "dev_id": "5001", "access_key": KEY, "board": "esp32",
-                         "mqtt": m})
+                         "platform": "studio", "mqtt": m})
 
 
 class _Poll:
@@ -107,7 +109,7 @@ def case_config_errors():
     import sys
 
     out["mp"] = sys.implementation.name == "micropython"
-    m = {"product_id": "123123", "dev_id": "5001", "access_key": KEY, "board": "esp32",
+    m = {"product_id": "123123", "dev_id": "5001", "access_key": KEY, "board": "esp32", "platform": "studio",
          "mqtt": {"host": "h", "tls": True, "insecure": True}}
     out["tls_port"] = config.check(m)["mqtt"]["port"]
     for k, v in (("tls", "yes"), ("keepalive", -1), ("port", 70000), ("password", ""), ("bogus", 1),
@@ -129,10 +131,26 @@ def case_password_is_the_device_token():
     from onenet_ota.auth import token
 
     n = Notifier(_cfg(), lambda m: None)
-    want = token("123123", KEY, 4102444800, "sha1", "products/123123/devices/5001")
+    want = token("123123", KEY, 4102444800, "sha1", "products/123123/devices/5001")  # 2018-10-31
     p = Notifier(_cfg(password="version=x&sign=y"), lambda m: None)
-    return {"signed": n._pw == want.encode(), "given": p._pw == b"version=x&sign=y",
-            "user": n._user.decode(), "client_id": n._cid.decode()}
+    out = {"signed": n._pw == want.encode(), "given": p._pw == b"version=x&sign=y",
+           "user": n._user.decode(), "client_id": n._cid.decode()}
+    # fuse: HTTP signs with the account key (user level); the device key is mqtt.key, and
+    # the topic carries the product id and device name of the fuse paths
+    ukey = "MTIzNDU2Nzg5MGFiY2RlZg=="
+    c = config.check({"product_id": "XHm5ltr9qA", "dev_id": "d0", "access_key": ukey, "board": "esp32",
+                      "platform": "fuse", "user_id": "498670",
+                      "mqtt": {"host": "h", "key": KEY, "token_version": "2022-05-01"}})
+    f = Notifier(c, lambda m: None)
+    out["fuse"] = [f._topic.decode(), f._user.decode(), f._cid.decode(), f._pw.decode()]
+    for bad in ({"product_id": "123123", "dev_id": "5001", "access_key": KEY, "mqtt": {"host": "h"}},
+                dict(c, mqtt={"host": "h"})):
+        try:
+            config.check(bad)
+            out.setdefault("refused", []).append(None)
+        except ConfigError as e:
+            out.setdefault("refused", []).append(str(e))
+    return out
 
 
 # Run alone without umqtt.simple on the path (test_mqtt_fw.py): said once, then wait()

@@ -300,7 +300,7 @@ def create_tasks(sim, b):
     img = image_check(sim, pkg)
     if img and img.get("ok") and img.get("version") and img["version"] != target:
         warnings.append("the package embeds version %s, the target is %s" % (img["version"], target))
-    return {"tasks": [sim.task(t["id"]) for t in made], "warnings": warnings}
+    return {"tasks": [sim.task_created(t["id"]) for t in made], "warnings": warnings}
 
 
 def _page():

@@ -318,9 +318,14 @@ class Simulator:
             t = s.create_task(dev_id, pkg["id"], target, type=type, manuf=manuf, model=model, retry=retry,
                               interval=interval, signal=signal, power=power, pkg_type=pkg_type,
                               from_version=from_version, replace=replace)
-        if self.inform is not None:  # the platform's MQTT notification (sim/inform.py)
-            self.inform.task_created(self.task(t["id"]))
-        return self.task(t["id"])
+        return self.task_created(t["id"])
+
+    def task_created(self, tid):
+        """The view of a task just created (publish, the admin API, the page), after the
+        platform's MQTT notification of it (sim/inform.py, when `serve --mqtt`)."""
+        if self.inform is not None:
+            self.inform.task_created(self.task(tid))
+        return self.task(tid)
 
     # platform (legacy | fuse | studio), user_id/user_key (fuse user-level tokens) and
     # dev_key (device-level tokens): sim/dialects.py.

@@ -1,19 +1,26 @@
 """The platform's MQTT task notification, through a real broker (`serve --mqtt`).
 
-When the simulator creates a task it publishes, as the new OneNET platform does for a
-task created with "platform notification" (new-api digest section 8):
+Task notification is a feature of the current platform (new-api digest section 8; the
+legacy digest has no MQTT): when the simulator creates a task for a device of a fuse-ota
+or Studio product (`products.platform`, sim/dialects.py) it publishes, as the platform
+does for a task created with "platform notification" (section 8):
 
-    topic   $sys/{pid}/{device}/ota/inform
+    topic   $sys/{pro_id}/{dev_name}/ota/inform
     payload {"id": "<a fresh message id>"}
 
-and it records what the device answers on `$sys/{pid}/{device}/ota/inform_reply`. The
-payload carries only `id`: it is the one field every known client reads, and no source
-shows any other (section 8; section 11.2 lists it as unknown). A reply is taken as the
-digest has it: `{"id": <the inform's id>, "code": 200, "msg": "success"}` within 20 s
-(section 8, one source); `code` 0 and the key `message` (also seen there) are recorded
-as given. Each inform and reply is an event of the task (`inform`, `inform_reply`), so
-the admin API and the page show them. Topic names use the simulator's product id and
-device id (the legacy store; the new platform's device name takes the device id's place).
+with the product id and device name of the dialect's HTTP paths (the store's pid and
+dev_id). A task of a legacy device is not announced (an `inform` event with
+`skipped: "legacy"` says so). It records what the device answers on
+`$sys/{pid}/{dev}/ota/inform_reply`. The payload carries only `id`: it is the one field
+every known client reads, and no source shows any other (section 8; section 11.2 lists
+it as unknown). A reply is taken as the digest has it: `{"id": <the inform's id>,
+"code": 200, "msg": "success"}` within 20 s (section 8, one source); `code` 0 and the
+key `message` (also seen there) are recorded as given. Each inform and reply is an
+event of the task (`inform`, `inform_reply`), so the admin API and the page show them.
+
+The broker authenticates the device; `device_password` is the login the platform
+expects (section 8 "Broker facts": user = product id, password = the device-level
+token, version 2018-10-31, signed with the device's key), for a broker's password file.
 
 The MQTT client is paho-mqtt (pinned in pyproject.toml); the broker is whatever
 `HOST:PORT` names (the tests start Debian's mosquitto on loopback).
@@ -23,6 +30,22 @@ import threading
 import time
 
 DEADLINE_S = 20  # section 8: the reply is due within 20 s
+
+
+def device_password(sim, dev_id, et, method="sha1", version="2018-10-31"):
+    """The MQTT password the platform expects from device dev_id (section 8: the
+    device-level token, res products/{pid}/devices/{dev}, signed with its dev_key)."""
+    from onenet_ota.api_tid import token
+
+    d = sim.store.device(dev_id)
+    if d is None or not d.get("dev_key"):
+        raise ValueError("device %s has no device key (add it with dev_key)" % dev_id)
+    return token("products/%s/devices/%s" % (d["pid"], dev_id), d["dev_key"], et, method, version)
+
+
+def user_name(sim, dev_id):
+    """The MQTT user name of device dev_id: its product id (section 8)."""
+    return sim.store.device(dev_id)["pid"]
 
 
 def parse_spec(spec):
@@ -78,7 +101,12 @@ class Inform:
         return "$sys/%s/%s/ota/inform" % (product_id, dev_id)
 
     def task_created(self, task):
-        """Publish the inform for a new task (a task view: dev_id, product_id, id)."""
+        """Publish the inform for a new task (a task view: dev_id, product_id, id) of a
+        fuse-ota / Studio device; None for a legacy one (no notification there)."""
+        p = self.sim.store.product(task["product_id"])
+        if not p or p["platform"] in (None, "legacy"):
+            self.sim.store.event(task["dev_id"], task["id"], "inform", skipped="legacy")
+            return None
         with self._lock:
             self._n += 1
             mid = "%d%03d" % (int(time.time()), self._n % 1000)
