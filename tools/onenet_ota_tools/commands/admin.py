@@ -16,6 +16,9 @@ import urllib.request
 from ..cli import CommandError, finite_float, int_range
 from ..creds import shown
 
+PLATFORMS = ("legacy", "fuse", "studio")  # docs/dialects.md; sim/admin_api.py takes them as `platform`
+PLATFORM_HELP = ("the product's dialect (docs/dialects.md): legacy ota/south, fuse (fuse-ota) or studio; a "
+                 "product keeps the platform it was made with (default: legacy for a new product)")
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_STATE = os.path.join(".", "state", "sim")
 MAX_FILE = 256 * 1024 * 1024  # the simulator's MAX_UPLOAD
@@ -74,6 +77,8 @@ def add_arguments(p, name):
         p.add_argument("--from-version", metavar="V", help="differential: the version it applies to "
                        "(a check from another version fails the task, errno 9)")
         p.add_argument("--replace", action="store_true", help="cancel the device's open task of this type")
+        p.add_argument("--platform", choices=PLATFORMS, help=PLATFORM_HELP + "; see `admin add-device` for "
+                       "the keys a fuse or Studio device signs with")
         return
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", default=argparse.SUPPRESS, help="simulator URL")
@@ -89,6 +94,19 @@ def add_arguments(p, name):
 
     sub.add_parser = add_parser
     sub.add_parser("devices", help="list devices and their latest task")
+    d = sub.add_parser("add-device", help="create a device (and its product) of a platform: legacy, fuse, studio",
+                       description="The keys a device signs with: legacy the product key (--access-key); fuse "
+                       "by default the account's (--user-id, --user-key; docs/dialects.md); studio the "
+                       "device's (--dev-key). Keys are never printed.")
+    d.add_argument("--dev-id", help="device id, or the fuse/Studio device name (env ONENET_DEV_ID)")
+    d.add_argument("--product-id", help="product id (env ONENET_PRODUCT_ID)")
+    d.add_argument("--access-key", help="the product's access key, base64 (env ONENET_ACCESS_KEY)")
+    d.add_argument("--platform", choices=PLATFORMS, help=PLATFORM_HELP)
+    d.add_argument("--user-id", help="fuse: the account's id (user-level tokens)")
+    d.add_argument("--user-key", help="fuse: the account's access key, base64 (user-level tokens)")
+    d.add_argument("--dev-key", help="the device's own key, base64 (device-level tokens: Studio's default)")
+    d.add_argument("--f-version", help="the firmware version the device reports")
+    d.add_argument("--s-version", help="the software version the device reports")
     t = sub.add_parser("tasks", help="list tasks")
     t.add_argument("--dev-id")
     e = sub.add_parser("events", help="a device's event history")
@@ -253,6 +271,25 @@ def _publish_creds(args):
     args.product_id, args.access_key, args.dev_id = c.product_id, c._key, c.dev_id
 
 
+def _device_body(args):
+    # POST /admin/devices (sim/admin_api.py): ids and product key as publish takes them
+    # (flag > ONENET_* > nothing: no config file here), the dialect's fields as given.
+    env = os.environ.get
+    body = {"dev_id": args.dev_id or env("ONENET_DEV_ID"), "product_id": args.product_id or env("ONENET_PRODUCT_ID"),
+            "access_key": args.access_key or env("ONENET_ACCESS_KEY")}
+    missing = [f for f, k in (("--dev-id", "dev_id"), ("--product-id", "product_id"), ("--access-key", "access_key"))
+               if not body[k]]
+    if missing:
+        raise CommandError("add-device needs %s (or ONENET_DEV_ID, ONENET_PRODUCT_ID, ONENET_ACCESS_KEY)"
+                           % ", ".join(missing), 2)
+    if (args.user_id is None) != (args.user_key is None):
+        raise CommandError("add-device: --user-id and --user-key go together", 2)
+    for k in ("platform", "user_id", "user_key", "dev_key", "f_version", "s_version"):
+        if getattr(args, k) is not None:
+            body[k] = getattr(args, k)
+    return body
+
+
 def run(args):
     if getattr(args, "local", False):
         args.server = DEFAULT_SERVER
@@ -274,6 +311,8 @@ def run(args):
             q["from_version"] = args.from_version
         if args.replace:
             q["replace"] = 1
+        if args.platform:
+            q["platform"] = args.platform
         t = call("POST", "/admin/publish", data, q, "application/octet-stream",
                  headers=[("X-Access-Key", args.access_key)])
         print(json.dumps(t, indent=2) if args.json else _task_line(t))
@@ -281,9 +320,13 @@ def run(args):
     a = args.action
     if a == "devices":
         out = call("GET", "/admin/devices")
-        lines = ["%s  product %s  f_version %s  s_version %s  task %s" % (
-            d["dev_id"], d["product_id"], d["f_version"] or "-", d["s_version"] or "-",
-            "%s %s" % (d["task"]["id"], d["task"]["state"]) if d["task"] else "-") for d in out["devices"]]
+        lines = ["%s  product %s  platform %s  f_version %s  s_version %s  task %s" % (
+            d["dev_id"], d["product_id"], d.get("platform") or "legacy", d["f_version"] or "-", d["s_version"] or "-",
+            "%s %s" % (d["task"]["id"], d["task"]["state"]) if d.get("task") else "-") for d in out["devices"]]
+    elif a == "add-device":
+        out = call("POST", "/admin/devices", _device_body(args))
+        lines = ["%s  product %s  platform %s  device key %s" % (
+            out["dev_id"], out["product_id"], out.get("platform") or "legacy", "yes" if out.get("has_key") else "no")]
     elif a == "tasks":
         out = call("GET", "/admin/tasks", query={"dev_id": args.dev_id} if args.dev_id else None)
         lines = [_task_line(t) for t in out["tasks"]]

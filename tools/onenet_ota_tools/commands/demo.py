@@ -12,6 +12,10 @@ from ..cli import CommandError
 # The platform documentation's example key and the seed's ids: nothing secret.
 DEMO = {"product_id": "123123", "access_key": "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=",
         "dev_id": "522747162"}
+# --platform fuse|studio (docs/dialects.md): the same product and device on a fuse-ota or
+# Studio product; the fuse device signs user-level tokens with the account's key, the
+# Studio device device-level ones with its own (the dialects' defaults). Made-up keys.
+DIALECT = {"user_id": "498670", "user_key": "MTIzNDU2Nzg5MGFiY2RlZg==", "dev_key": "ZGV2a2V5ZGV2a2V5ZGV2a2V5"}
 
 
 def add_arguments(p):
@@ -24,12 +28,18 @@ def add_arguments(p):
     p.add_argument("--target", default="V1.4")
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--platform", choices=("legacy", "fuse", "studio"), default="legacy",
+                   help="the dialect the update runs over (docs/dialects.md): legacy ota/south (default), "
+                   "fuse (fuse-ota, user-level token) or studio (device-level token)")
     # -- application updates (issue 17; appdemo.py) --
     p.add_argument("--app", action="store_true",
                    help="an application update instead: app bundles V1 -> V2, then V3 whose self-test fails (206)")
 
 
 def run(args):
+    platform = getattr(args, "platform", None) or "legacy"
+    if args.app and platform != "legacy":
+        raise CommandError("--app: the legacy platform only (appdemo.py)", 2)
     if args.app:
         from .. import appdemo
 
@@ -40,17 +50,25 @@ def run(args):
 
     state = _state_dir(args.state_dir)
     image = make_app_image(args.size, args.target, seed=7)
+    creds, sets = dict(DEMO), []
     with Simulator(os.path.join(state, "sim"), port=0) as sim:
         print("1. simulator   %s" % sim.url)
+        if platform != "legacy":
+            sim.add_device(DEMO["dev_id"], DEMO["product_id"], DEMO["access_key"], platform=platform, **DIALECT)
+            sets = ["platform=" + platform]
+            if platform == "fuse":
+                sets.append("user_id=" + DIALECT["user_id"])
+            creds["access_key"] = DIALECT["user_key" if platform == "fuse" else "dev_key"]
         task = sim.publish(data=image, target=args.target, manuf="101", model="10101",
                            retry=3, interval=1, **DEMO)
         print("2. published   %s (%d bytes, md5 %s) for device %s, task %s" % (
             args.target, len(image), task["md5"], DEMO["dev_id"], task.get("tid", task.get("id"))))
-        print("3. device      %s, esp32 profile, running %s" % (args.runtime, args.from_version))
+        print("3. device      %s, esp32 profile, running %s, platform %s" % (
+            args.runtime, args.from_version, platform))
         dev = argparse.Namespace(
             runtime=args.runtime, server=sim.url, board="esp32", version=args.from_version,
             state_dir=os.path.join(state, "device"), sink=None, chunk=args.chunk, heap="256k",
-            slot_size=0x80000, set=[], json=False, quiet=False, **DEMO)
+            slot_size=0x80000, set=sets, json=False, quiet=False, **creds)
         summary = run_device(dev)
         t = sim.task(task.get("tid", task.get("id")))
         events = [e for e in sim.events(DEMO["dev_id"])]

@@ -63,11 +63,36 @@ def add_arguments(p):
                    help="esp32: size of each OTA slot")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                    help="any other agent setting, e.g. --set retries=1")
+    p.add_argument("--cycles", type=_cycles, default=None, metavar="N",
+                   help="run up to N agent cycles per boot while there is nothing to do, waiting between "
+                        "them as the board's loop (agent.main) does: for an MQTT inform (config mqtt) or "
+                        "check_interval seconds (--set check_interval=S); default 1, or 1 + "
+                        "$OTA_IDLE_CYCLES; not with --board nrf52832 or --runtime qemu")
     p.add_argument("--json", action="store_true", help="last line: a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no agent log, no progress bar")
 
 
+MAX_CYCLES = 10000
+
+
+def _cycles(v):
+    from ..cli import int_range
+
+    return int_range(1, MAX_CYCLES)(v)
+
+
+def _idle_env(args, env):
+    # --cycles N: the shim's OTA_IDLE_CYCLES=N-1 (shim/ota_device.py: the cycles after the
+    # first); without it an OTA_IDLE_CYCLES already in the environment passes as before.
+    n = getattr(args, "cycles", None)
+    if n is not None:
+        env["OTA_IDLE_CYCLES"] = str(n - 1)
+    return env
+
+
 def _config(args):
+    if getattr(args, "cycles", None) not in (None, 1) and (args.board == "nrf52832" or args.runtime == "qemu"):
+        raise CommandError("--cycles: the nrf52832 boot runs one cycle (its loop is the board's main.py)", 2)
     for k in ("product_id", "access_key", "dev_id"):
         if not getattr(args, k):
             raise CommandError("--%s is required (or ONENET_%s)" % (k.replace("_", "-"), k.upper()), 2)
@@ -265,7 +290,7 @@ def _run_device(args, log, sims, qemu=None):
             proc = _qemu_boot(args, cfgpath, qemu)
         else:
             cmd = runtimes.command(args.runtime, script, [cfgpath, str(args.slot_size)], args.heap)
-            proc = subprocess.Popen(cmd, cwd=state, env=_sim_env(runtimes.run_env(args.runtime), sims),
+            proc = subprocess.Popen(cmd, cwd=state, env=_idle_env(args, _sim_env(runtimes.run_env(args.runtime), sims)),
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         bad_config = None
         try:

@@ -13,9 +13,11 @@ DEFAULTS = {"legacy": ("product", "2018-10-31"), "fuse": ("user", "2022-05-01"),
 
 
 def add_arguments(p):
-    p.add_argument("--product-id", help="product id (res=products/ID; required but for --level user)")
-    p.add_argument("--access-key", required=True, help="the key of the token's level (base64): product, "
-                   "device or the account's")
+    p.add_argument("--product-id", help="product id (res=products/ID; required but for --level user; env "
+                   "ONENET_PRODUCT_ID)")
+    p.add_argument("--access-key", help="the key of the token's level (base64): product, device or the "
+                   "account's (env ONENET_ACCESS_KEY; never printed)")
+    p.add_argument("--config", metavar="FILE", help="JSON config, as the platform calls read it")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--et", type=int, help="expiry, unix seconds (default: now + --ttl)")
     g.add_argument("--ttl", type=int, default=365 * 86400, help="seconds from now (default: one year)")
@@ -25,12 +27,27 @@ def add_arguments(p):
                    "fuse userid/ID 2022-05-01, studio products/ID/devices/NAME 2018-10-31")
     p.add_argument("--level", choices=("product", "device", "user"), help="res level (default: the platform's)")
     p.add_argument("--token-version", choices=("2018-10-31", "2022-05-01"), help="default: the platform's")
-    p.add_argument("--dev-id", help="device name (--level device)")
+    p.add_argument("--dev-id", help="device name (--level device; env ONENET_DEV_ID)")
     p.add_argument("--user-id", help="the account's id (--level user)")
     p.add_argument("--res", help="resource as is (overrides --level)")
 
 
+def _creds(args):
+    from .. import creds
+
+    try:
+        c = creds.resolve({"product_id": args.product_id, "access_key": args.access_key, "dev_id": args.dev_id},
+                          config=args.config)
+    except creds.CredsError as e:
+        raise CommandError(str(e), 2)
+    if not c.has_key:
+        raise CommandError("no access key: give --access-key or ONENET_ACCESS_KEY (or access_key in the "
+                           "config file)", 2)
+    args.product_id, args.access_key, args.dev_id = c.product_id, c._key, c.dev_id
+
+
 def run(args):
+    _creds(args)
     et = args.et if args.et is not None else int(time.time()) + args.ttl
     level, version = DEFAULTS[args.platform]
     level = args.level or level

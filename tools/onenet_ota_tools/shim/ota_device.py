@@ -235,7 +235,7 @@ def main(argv):
             print("PROGRESS", done, total)
 
     b = board.make(cfg)
-    # OTA_IDLE_CYCLES=n (the MQTT tests): after a cycle with nothing to do, wait as
+    # OTA_IDLE_CYCLES=n (`onenet-ota device --cycles n+1`, the MQTT tests): after a cycle with nothing to do, wait as
     # agent.main does between cycles (notify.wait when "mqtt" is configured, else
     # check_interval) and run another, at most n times; the last cycle's summary is printed.
     idle = int(_os.getenv("OTA_IDLE_CYCLES") or 0) if _os else 0
