@@ -16,6 +16,7 @@ import pytest
 from onenet_ota import auth
 from onenet_ota_tools import cli
 from onenet_ota_tools.sim import Simulator
+from support.cli_env import clean_cli_env
 
 PID = "198290"
 KEY = base64.b64encode(b"hostile-cli-access-key-0123").decode()
@@ -27,12 +28,7 @@ AUTHZ = auth.token(PID, KEY, 4102444800, "sha1")
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    for k in list(os.environ):
-        if k.startswith("ONENET_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    monkeypatch.chdir(tmp_path)
+    clean_cli_env(tmp_path, monkeypatch)
     s = Simulator(str(tmp_path / "state"))
     s.start()
     try:

@@ -5,11 +5,11 @@
 import base64
 import importlib
 import os
-import socket
 
 import pytest
 
 from onenet_ota_tools import cli
+from support.cli_env import clean_cli_env, free_port
 
 PID = "198290"
 KEY = base64.b64encode(b"cli-table-access-key-0123").decode()
@@ -20,12 +20,7 @@ CMDS = os.path.join(ROOT, "tools", "onenet_ota_tools", "commands")
 
 @pytest.fixture
 def clean(tmp_path, monkeypatch):
-    for k in list(os.environ):
-        if k.startswith("ONENET_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
-    monkeypatch.chdir(tmp_path)
+    clean_cli_env(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(cli.COMMANDS))
@@ -44,18 +39,10 @@ def test_cli_does_not_inspect_handlers():
     assert "co_argcount" not in src and "import inspect" not in src and "signature(" not in src
 
 
-def _closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_network_error_names_this_calls_server(clean, capsys):
     # Two runs in one process: each one's error names its own server, and a failure
     # before any session (no credentials) names none -- no state carried between runs.
-    for port in (_closed_port(), _closed_port()):
+    for port in (free_port(), free_port()):
         rc = cli.main(["check", "--server", "http://127.0.0.1:%d" % port, "--product-id", PID,
                        "--access-key", KEY, "--dev-id", DEV, "--version", "V1.3", "--chip", "esp32",
                        "--timeout", "2"])

@@ -14,6 +14,7 @@ import pytest
 from onenet_ota_tools import cli
 from onenet_ota_tools.images import make_app_image
 from onenet_ota_tools.sim import Simulator
+from support.cli_env import clean_cli_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PID, DEV = "198290", "522747162"
@@ -23,13 +24,7 @@ CLI = [sys.executable, "-c", "import sys; from onenet_ota_tools.cli import main;
 
 @pytest.fixture
 def clean(tmp_path, monkeypatch):
-    for k in list(os.environ):
-        if k.startswith("ONENET_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return clean_cli_env(tmp_path, monkeypatch)
 
 
 @pytest.fixture

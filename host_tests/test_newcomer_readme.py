@@ -8,11 +8,12 @@
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from support.cli_env import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTION = "## The seed's walkthrough, with this CLI"
@@ -28,14 +29,6 @@ def readme_block(title=SECTION):
     m = re.search(r"```sh\n(.*?)```", sec, re.S)
     assert m, "no ```sh block in %r" % title
     return [l for l in m.group(1).splitlines() if l.strip()]
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def script(lines, port):
@@ -67,7 +60,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "tools"), os.path.join(ROOT, "firmware")])
     env["HOME"] = str(tmp_path / "home")
     env.pop("XDG_CONFIG_HOME", None)
-    port = _free_port()
+    port = free_port()
     p = subprocess.run(["bash", "-c", script(lines, port)], cwd=str(tmp_path), env=env,
                        capture_output=True, text=True, timeout=180)
     out = p.stdout + p.stderr

@@ -91,8 +91,6 @@ def _idle_env(args, env):
 
 
 def _config(args):
-    if getattr(args, "cycles", None) not in (None, 1) and (args.board == "nrf52832" or args.runtime == "qemu"):
-        raise CommandError("--cycles: the nrf52832 boot runs one cycle (its loop is the board's main.py)", 2)
     for k in ("product_id", "access_key", "dev_id"):
         if not getattr(args, k):
             raise CommandError("--%s is required (or ONENET_%s)" % (k.replace("_", "-"), k.upper()), 2)
@@ -176,6 +174,8 @@ class _Bar:
 
 
 def run_device(args, log=None):
+    if getattr(args, "cycles", None) not in (None, 1) and (args.board == "nrf52832" or args.runtime == "qemu"):
+        raise CommandError("--cycles: the nrf52832 boot runs one cycle (its loop is the board's main.py)", 2)
     # nrf52832/gd32: the modem or bootloader simulator lives for the whole run (all
     # boots); a caller may bring its own in args.sims (then it stops them itself).
     qemu = _qemu_firmware(args, log) if args.runtime == "qemu" else None
