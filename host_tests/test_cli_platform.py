@@ -13,10 +13,8 @@ import sqlite3
 import pytest
 
 from onenet_ota import auth
-from onenet_ota_tools import cli
 from onenet_ota_tools.images import make_app_image
-from onenet_ota_tools.sim import Simulator
-from support.cli_env import clean_cli_env
+from support.cli_env import clean, run_cli, sim  # noqa: F401 (clean, sim: fixtures)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PID, DEVN, UID = "XHm5ltr9qA", "d0", "498670"
@@ -25,27 +23,8 @@ UKEY = "MTIzNDU2Nzg5MGFiY2RlZg=="
 DKEY = "ZGV2a2V5ZGV2a2V5ZGV2a2V5"
 
 
-@pytest.fixture
-def clean(tmp_path, monkeypatch):
-    return clean_cli_env(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def sim(clean):
-    s = Simulator(str(clean / "state" / "sim"), port=0)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
 def main(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    for secret in (PKEY, UKEY, DKEY):
-        assert secret not in out + err
-    return rc, out, err
+    return run_cli(capsys, *argv, secrets=(PKEY, UKEY, DKEY))
 
 
 def admin(sim, capsys, *argv):

@@ -13,8 +13,7 @@ import pytest
 
 from onenet_ota_tools import cli
 from onenet_ota_tools.images import make_app_image
-from onenet_ota_tools.sim import Simulator
-from support.cli_env import clean_cli_env
+from support.cli_env import clean, run_cli, sim  # noqa: F401 (clean, sim: fixtures)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PID, DEV = "198290", "522747162"
@@ -22,25 +21,7 @@ KEY = base64.b64encode(b"newcomer-access-key-01234").decode()
 CLI = [sys.executable, "-c", "import sys; from onenet_ota_tools.cli import main; sys.exit(main())"]
 
 
-@pytest.fixture
-def clean(tmp_path, monkeypatch):
-    return clean_cli_env(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def sim(clean):
-    s = Simulator(str(clean / "state" / "sim"), port=0)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-def main(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
+main = run_cli
 
 
 # -- demo --state-dir --------------------------------------------------------------------
