@@ -217,23 +217,27 @@ def _readme_exports():
     return dict(re.findall(r"\b(ONENET_[A-Z_]+)=(\S+)", sec[:sec.index("```\n", sec.index("```sh") + 5)]))
 
 
-def test_walkthrough_uses_the_readme_walkthroughs_product_and_key(clean, capsys):
+def test_walkthrough_uses_the_readme_walkthroughs_product_and_key(clean, capsys, monkeypatch):
     env = _readme_exports()
     pid, key, dev = env["ONENET_PRODUCT_ID"], env["ONENET_ACCESS_KEY"], env["ONENET_DEV_ID"]
     doc = open(os.path.join(ROOT, "docs", "walkthrough.md"), encoding="utf-8").read()
-    ids = set(re.findall(r"products(?:/|%2F)(\w+)", doc)) | set(re.findall(r"--product-id\s+(\S+)", doc))
-    ids |= set(re.findall(r"ONENET_PRODUCT_ID=(\S+)", doc)) - {"'…'"}
-    assert ids == {pid} or ids == {pid, "$ONENET_PRODUCT_ID"}, ids
-    assert set(re.findall(r"dev_id=(\d+)", doc)) == {dev}
-    # every image the walkthrough publishes is one a command of it made
-    for f in re.findall(r"publish [^\n]*--file (\S+)", doc):
+    # the walkthrough sets the README's ids and key (section 10's placeholders aside)
+    exports = {k: v for k, v in re.findall(r"\b(ONENET_[A-Z_]+)=(\S+)", doc) if "…" not in v}
+    assert {k: exports.get(k) for k in env} == env
+    ids = set(re.findall(r"products(?:/|%2F)(\w+)", doc)) | set(re.findall(r"--product-id\s+(\w+)", doc))
+    assert ids == {pid}, ids
+    assert set(re.findall(r"dev_id[=\s]+(\d+)", doc)) == {dev}
+    # every package it publishes is one a command of it made
+    files = re.findall(r"publish [^\n]*--file (\S+)", doc)
+    assert files
+    for f in files:
         assert re.search(r"onenet-ota image [^\n]*-o %s\b" % re.escape(f), doc), f
-    # the Authorization it prints is the one `token` computes for that product and key
+    # the Authorization it prints is the one `token` computes, run as written with its exports
     m = re.search(r"\$ (onenet-ota token [^\n]*)\n([^\n]*)\n([^\n]*)\n", doc)
     assert m, "no `onenet-ota token` run in docs/walkthrough.md"
-    argv = m.group(1).replace("$ONENET_PRODUCT_ID", pid).replace('"$ONENET_ACCESS_KEY"', key)
-    argv = argv.replace("$ONENET_ACCESS_KEY", key).split()[1:]
-    rc, out, err = main(capsys, *argv)
+    for k in ("ONENET_PRODUCT_ID", "ONENET_ACCESS_KEY", "ONENET_DEV_ID"):
+        monkeypatch.setenv(k, exports[k])
+    rc, out, err = main(capsys, *m.group(1).split()[1:])
     assert rc == 0, err
     assert out.splitlines() == [m.group(2), m.group(3)]
     assert m.group(3) == auth.token(pid, key, 7555917657, "sha1")
