@@ -256,13 +256,9 @@ def _read_package(path):
 
 def _publish_creds(args):
     # Product, key and device as the platform calls take them: flag > ONENET_* > config.
-    from .. import creds
+    from .token import creds_of
 
-    try:
-        c = creds.resolve({"product_id": args.product_id, "access_key": args.access_key, "dev_id": args.dev_id},
-                          config=args.config)
-    except creds.CredsError as e:
-        raise CommandError(str(e), 2)
+    c = creds_of(args)
     missing = [f for f, v in (("--product-id", c.product_id), ("--access-key", c._key), ("--dev-id", c.dev_id))
                if not v]
     if missing:

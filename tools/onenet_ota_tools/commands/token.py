@@ -32,14 +32,21 @@ def add_arguments(p):
     p.add_argument("--res", help="resource as is (overrides --level)")
 
 
-def _creds(args):
+def creds_of(args):
+    """Product id, access key and device of `args` (--product-id, --access-key, --dev-id,
+    --config) as the platform calls take them: flag > ONENET_* > config file -> Creds;
+    a bad config file is a usage error. `publish` uses it too."""
     from .. import creds
 
     try:
-        c = creds.resolve({"product_id": args.product_id, "access_key": args.access_key, "dev_id": args.dev_id},
-                          config=args.config)
+        return creds.resolve({"product_id": args.product_id, "access_key": args.access_key, "dev_id": args.dev_id},
+                             config=args.config)
     except creds.CredsError as e:
         raise CommandError(str(e), 2)
+
+
+def _creds(args):
+    c = creds_of(args)
     if not c.has_key:
         raise CommandError("no access key: give --access-key or ONENET_ACCESS_KEY (or access_key in the "
                            "config file)", 2)
