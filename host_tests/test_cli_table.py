@@ -74,5 +74,5 @@ def test_session_is_the_one_place_of_platform_and_host_choices():
                      '"--server"', '"--local"'):
             assert made not in src, (name, made)
     src = open(os.path.join(CMDS, "session.py")).read()
-    for made in ("Client(", "fw_api.Api(", "C.resolve(", "C.parse_server(", "def use_ip_port", '"--server"'):
+    for made in ("self.client = ", "fw_api.Api(", "C.resolve(", "C.parse_server(", "def use_ip_port", '"--server"'):
         assert made in src, made
