@@ -200,3 +200,17 @@ def test_module_within_400_lines(path, request):
         request.applymarker(pytest.mark.xfail(reason="%s lines > %d" % (_lines().get(path), MAX_LINES),
                                               strict=False))
     assert _lines().get(path, 0) <= MAX_LINES
+
+
+def test_tables_written_as_literals_match_their_source():
+    # journal._KEYS is spelled out (a literal stays in flash when frozen; a tuple built
+    # at import costs heap): it must be FIELDS' keys, in order
+    import sys
+
+    sys.path.insert(0, FIRMWARE)
+    try:
+        from onenet_ota import journal
+    finally:
+        sys.path.remove(FIRMWARE)
+    assert journal._KEYS == tuple((k + "=").encode() for k in journal.FIELDS)
+    assert journal._VER == journal._TOKEN + "."

@@ -5,9 +5,9 @@
 import os
 import time
 
-from .errors import OtaError
+from .errors import OtaError, const
 
-_EPOCH_2000 = 946684800  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
+_EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
 
 
 def _read(path):

@@ -13,11 +13,11 @@
 from . import uart
 from .board import Board
 from .config import check_int
-from .errors import ConfigError
+from .errors import ConfigError, const
 
 LOG = "ota.log"
-_LOG_MAX = 4096  # bytes kept in LOG (then it starts again; the previous one is LOG.1)
-_REPL_UART = 0  # MICROPY_HW_UART_REPL
+_LOG_MAX = const(4096)  # bytes kept in LOG (then it starts again; the previous one is LOG.1)
+_REPL_UART = const(0)  # MICROPY_HW_UART_REPL
 _repl = [None]  # the REPL's stream while detached from it (to hand back)
 
 
@@ -119,6 +119,7 @@ class Nrf52Board(Board):
             self.connect = self._connect  # the agent's http.Client uses it
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
+            self.modem()  # its buffers (a 2 KiB ring) early, while the heap is in one piece
 
     def _detach(self):
         try:
@@ -148,8 +149,8 @@ class Nrf52Board(Board):
                 f.write("\n")
             finally:
                 f.close()
-        except OSError:
-            pass  # a full filesystem must not stop the agent
+        except (OSError, MemoryError):
+            pass  # a full filesystem, or no heap for the file's buffer, must not stop the agent
 
     def modem(self):
         if self._modem is None:

@@ -257,6 +257,22 @@ def load(path, overrides=None):
         raw = loads(text)
     except Exception:
         raise ConfigError("config: not valid JSON")
+    del text
     if overrides:
         raw.update(overrides)
-    return check(raw)
+    _collect()  # the parse's garbage first: the checked dict is laid down after it
+    raw = check(raw)
+    _collect()  # the text and the parse's garbage go before long-lived objects follow
+    return raw
+
+
+# A collection between phases: what stays is packed at the bottom of the heap (an
+# automatic one comes only when the heap is full, and by then what stays is spread
+# over all of it, leaving no run free for a 1-2 KiB buffer).
+def _collect():
+    try:
+        import gc
+
+        gc.collect()
+    except ImportError:
+        pass
