@@ -174,7 +174,7 @@ def test_board_layout_matches_the_shim():
 
     src = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "board", "nrf.py")).read()
     c = {k: int(v, 16) for k, v in re.findall(r"^_(\w+) = const\((0x[0-9A-Fa-f]+)\)", src, re.M)}
-    shim = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "shim", "ota_shim.py")).read()
+    shim = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "shim", "shimstate.py")).read()
     want = {k: int(v, 16) for k, v in re.findall(r'"(nrf_\w+)": (0x[0-9A-Fa-f]+)', shim)}
     assert c["SIZE"] == want["nrf_flash_size"] and c["UNUSED"] == want["nrf_unused_start"]
     assert c["FS"] == want["nrf_fs_start"] and c["FS_LEN"] == want["nrf_fs_len"]

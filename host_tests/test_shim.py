@@ -23,7 +23,7 @@ def _read(p):
 def test_shim_cases(runtime, base):
     tmp, imgs = base
     # the shim is host-side code; on the 64-bit unix port it needs more than 32k
-    r = run_cases("cases_shim", runtime, heap="128k")
+    r = run_cases("cases_shim", runtime, heap="136k")
 
     lay = r["case_layout_info_find"]
     assert lay["running"] == [0, 0x10, 0x10000, SLOT, "ota_0", False]

@@ -90,6 +90,10 @@ def _sleep_ms(ms):
 
 class Agent:
     def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
+        # the chunk buffer (fetch.py) first, then the other long-lived buffers: at the
+        # download the heap is in pieces (answers come and go) and 1 KiB may not be free
+        self._buf = bytearray(cfg["chunk"])
+        self._mv = memoryview(self._buf)
         self.cfg = cfg
         self.b = board  # before the Client: the board may bring its transport
         self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
@@ -111,7 +115,6 @@ class Agent:
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
         self._md = None  # digest of the bytes downloaded so far in this boot
-        self._buf = self._mv = None  # the chunk buffer (fetch.py)
 
     # A board may bring its own transport (an AT-command modem): board.connect.
     def _client(self):

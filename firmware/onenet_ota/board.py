@@ -1,12 +1,13 @@
 # What the agent needs from the device it runs on: the running version, the sink,
-# confirming a new image, resetting. One class per kind of target; the agent sees
-# only these methods.
+# confirming a new image, resetting. The base class, and the unix profile (a file
+# sink); each other board's profile module (config.PROFILES) subclasses it. The agent
+# sees only these methods.
 import os
 import time
 
-from .errors import OtaError
+from .errors import OtaError, const
 
-_EPOCH_2000 = 946684800  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
+_EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
 
 
 def _read(path):
@@ -141,83 +142,25 @@ class Board:
         machine.reset()
 
 
-class Esp32Board(Board):
-    # ESP32 with two OTA slots. Which image runs is told by the running slot: stock
-    # MicroPython images leave the app descriptor's version empty
-    # (CONFIG_APP_EXCLUDE_PROJECT_VER_VAR=y), so a version string cannot tell. The
-    # version reported is the descriptor's when there is one, else the version file
-    # (written when a new image is confirmed). Rollback is the bootloader's: an image
-    # never confirmed is abandoned at the next reset.
-    def image_version(self):
-        from esp32 import Partition
+# The unix profile (config.PROFILES): a board that keeps the package as a file.
+DEFAULTS = (("manuf", "100"), ("model", "10001"), ("sink", "file"), ("chunk", 4096))
 
-        from .esp32img import version
 
-        buf = bytearray(80)
-        Partition(Partition.RUNNING).readblocks(0, buf)
-        return version(buf) or None
-
-    def running_version(self):
-        return self.image_version() or Board.running_version(self)
-
-    def sink_slot(self, sink):
-        return sink.part.info()[4]
-
-    # The RTC once WiFi is up: set from NTP when it was never set (ntptime is frozen
-    # into the esp32 port's images, from micropython-lib); None when that fails.
-    def now(self):
-        t = Board.now(self)
-        if t is None and self.cfg.get("wifi"):
-            try:
-                import ntptime
-
-                ntptime.settime()
-            except (ImportError, OSError, OverflowError):
-                return None
-            t = Board.now(self)
-        return t
-
-    def running_slot(self):
-        from esp32 import Partition
-
-        return Partition(Partition.RUNNING).info()[4]
-
-    def applied(self, rec):
-        pass
-
-    def confirm(self, rec):
-        from esp32 import Partition
-
-        try:
-            Partition.mark_app_valid_cancel_rollback()
-        except OSError as e:
-            # esp_ota_mark_app_valid_cancel_rollback: ESP_ERR_NOT_FOUND (-261) without
-            # otadata, ESP_FAIL when the running slot is not the one otadata selects.
-            # Either way the image is not kept: it must not be reported as updated.
-            raise OtaError("cannot mark the image valid (OSError %s)" % (e.args[0] if e.args else ""))
-        _write(self.cfg["version_file"], rec["target"])
+def check(cfg):
+    pass  # no settings of its own
 
 
 def make(cfg):
-    if cfg["sink"] == "app":  # any profile, its application in app folders
+    # The board of a checked config: its profile's class (config.PROFILES); an app
+    # sink wraps it (any profile, its application in app folders).
+    if cfg["board"] == "unix":
+        b = Board(cfg)
+    else:
+        from .config import profile
+
+        b = profile(cfg["board"]).make(cfg)
+    if cfg["sink"] == "app":
         from .sink_app import AppBoard
 
-        return AppBoard(_make(cfg))
-    return _make(cfg)
-
-
-def _make(cfg):
-    # The nRF52832 and GD32 profiles are separate modules, installed only where used.
-    if cfg["board"] == "nrf52832":
-        from .board_nrf52 import Nrf52Board
-
-        return Nrf52Board(cfg)
-    if cfg["board"] == "gd32":
-        from .board_gd32 import Gd32Board
-
-        return Gd32Board(cfg)
-    # The sink decides: an esp32 board downloading into a file (an app bundle) keeps
-    # its version in the version file like any file-sink board.
-    if cfg["sink"] == "esp32":
-        return Esp32Board(cfg)
-    return Board(cfg)
+        return AppBoard(b)
+    return b

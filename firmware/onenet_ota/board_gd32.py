@@ -3,17 +3,25 @@
 # imported only on this board.
 from . import uart
 from .board import Board
-from .config import ConfigError, _sub
+from .config import merge
+from .errors import ConfigError
 
-GD32_DEFAULTS = {"uart": None, "write_max": 256, "base": 0x08000000, "page_size": 1024,
-                 "pages": 64, "boot0": None, "nrst": None, "retries": 3, "timeout_ms": 1000,
-                 "erase_ms": 30000, "go": True}
+# The profile's defaults and settings (config.PROFILES): contract codes 103/10301, the
+# package staged in a file; "gd32": the target MCU's ROM bootloader (GD32 below).
+DEFAULTS = (("manuf", "103"), ("model", "10301"), ("sink", "file"), ("chunk", 4096), ("gd32", None))
+GD32 = (("uart", None), ("write_max", 256), ("base", 0x08000000), ("page_size", 1024),
+        ("pages", 64), ("boot0", None), ("nrst", None), ("retries", 3), ("timeout_ms", 1000),
+        ("erase_ms", 30000), ("go", True))
+
+
+def make(cfg):
+    return Gd32Board(cfg)
 
 
 # Settings of this profile (config.check calls it): the target's bootloader.
 def check(cfg):
     g = cfg["gd32"]
-    g = _sub(g or {}, GD32_DEFAULTS, "gd32")
+    g = merge(g or {}, GD32, "gd32")
     g["uart"] = uart.check(g["uart"], "gd32.uart")
     for k, lo, hi in (("write_max", 4, 256), ("base", 0, 0xFFFFFFFF), ("page_size", 128, 65536),
                       ("pages", 1, 65535), ("retries", 1, 20), ("timeout_ms", 50, 60000),

@@ -12,12 +12,31 @@
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
 from . import uart
 from .board import Board
-from .config import ConfigError, _int
+from .config import check_int
+from .errors import ConfigError, const
 
 LOG = "ota.log"
-_LOG_MAX = 4096  # bytes kept in LOG (then it starts again; the previous one is LOG.1)
-_REPL_UART = 0  # MICROPY_HW_UART_REPL
+_LOG_MAX = const(4096)  # bytes kept in LOG (then it starts again; the previous one is LOG.1)
+_REPL_UART = const(0)  # MICROPY_HW_UART_REPL
 _repl = [None]  # the REPL's stream while detached from it (to hand back)
+
+
+# The profile's defaults and settings (config.PROFILES): contract codes 102/10201; the
+# heap and the modem's receive ring want 1 KiB chunks.
+DEFAULTS = (
+    ("manuf", "102"),
+    ("model", "10201"),
+    ("sink", "block"),
+    ("chunk", 1024),
+    ("modem", None),  # "bc26" | "m5311": sockets through an AT modem on `uart`
+    ("uart", None),  # the modem's UART {"id", "baud", "tx", "rx"} (uart.DEFAULTS filled in)
+    ("flash_start", 0),  # block sink region; 0: nrf.unused_flash_start()
+    ("flash_len", 0),  # its length; 0: up to nrf.unused_flash_length()
+)
+
+
+def make(cfg):
+    return Nrf52Board(cfg)
 
 
 # Settings of this profile (config.check calls it): modem, uart, flash region.
@@ -26,12 +45,11 @@ def check(cfg):
         raise ConfigError("modem: bc26, m5311 or null")
     if cfg["modem"] or cfg["uart"] is not None:
         cfg["uart"] = uart.check(cfg["uart"], "uart")
-        if cfg["board"] == "nrf52832":
-            u = cfg["uart"]
-            if u["id"] != 0:
-                raise ConfigError("uart.id: 0 (the nrf port has UART0 only)")
-            if u["tx"] is not None or u["rx"] is not None:
-                raise ConfigError("uart.tx, uart.rx: null (the nrf port takes the pins from the board)")
+        u = cfg["uart"]
+        if u["id"] != 0:
+            raise ConfigError("uart.id: 0 (the nrf port has UART0 only)")
+        if u["tx"] is not None or u["rx"] is not None:
+            raise ConfigError("uart.tx, uart.rx: null (the nrf port takes the pins from the board)")
     if cfg["modem"] == "m5311" and cfg["chunk"] > 1536:
         # The M5311 pushes what arrives: one range and its head must fit the
         # transport's 2048-byte receive ring, and nothing may still be coming while the
@@ -46,11 +64,11 @@ def check(cfg):
         cfg["request"] = 16384 if cfg["modem"] == "bc26" else cfg["chunk"]
     if cfg["modem"] == "m5311" and cfg["request"] > 1536:
         raise ConfigError("request: at most 1536 with an M5311 modem")
-    _int(cfg, "flash_start", 0, 1 << 30)
-    _int(cfg, "flash_len", 0, 1 << 30)
+    check_int(cfg, "flash_start", 0, 1 << 30)
+    check_int(cfg, "flash_len", 0, 1 << 30)
     if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:
         raise ConfigError("flash_start, flash_len: multiples of 4096")
-    if cfg["board"] == "nrf52832" and cfg["sink"] == "block":
+    if cfg["sink"] == "block":
         try:
             import nrf
         except ImportError:
@@ -101,6 +119,7 @@ class Nrf52Board(Board):
             self.connect = self._connect  # the agent's http.Client uses it
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
+            self.modem()  # its buffers (a 2 KiB ring) early, while the heap is in one piece
 
     def _detach(self):
         try:
@@ -130,8 +149,8 @@ class Nrf52Board(Board):
                 f.write("\n")
             finally:
                 f.close()
-        except OSError:
-            pass  # a full filesystem must not stop the agent
+        except (OSError, MemoryError):
+            pass  # a full filesystem, or no heap for the file's buffer, must not stop the agent
 
     def modem(self):
         if self._modem is None:

@@ -3,17 +3,21 @@
 # never appears in a message.
 from .errors import ConfigError
 
-# Board profiles: name, manuf, model (the contract's SOTA table), default sink, default
-# chunk (the nRF52832's heap and its modem's receive ring want 1 KiB).
-BOARDS = (
-    ("esp32", "101", "10101", "esp32", 4096),
-    ("nrf52832", "102", "10201", "block", 1024),
-    ("gd32", "103", "10301", "file", 4096),
-    ("unix", "100", "10001", "file", 4096),
+# Board profiles: the board's name and the module (onenet_ota.<module>) that owns its
+# defaults (DEFAULTS: manuf/model of the contract's SOTA table, sink, chunk, its own
+# settings), its checks (check(cfg)) and its board class (make(cfg)). Names only: the
+# core imports no profile; profile() loads the one a config names (an optional part,
+# installed only on its board). The host tools read this table too (board/__init__.py).
+PROFILES = (
+    ("esp32", "board_esp32"),
+    ("nrf52832", "board_nrf52"),
+    ("gd32", "board_gd32"),
+    ("unix", "board"),
 )
 
-# Every setting with its default. A tuple of constant pairs, not a dict: frozen, it
-# stays in flash; check() makes the one dict a device keeps.
+# Every setting of every board with its default (a profile adds its own and its
+# defaults). A tuple of constant pairs, not a dict: frozen, it stays in flash; check()
+# makes the one dict a device keeps.
 DEFAULTS = (
     ("board", "unix"),
     ("host", "ota.heclouds.com"),
@@ -30,13 +34,13 @@ DEFAULTS = (
     ("version", "V1.0"),  # version before the first update
     ("version_file", "ota_version.txt"),  # where the running version is kept (+ ".sent")
     ("report_version", "changed"),  # report the version when it changed, or "always"
-    ("sink", None),  # board default
+    ("sink", "file"),  # file, esp32, block or app (the profile's default)
     ("sink_path", "ota_package.bin"),
     ("capacity", 0),  # file sink: 0 = no limit (app sink: the filesystem's free space)
     ("app_root", "apps"),  # app sink: the folder of the app folders a/, b/ and the pointer
     ("app_selftest_ms", 5000),  # app sink: the app's selftest() must pass within this
     ("chip_id", 0),  # esp32 sink: 0 ESP32, 2 S2, 5 C3, 9 S3, ...
-    ("chunk", None),  # the one download buffer (read, digest, sink write); None: the board's
+    ("chunk", 4096),  # the one download buffer (read, digest, sink write; the profile's default)
     ("request", 0),  # bytes one Range request asks for; 0: all that is left (bytes=start-)
     ("journal", "ota.jrn"),
     ("journal_every", 16384),  # bytes between journal writes
@@ -55,11 +59,6 @@ DEFAULTS = (
     ("signal", None),  # fixed signal strength to report and check (None: unknown)
     ("power", None),  # fixed battery % to report and check (None: unknown)
     ("wifi", None),  # {"ssid", "password", "timeout_s"}: the board joins before a cycle
-    ("modem", None),  # "bc26" | "m5311": sockets through an AT modem on `uart` (nRF52832)
-    ("uart", None),  # the modem's UART {"id", "baud", "tx", "rx"} (UART_DEFAULTS filled in)
-    ("flash_start", 0),  # nrf52832 block sink region; 0: nrf.unused_flash_start()
-    ("flash_len", 0),  # its length; 0: up to nrf.unused_flash_length()
-    ("gd32", None),  # gd32 board: the target MCU's ROM bootloader (GD32_DEFAULTS filled in)
     ("mqtt", None),  # {"host", "port", "keepalive", ...}: task notification (notify.py, docs/mqtt.md)
     # The platform's dialect (docs/dialects.md): legacy (ota/south), fuse (fuse-ota), studio.
     ("platform", "legacy"),
@@ -73,7 +72,8 @@ DEFAULTS = (
 _REQUIRED = ("product_id", "dev_id")
 
 
-def _int(cfg, k, lo, hi):
+# Checks profiles share (board_*.py, uart.py): ConfigError names the field.
+def check_int(cfg, k, lo, hi):
     v = cfg[k]
     if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
         raise ConfigError("%s: an integer in %d..%d" % (k, lo, hi))
@@ -97,12 +97,16 @@ _HOST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:"
 def check(raw):
     if not isinstance(raw, dict):
         raise ConfigError("config: a JSON object")
+    prof = profile(raw.get("board", "unix"))
     cfg = dict(DEFAULTS)
+    cfg.update(prof.DEFAULTS)
     for k in raw:
-        if k not in cfg and k not in _REQUIRED and k not in (
-            "access_key", "authorization", "manuf", "model"):
+        v = raw[k]
+        if k not in cfg and k not in _REQUIRED and k not in ("access_key", "authorization"):
+            if v is None:
+                continue  # null is the default: a setting another board has, left unset
             raise ConfigError("%s: unknown setting" % k)
-        cfg[k] = raw[k]
+        cfg[k] = v
     for k in _REQUIRED:
         if k not in raw:
             raise ConfigError("%s: required" % k)
@@ -113,19 +117,10 @@ def check(raw):
         raise ConfigError("platform: legacy, fuse or studio")
     _str(cfg, "product_id", _DIGITS if p == "legacy" else None, 20)  # fuse/studio: below
     _str(cfg, "dev_id", _DIGITS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.", 32)
-    for name, manuf, model, sink, chunk in BOARDS:
-        if cfg["board"] == name:
-            break
-    else:
-        raise ConfigError("board: one of " + ", ".join(b[0] for b in BOARDS))
-    cfg.setdefault("manuf", manuf)
-    cfg.setdefault("model", model)
     cfg["manuf"] = str(cfg["manuf"])
     cfg["model"] = str(cfg["model"])
     _str(cfg, "manuf", _DIGITS, 8)
     _str(cfg, "model", _DIGITS, 8)
-    if cfg["sink"] is None:
-        cfg["sink"] = sink
     if cfg["sink"] not in ("esp32", "file", "block", "app"):
         raise ConfigError("sink: esp32, file, block or app")
     if cfg["sink"] == "app":
@@ -145,8 +140,8 @@ def check(raw):
     if cfg["method"] not in ("md5", "sha1", "sha256"):
         raise ConfigError("method: md5, sha1 or sha256")
     _str(cfg, "host", _HOST, 128)  # keeps every request within http._REQ
-    _int(cfg, "port", 1, 65535)
-    _int(cfg, "task_type", 1, 2)
+    check_int(cfg, "port", 1, 65535)
+    check_int(cfg, "task_type", 1, 2)
     if cfg["report_version"] not in ("changed", "always"):
         raise ConfigError("report_version: changed or always")
     if not isinstance(cfg["tls"], bool):
@@ -169,7 +164,7 @@ def check(raw):
             from . import imgauth  # noqa: F401 (an optional part: fail here, not mid-update)
         except ImportError:
             raise ConfigError("image_key: install the onenet-ota-imgauth part (manifests/)")
-    _int(cfg, "et_ttl", 0, 10 * 365 * 86400)
+    check_int(cfg, "et_ttl", 0, 10 * 365 * 86400)
     if not isinstance(cfg["et"], int) or cfg["et"] < 0:
         raise ConfigError("et: unix seconds")
     from .api import check_version
@@ -178,43 +173,33 @@ def check(raw):
         check_version(cfg["version"])
     except ConfigError:
         raise ConfigError("version: 1..20 of A-Z a-z 0-9 _ . -")
-    if cfg["chunk"] is None:
-        cfg["chunk"] = chunk
-    _int(cfg, "chunk", 512, 65536)
-    _int(cfg, "request", 0, 1 << 30)
+    check_int(cfg, "chunk", 512, 65536)
+    check_int(cfg, "request", 0, 1 << 30)
     if cfg["request"] and cfg["request"] < cfg["chunk"]:
         raise ConfigError("request: 0 (the rest of the package) or at least chunk (%d)" % cfg["chunk"])
-    _int(cfg, "journal_every", cfg["chunk"], 1 << 24)
-    _int(cfg, "progress_every", 0, 99)
-    _int(cfg, "check_interval", 1, 7 * 86400)
-    _int(cfg, "timeout_ms", 100, 600000)
-    _int(cfg, "retries", 0, 20)
-    _int(cfg, "backoff_ms", 0, 600000)
-    _int(cfg, "pause_waits", 0, 1000)
-    _int(cfg, "max_retry", 0, 1000)
-    _int(cfg, "max_interval", 0, 86400)
-    _int(cfg, "conn_requests", 1, 100000)
-    _int(cfg, "max_boots", 1, 20)
-    _int(cfg, "capacity", 0, 1 << 30)
-    _int(cfg, "app_selftest_ms", 1, 600000)
-    _int(cfg, "chip_id", 0, 0xFFFF)
+    check_int(cfg, "journal_every", cfg["chunk"], 1 << 24)
+    check_int(cfg, "progress_every", 0, 99)
+    check_int(cfg, "check_interval", 1, 7 * 86400)
+    check_int(cfg, "timeout_ms", 100, 600000)
+    check_int(cfg, "retries", 0, 20)
+    check_int(cfg, "backoff_ms", 0, 600000)
+    check_int(cfg, "pause_waits", 0, 1000)
+    check_int(cfg, "max_retry", 0, 1000)
+    check_int(cfg, "max_interval", 0, 86400)
+    check_int(cfg, "conn_requests", 1, 100000)
+    check_int(cfg, "max_boots", 1, 20)
+    check_int(cfg, "capacity", 0, 1 << 30)
+    check_int(cfg, "app_selftest_ms", 1, 600000)
+    check_int(cfg, "chip_id", 0, 0xFFFF)
     for k in ("signal", "power"):
         if cfg[k] is not None:
-            _int(cfg, k, -200, 200)
+            check_int(cfg, k, -200, 200)
     w = cfg["wifi"]
     if w is not None and (not isinstance(w, dict) or not isinstance(w.get("ssid"), str)):
         raise ConfigError("wifi: {\"ssid\": …, \"password\": …}")
     for k in ("journal", "version_file", "sink_path", "app_root"):
         _str(cfg, k, None, 128)
-    # nRF52832 / GD32 settings are checked by their profile modules (optional parts)
-    if cfg["board"] == "nrf52832" or cfg["modem"] or cfg["uart"] is not None:
-        from .board_nrf52 import check as more
-
-        more(cfg)
-    if cfg["board"] == "gd32" or cfg["gd32"] is not None:
-        from .board_gd32 import check as more
-
-        more(cfg)
+    prof.check(cfg)  # the board's own settings
     if p != "legacy":
         try:
             if p == "fuse":
@@ -231,16 +216,27 @@ def check(raw):
     return cfg
 
 
-def _sub(v, defaults, field):
+def merge(v, defaults, field):
     # A settings object merged over its defaults; unknown keys named.
     if not isinstance(v, dict):
         raise ConfigError("%s: a JSON object" % field)
-    out = dict(defaults)
+    out = dict(defaults)  # defaults: a tuple of pairs (stays in flash)
     for k in v:
-        if k not in defaults:
+        if k not in out:
             raise ConfigError("%s.%s: unknown setting" % (field, k))
         out[k] = v[k]
     return out
+
+
+# The profile module of a board (config errors name the board when there is none).
+def profile(board):
+    for name, mod in PROFILES:
+        if board == name:
+            try:
+                return __import__("onenet_ota." + mod, None, None, ("make",))
+            except ImportError:
+                raise ConfigError("board: install the onenet-ota-%s part (manifests/)" % name)
+    raise ConfigError("board: one of " + ", ".join(p[0] for p in PROFILES))
 
 
 # Read a JSON config file (json, or jsonlite where the port has none) and check it.
@@ -261,6 +257,22 @@ def load(path, overrides=None):
         raw = loads(text)
     except Exception:
         raise ConfigError("config: not valid JSON")
+    del text
     if overrides:
         raw.update(overrides)
-    return check(raw)
+    _collect()  # the parse's garbage first: the checked dict is laid down after it
+    raw = check(raw)
+    _collect()  # the text and the parse's garbage go before long-lived objects follow
+    return raw
+
+
+# A collection between phases: what stays is packed at the bottom of the heap (an
+# automatic one comes only when the heap is full, and by then what stays is spread
+# over all of it, leaving no run free for a 1-2 KiB buffer).
+def _collect():
+    try:
+        import gc
+
+        gc.collect()
+    except ImportError:
+        pass

@@ -9,6 +9,7 @@
 # operations and to cut power in the middle of one.
 import os
 
+from .errors import const
 from .fmt import put_int
 
 try:
@@ -16,7 +17,7 @@ try:
 except ImportError:  # nRF52832 builds may lack it
     _crc32 = None
 
-_MAX = 320  # bytes a record may take (the longest valid one is ~280)
+_MAX = const(320)  # bytes a record may take (the longest valid one is ~280)
 _INTS = ("seq", "size", "offset", "task_type", "retries", "boots")
 _STRS = ("state", "token", "md5", "target", "from_ver", "slot")
 # slot: the flash slot the package is written to ("" where the board has none); a
@@ -27,7 +28,7 @@ _OPTIONAL = ("slot",)
 STATES = ("dl", "ready", "applied")
 _HEX = "0123456789abcdef"
 _TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-_VER = _TOKEN + "."
+_VER = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."  # a literal: frozen, no RAM
 
 
 # CRC-32 (IEEE, as binascii.crc32 and zlib): the port's, or a nibble-table fallback
@@ -88,7 +89,9 @@ def _only(s, chars, lo, hi):
     return True
 
 
-_KEYS = tuple((k + "=").encode() for k in FIELDS)
+# FIELDS' keys as written (literals, so frozen they stay in flash; test_layout checks them)
+_KEYS = (b"seq=", b"state=", b"token=", b"md5=", b"size=", b"target=", b"offset=", b"from_ver=",
+         b"task_type=", b"retries=", b"boots=", b"slot=")
 _HEXB = b"0123456789abcdef"
 
 

@@ -83,13 +83,13 @@ def case_esp32_odd_chunks():
     s = _esp("esp_odd")
     n = _size("img_a.bin")
     r = {"cap": s.capacity, "begin": s.begin(n)}
-    ota_shim.log = []
+    ota_shim.record_ops([])
     _stream(s, "img_a.bin")
     r["erases"] = _count("erase")
     r["writes"] = _count("write")
     r["readback"] = _same(s, "img_a.bin")
     s.commit()
-    ota_shim.log = None
+    ota_shim.record_ops(None)
     st = ota_shim.esp32_state()
     r["boot"] = [st["boot"], st["st_ota_1"]]
     return r

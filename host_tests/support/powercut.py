@@ -185,7 +185,7 @@ class Device:
 
         _install(self.state, **self.shim)
         self.boots += 1
-        ota_shim.log = log_ops
+        ota_shim.record_ops(log_ops)
         if cut:
             ota_shim.cut_at(cut)
         a = None
@@ -205,7 +205,7 @@ class Device:
             s = dict(a.summary)
             out = "reset"
         finally:
-            ota_shim.log = None
+            ota_shim.record_ops(None)
             if a:
                 a.c.close()
         s["out"] = out

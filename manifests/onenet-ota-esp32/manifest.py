@@ -2,4 +2,4 @@
 metadata(version="0.1.0", description="OneNET OTA agent: ESP32 profile")
 add_library("onenet-ota", "..")
 require("onenet-ota-socket", library="onenet-ota")
-package("onenet_ota", files=("sink_esp32.py", "esp32img.py"), base_path="../../firmware")
+package("onenet_ota", files=("board_esp32.py", "sink_esp32.py", "esp32img.py"), base_path="../../firmware")

@@ -20,6 +20,7 @@ import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..board import PROFILES
 from ..cli import CommandError
 from ..commands.device import run_device
 from ..fwbuild import build, source
@@ -58,7 +59,8 @@ class QemuBench:
 
         self.n += 1
         dev = str(710000000 + self.n)
-        t = self.b.sim.publish(data=self.image, target="V2.0", manuf="102", model="10201", retry=3,
+        p = PROFILES["nrf52832"]
+        t = self.b.sim.publish(data=self.image, target="V2.0", manuf=p["manuf"], model=p["model"], retry=3,
                                interval=1, dev_id=dev, **PRODUCT)
         return dev, t
 
@@ -82,18 +84,18 @@ class QemuBench:
         ok = bool(s and s["result"] == "updated" and s["sink_md5"] == task["md5"])
         return {"ok": ok, "summary": s, "log": lines[-8:], "heapstats": hs}
 
-    def scan(self, chunk, lo, hi, step=1, workers=2):
+    def scan(self, chunk, lo, hi, step=1, workers=2, modem="bc26"):
         # {heap KiB: completed?} for every size in lo..hi; and the smallest that does
         for k in range(lo, hi + 1, step):  # build them all first (serialised anyway)
             build.qemu_firmware(k * 1024)
         with ThreadPoolExecutor(workers) as ex:
             res = dict(zip(range(lo, hi + 1, step),
-                           ex.map(lambda k: self.update(k, chunk)["ok"], range(lo, hi + 1, step))))
+                           ex.map(lambda k: self.update(k, chunk, modem=modem)["ok"], range(lo, hi + 1, step))))
         ok = [k for k, v in res.items() if v]
         smallest = min(ok) if ok else None
         # sizes above the smallest that fail: why a bisection would mislead
         above = [k for k, v in res.items() if smallest and k > smallest and not v]
-        return {"chunk": chunk, "min": smallest, "tried": res, "fail_above_min": above,
+        return {"chunk": chunk, "modem": modem, "min": smallest, "tried": res, "fail_above_min": above,
                 "range": [lo, hi, step]}
 
     def phases(self, chunk, heap_k=64):

@@ -108,13 +108,14 @@ def targets(R):
     q = R.get("qemu") or {}
     for sc in q.get("scans", ()):
         lo, hi, step = sc["range"]
-        rows.append(("smallest heap, nRF52832 + BC26 on the qemu Cortex-M3, %d B chunks" % sc["chunk"],
-                     "24 KiB (issue 12)",
+        rows.append(("smallest heap, nRF52832 + %s on the qemu Cortex-M3, %d B chunks"
+                     % (sc.get("modem", "bc26").upper(), sc["chunk"]),
+                     "24 KiB (issue 12)" if sc["chunk"] <= 1024 else "—",
                      "%s (scanned %d..%d KiB, step %d%s)" % (
                          ("%d KiB" % sc["min"]) if sc["min"] else "none in range", lo, hi, step,
                          "; fails again at %s KiB" % ", ".join(map(str, sc["fail_above_min"]))
                          if sc["fail_above_min"] else ""),
-                     _yes(bool(sc["min"]) and sc["min"] <= 24)))
+                     _yes(bool(sc["min"]) and sc["min"] <= 24) if sc["chunk"] <= 1024 else "measured"))
     if q.get("modules"):
         m = q["modules"]
         rows.append(("resident heap of the frozen nRF52832 part (qemu Cortex-M3)", "—",
@@ -173,16 +174,16 @@ def _qemu_md(q):
     L = ["## The nRF52832 profile on a Cortex-M3 (qemu MPS2-AN385, the agent frozen)", "",
          "`onenet-ota firmware` builds ports/qemu (MPS2_AN385) from MicroPython v1.28.0 with the "
          "nRF52832 part frozen in and nRF52832's module set; `--runtime qemu` boots it once per "
-         "device boot, the modem (BC26) on the UART through the modem simulator "
+         "device boot, the modem (BC26, or M5311 where named) on the UART through the modem simulator "
          "([docs/qemu.md](qemu.md)). Heap = the firmware's MICROPY_HEAP_SIZE (what "
          "gc.mem_alloc() + gc.mem_free() report is a little less: the GC's tables). "
-         "Update: %s. These are the figures before any heap diet." % _kib(q["size"]), ""]
+         "Update: %s." % _kib(q["size"]), ""]
     for sc in q.get("scans", ()):
         lo, hi, step = sc["range"]
         runs = sorted(sc["tried"].items())
-        L += ["Smallest heap, %d B chunks, scanning every %d KiB of %d..%d KiB (not a bisection: "
+        L += ["Smallest heap, %s, %d B chunks, scanning every %d KiB of %d..%d KiB (not a bisection: "
               "the minimum is not monotonic): **%s**.%s Runs: %s." % (
-                  sc["chunk"], step, lo, hi, ("%d KiB" % sc["min"]) if sc["min"] else "none",
+                  sc.get("modem", "bc26").upper(), sc["chunk"], step, lo, hi, ("%d KiB" % sc["min"]) if sc["min"] else "none",
                   (" Larger heaps that fail again: %s KiB (fragmentation: the 1–4 KiB buffers need "
                    "contiguous blocks)." % ", ".join(map(str, sc["fail_above_min"])))
                   if sc["fail_above_min"] else "",

@@ -1,5 +1,6 @@
 # Board tooling: the board table, and locating/running the external tools
 # (mpy-cross, mpremote, esptool, adafruit-nrfutil) that deploy/flash/package drive.
+import ast
 import os
 import shlex
 import shutil
@@ -10,17 +11,39 @@ from .. import BOARDS as BOARDS_DIR, FIRMWARE, ROOT
 
 PACKAGE_DIR = os.path.join(FIRMWARE, "onenet_ota")
 
-# Per board: mpy-cross -march (native code only; bytecode .mpy is portable), the flasher,
-# the ESP chip (esptool's name) and the OneNET SOTA manuf/model codes (contract table).
+
+
+def _profiles():
+    # The firmware's board table (config.PROFILES) and each profile module's DEFAULTS,
+    # read from the source (ast: nothing of the firmware is imported on the host):
+    # {board: {"module", "manuf", "model", "sink", "chunk"}}, in the table's order.
+    def assigned(path, name):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+                return ast.literal_eval(node.value)
+        raise ToolError("%s: no %s table" % (rel(path), name))
+
+    out = {}
+    for board, module in assigned(os.path.join(PACKAGE_DIR, "config.py"), "PROFILES"):
+        d = dict(assigned(os.path.join(PACKAGE_DIR, module + ".py"), "DEFAULTS"))
+        out[board] = {"module": module, "manuf": d["manuf"], "model": d["model"], "sink": d["sink"],
+                      "chunk": d["chunk"]}
+    return out
+
+
+# Per board: the firmware's profile (PROFILES above: module, the OneNET SOTA manuf/model
+# codes, default sink and chunk) and what only the host needs: mpy-cross -march (native
+# code only; bytecode .mpy is portable), the flasher, the ESP chip (esptool's name).
 # gd32: the agent runs on an ESP32 network module that programs the GD32 through its
 # ROM USART bootloader, so code and flashing are the ESP32's.
-BOARDS = {
-    "esp32": {"march": "xtensawin", "flasher": "esptool", "chip": "esp32", "manuf": "101", "model": "10101"},
-    "nrf52832": {"march": "armv7emsp", "flasher": "nrfutil", "chip": None, "manuf": "102", "model": "10201"},
-    "gd32": {"march": "xtensawin", "flasher": "esptool", "chip": "esp32", "manuf": "103", "model": "10301"},
-    "unix": {"march": "host", "flasher": None, "chip": None, "manuf": "100", "model": "10001"},
+_HOST = {
+    "esp32": {"march": "xtensawin", "flasher": "esptool", "chip": "esp32"},
+    "nrf52832": {"march": "armv7emsp", "flasher": "nrfutil", "chip": None},
+    "gd32": {"march": "xtensawin", "flasher": "esptool", "chip": "esp32"},
+    "unix": {"march": "host", "flasher": None, "chip": None},
 }
-
 # Where the package goes on the device (mip's default: /lib is on sys.path of the ports).
 DEVICE_LIB = "lib/onenet_ota"
 
@@ -96,3 +119,7 @@ def firmware_sources():
         for n in os.listdir(PACKAGE_DIR)
         if n.endswith(".py") and not n.startswith(".")
     )
+
+
+PROFILES = _profiles()
+BOARDS = {b: dict(p, **_HOST[b]) for b, p in PROFILES.items()}

@@ -127,11 +127,13 @@ def _qemu(b, quick, notes):
         for c in ((1024,) if quick else (1024, 4096)):
             _log("qemu: heap per phase, %d B chunks" % c)
             out["phases"].append(q.phases(c))
-        # quick: a few sizes around the known minimum; full: every KiB of 24..72
-        scans = ((1024, 40, 48, 2),) if quick else ((1024, 24, 72, 1), (4096, 24, 72, 1))
-        for c, lo, hi, step in scans:
-            _log("qemu: smallest heap, %d B chunks, %d..%d KiB" % (c, lo, hi))
-            out["scans"].append(q.scan(c, lo, hi, step))
+        # quick: a few sizes around the known minimum; full: every KiB of the range, per
+        # modem (the M5311 takes chunks of at most 1536 B: config.py)
+        scans = ((1024, 20, 28, 2, "bc26"),) if quick else (
+            (1024, 16, 48, 1, "bc26"), (1024, 16, 48, 1, "m5311"), (4096, 24, 72, 1, "bc26"))
+        for c, lo, hi, step, modem in scans:
+            _log("qemu: smallest heap, %s, %d B chunks, %d..%d KiB" % (modem, c, lo, hi))
+            out["scans"].append(q.scan(c, lo, hi, step, modem=modem))
     except Exception as e:  # a build or boot failure is a finding, not a crash of the bench
         notes.append("qemu figures incomplete: %s" % e)
     return out

@@ -1,7 +1,7 @@
 # Stand-in for MicroPython's `esp32` module: Partition over files in the shim's state
 # directory, with ESP-IDF's OTA rules (set_boot validates the image, app rollback).
 # MicroPython-compatible. See docs/shim.md for what is faithful and what is not.
-import ota_shim
+import shimstate
 from flashsim import FlashFile
 
 try:
@@ -52,11 +52,12 @@ def _forget():
 
 
 _booted = [False]
+shimstate.forgets.append(_forget)  # a new boot re-reads the partitions and otadata
 
 
 def _layout():
     # (type, subtype, addr, size, label)
-    c = ota_shim.CONFIG
+    c = shimstate.CONFIG
     s = c["esp32_slot_size"]
     if s % 4096 or s <= 0:
         raise ValueError("esp32_slot_size: multiple of 4096")
@@ -106,7 +107,7 @@ def _load_state():
     if _state is None:
         st = {"boot": "", "prev": "", "running": "", "boots": "0"}
         try:
-            f = open(ota_shim.path(_STATE_FILE))
+            f = open(shimstate.path(_STATE_FILE))
             for line in f.read().split("\n"):
                 if "=" in line:
                     k, v = line.split("=", 1)
@@ -125,12 +126,12 @@ def _img_state(label):
 # One boot-selection write: counted; a cut one does not happen (ESP-IDF's otadata has
 # two sectors with sequence numbers and CRCs, so it is either old or new).
 def _save_state(st, kind="otadata"):
-    if ota_shim.tick(kind, _STATE_FILE):
+    if shimstate.tick(kind, _STATE_FILE):
         global _state
         _state = None
-        raise ota_shim.PowerCut
+        raise shimstate.PowerCut
     keys = sorted(st)
-    f = open(ota_shim.path(_STATE_FILE), "w")
+    f = open(shimstate.path(_STATE_FILE), "w")
     f.write("".join(k + "=" + str(st[k]) + "\n" for k in keys))
     f.close()
 
@@ -139,8 +140,10 @@ def _default_app():
     return _apps()[0][4]
 
 
-# The bootloader: choose the slot to run, apply the rollback rules, persist.
+# Power-on (ota_shim.boot()): every stand-in forgets its cached state, then the
+# bootloader chooses the slot to run, applies the rollback rules, persists.
 def _boot():
+    shimstate.forget()
     st = _load_state()
     sel = st["boot"] or _default_app()
     s = _img_state(sel)
@@ -180,13 +183,13 @@ def _validate(label):
     nseg = hdr[1]
     if nseg < 1 or nseg > 16:
         return "segment count"
-    if hdr[12] | (hdr[13] << 8) != ota_shim.CONFIG["esp32_chip_id"]:
+    if hdr[12] | (hdr[13] << 8) != shimstate.CONFIG["esp32_chip_id"]:
         return "chip id"
     if hdr[23] > 1:
         return "hash_appended"
     # chip revision (bootloader_common_check_chip_validity): the legacy whole-number
     # minimum (byte 14) and the full minimum/maximum (bytes 15..18, major*100+minor)
-    rev = ota_shim.CONFIG["esp32_chip_rev"]
+    rev = shimstate.CONFIG["esp32_chip_rev"]
     lo = hdr[15] | hdr[16] << 8
     hi = hdr[17] | hdr[18] << 8
     if rev // 100 < hdr[14] or rev < lo or (hi != 0xFFFF and rev > hi):
@@ -275,7 +278,7 @@ class Partition:
         if id == Partition.RUNNING or id == Partition.BOOT:
             st = _load_state()
             if not _booted[0]:
-                ota_shim.boot()
+                _boot()
                 st = _load_state()
             label = st["running"] if id == Partition.RUNNING else (st["boot"] or _default_app())
         else:

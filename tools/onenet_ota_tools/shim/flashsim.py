@@ -4,10 +4,10 @@
 #   a 0->1 flip raises OSError(EIO); otherwise the result is old AND new, like NOR.
 # - erase() works on whole 4096-byte sectors at 4096-byte boundaries.
 # - Out-of-bounds or misaligned access raises (errno per `bounds_err`/`align_err`).
-# - Each write and each sector erase is one counted operation (ota_shim.tick): when it
+# - Each write and each sector erase is one counted operation (shimstate.tick): when it
 #   is the cut one, the first half of the bytes are written (or the first half of the
-#   sector is erased) and ota_shim.PowerCut is raised.
-import ota_shim
+#   sector is erased) and shimstate.PowerCut is raised.
+import shimstate
 
 SECTOR = 4096
 EIO = 5
@@ -18,7 +18,7 @@ _chk = bytearray(256)
 class FlashFile:
     def __init__(self, name, size, bounds_err=-260, align_err=22):
         self.name = name
-        self.path = ota_shim.path(name)
+        self.path = shimstate.path(name)
         self.size = size
         self.bounds_err = bounds_err
         self.align_err = align_err
@@ -56,13 +56,13 @@ class FlashFile:
         mv = memoryview(buf)
         n = len(mv)
         self._check(addr, n)
-        torn = ota_shim.tick("write", self.name)
-        if ota_shim.bad_write(self.name, addr // SECTOR):
+        torn = shimstate.tick("write", self.name)
+        if shimstate.bad_write(self.name, addr // SECTOR):
             raise OSError(EIO, "%s: write failed at 0x%x (bad region)" % (self.name, addr))
         f = open(self.path, "r+b")
         try:
             # Check (strict) or AND (lenient) against what is there, 256 bytes at a time.
-            strict = ota_shim.CONFIG["strict"]
+            strict = shimstate.CONFIG["strict"]
             out = bytearray(n) if not strict else None
             i = 0
             while i < n:
@@ -92,7 +92,7 @@ class FlashFile:
         finally:
             f.close()
         if torn:
-            raise ota_shim.PowerCut
+            raise shimstate.PowerCut
 
     def erase(self, addr, n):
         if addr % SECTOR or n % SECTOR:
@@ -101,14 +101,14 @@ class FlashFile:
         f = open(self.path, "r+b")
         try:
             while n > 0:
-                torn = ota_shim.tick("erase", self.name)
+                torn = shimstate.tick("erase", self.name)
                 f.seek(addr)
                 k = SECTOR // 2 if torn else SECTOR
                 while k > 0:
                     f.write(_FF)
                     k -= 256
                 if torn:
-                    raise ota_shim.PowerCut
+                    raise shimstate.PowerCut
                 addr += SECTOR
                 n -= SECTOR
         finally:

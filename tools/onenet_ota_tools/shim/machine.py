@@ -1,6 +1,6 @@
 # Stand-in for `machine` (shadows the unix port's built-in one on MICROPYPATH).
 # reset() raises ota_shim.Reset; a harness catches it and boots again.
-import ota_shim
+import shimstate as ota_shim  # the shim's state (leaf module; ota_shim re-exports it)
 
 PWRON_RESET = 1
 HARD_RESET = 2

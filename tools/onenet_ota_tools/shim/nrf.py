@@ -1,5 +1,5 @@
 # Stand-in for MicroPython's `nrf` module (nRF52 port): Flash(start=, len=) block
-# device over one file holding the whole chip flash (ota_shim.CONFIG["nrf_flash_size"]).
+# device over one file holding the whole chip flash (shimstate.CONFIG["nrf_flash_size"]).
 # Like the port (ports/nrf/modules/nrf/flashbdev.c): start/len keyword-only, pages of
 # 4096 bytes; 2-arg writeblocks erases the page first, 3-arg writeblocks does not;
 # ioctl(6, n) erases page n. Unlike the port (which checks nothing and writes wherever
@@ -7,7 +7,9 @@
 # OSError(EINVAL) loudly, so agent bugs surface. With CONFIG["nrf_stall"] (the
 # nrf52832 profile) each erase blocks ~85 ms and each word write 41 us, as the NVMC
 # stalls the CPU (nRF52832 product specification, tERASEPAGE / tWRITE).
-import ota_shim
+import sys
+
+import shimstate
 from flashsim import FlashFile
 
 _PAGE = 4096
@@ -21,10 +23,43 @@ def _forget():
     _chip[0] = None
 
 
+shimstate.forgets.append(_forget)  # a new boot re-opens the flash file
+
+
+# The CPU stalls for `us` microseconds (nRF52 NVMC erase/write: the core waits, no
+# interrupt runs): the UART stand-in learns of it (machine._stalled, looked up in
+# sys.modules: machine is loaded only in the nrf52832 profile) so its receiver
+# neither takes bytes nor lets the REPL see them meanwhile; the time really passes.
+def _stall(us):
+    m = sys.modules.get("machine")
+    m = m if m is not None and hasattr(m, "_stalled") else None
+    t0 = _ticks_us()
+    if m:
+        m._stalled_begin(t0)
+    _sleep_us(us)
+    if m:
+        m._stalled(t0, _ticks_us())
+
+
+def _ticks_us():
+    import time
+
+    return time.ticks_us()
+
+
+def _sleep_us(us):
+    import time
+
+    if shimstate.MP:
+        time.sleep_us(us)
+    else:
+        time.sleep(us / 1000000)
+
+
 def _flash():
     f = _chip[0]
     if f is None:
-        f = FlashFile("nrf_flash.bin", ota_shim.CONFIG["nrf_flash_size"], _EINVAL, _EINVAL)
+        f = FlashFile("nrf_flash.bin", shimstate.CONFIG["nrf_flash_size"], _EINVAL, _EINVAL)
         _chip[0] = f
     return f
 
@@ -32,31 +67,31 @@ def _flash():
 # modnrf.c: from the end of the firmware image (page-aligned up) to the end of the
 # linker's FLASH_TEXT region, which the ROMFS (or, without one, the filesystem) follows.
 def unused_flash_start():
-    return ota_shim.CONFIG["nrf_unused_start"]
+    return shimstate.CONFIG["nrf_unused_start"]
 
 
 def unused_flash_length():
-    c = ota_shim.CONFIG
+    c = shimstate.CONFIG
     end = c["nrf_romfs_start"] if c["nrf_romfs_start"] < c["nrf_fs_start"] else c["nrf_fs_start"]
     return end - c["nrf_unused_start"]
 
 
 def _erase(a):
-    if ota_shim.CONFIG["nrf_stall"]:
-        ota_shim.stall(_ERASE_US)
+    if shimstate.CONFIG["nrf_stall"]:
+        _stall(_ERASE_US)
     _flash().erase(a, _PAGE)
 
 
 def _write(a, buf):
-    if ota_shim.CONFIG["nrf_stall"]:
-        ota_shim.stall(((len(buf) + 3) // 4) * _WORD_US)
+    if shimstate.CONFIG["nrf_stall"]:
+        _stall(((len(buf) + 3) // 4) * _WORD_US)
     _flash().write(a, buf)
 
 
 class Flash:
     # keyword-only like the port's MP_ARG_KW_ONLY: Flash(0, 4096) is a TypeError
     def __init__(self, *, start=-1, len=-1):
-        c = ota_shim.CONFIG
+        c = shimstate.CONFIG
         if start == -1 and len == -1:
             start, len = c["nrf_fs_start"], c["nrf_fs_len"]
         if start < 0 or start % _PAGE or len < 0 or len % _PAGE:

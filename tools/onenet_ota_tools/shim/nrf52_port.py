@@ -24,7 +24,7 @@ import sys
 
 import machine
 import nomods
-import ota_shim
+import shimstate
 
 _EMITTERS = ("@micropython.native", "@micropython.viper", "@micropython.asm_thumb")
 _exec = builtins.exec
@@ -58,24 +58,24 @@ def install():
     if installed[0]:
         return
     installed[0] = True
-    ota_shim.PROFILE = "nrf52832"
+    shimstate.PROFILE = "nrf52832"
     # OTA_NRF_HWFC=0: a board built without RTS/CTS (MICROPY_HW_UART1_HWFC 0)
     import os
 
     get = getattr(os, "getenv", None) or os.environ.get
-    ota_shim.PROFILE_OPTS = {"nrf_stall": True, "nrf_hwfc": get("OTA_NRF_HWFC") != "0"}
-    ota_shim.CONFIG.update(ota_shim.PROFILE_OPTS)
-    if not ota_shim.MP and "micropython" not in sys.modules:
+    shimstate.PROFILE_OPTS = {"nrf_stall": True, "nrf_hwfc": get("OTA_NRF_HWFC") != "0"}
+    shimstate.CONFIG.update(shimstate.PROFILE_OPTS)
+    if not shimstate.MP and "micropython" not in sys.modules:
         import cpython_compat  # time.ticks_* for the UART model; no emitters
 
-        cpython_compat.install(ota_shim.PROFILE)
+        cpython_compat.install(shimstate.PROFILE)
     spec = dict(nomods.NRF52832)
     spec["extra"] = {"os": {"dupterm": machine._dupterm}}
     machine.UART = machine._nrf_UART
     builtins.exec = _exec_nrf
     builtins.print = _print_nrf
     mp = sys.modules.get("micropython")
-    if not ota_shim.MP and mp is not None:  # CPython's stand-in, made before this
+    if not shimstate.MP and mp is not None:  # CPython's stand-in, made before this
         for n in ("native", "viper", "asm_thumb"):
             if hasattr(mp, n):
                 delattr(mp, n)

@@ -1,6 +1,6 @@
 # Helpers of the shim that tests and harnesses use; reached as ota_shim.<name>
 # (ota_shim's module __getattr__ loads this file on first use). MicroPython-compatible.
-from ota_shim import PowerCut, Reset, boot, install, tick
+from shimstate import PowerCut, Reset, install, tick
 
 
 # Test helper: an empty directory <base>/<name> (base: $OTA_STATE_BASE, else
@@ -66,9 +66,11 @@ def count_fs(mod):
 # Run main() boot after boot: Reset (machine.reset) and PowerCut start a new boot;
 # returns the list of outcomes ("reset", "cut", or main()'s value for the last boot).
 def simulate(main, boots=3):
+    import esp32
+
     out = []
     for _ in range(boots):
-        boot()
+        esp32._boot()
         try:
             out.append(main())
             break

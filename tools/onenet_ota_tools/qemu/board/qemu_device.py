@@ -99,6 +99,9 @@ class _Stats:
 
 
 def boot(cfg_text, stats=0):
+    # A board runs main.py in a fresh interpreter; here the raw REPL's compile of this
+    # call went first: its garbage goes before the agent's objects are laid down.
+    gc.collect()
     st = _Stats() if stats else None
     if st:
         st.phase("start")
@@ -107,6 +110,7 @@ def boot(cfg_text, stats=0):
         st.phase("mounted")
     if cfg_text:
         _write("config.json", cfg_text)
+        gc.collect()
     from onenet_ota import agent, board, config
 
     if st:
