@@ -217,6 +217,12 @@ def test_loader_imports_nothing_else():
 def test_capacity_counts_the_next_folder(tmp_path, monkeypatch):
     # capacity 0: the filesystem's free space plus what the next folder holds, so a
     # resumed download is not refused (102) for the space its own first part takes.
+    import sys
+
+    from onenet_ota_tools import SHIM
+
+    if SHIM not in sys.path:  # in-process: the shim is not on the path of every run
+        sys.path.insert(0, SHIM)
     import ota_shim
     from onenet_ota import sink_app
 
