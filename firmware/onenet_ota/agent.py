@@ -11,7 +11,7 @@
 #
 # RULES (a platform errno, by the call it answered -> what to do): see _RULES below.
 #
-# DIALECTS (api.dialect: legacy api.py, fuse-ota api_fuse.py, Studio api_studio.py):
+# DIALECTS (dialect(): legacy api.py, fuse-ota api_fuse.py, Studio api_studio.py):
 # the paths, envelope, token form and task handle (token or tid) of the platform; each
 # turns its codes into the legacy errnos _RULES answers, so nothing here branches on it.
 #
@@ -23,7 +23,7 @@
 # without sleeping or reporting.
 import time
 
-from .api import authorization, dialect
+from .api import authorization
 from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
 from .http import Client
 from .journal import Journal
@@ -77,6 +77,19 @@ _CALLS = ("check", "check", "token check", "download")  # by bit, for the log
 _STEPS = (("dl", "_step_download"), ("ready", "_step_commit"))
 
 _said_tls = False  # "tls is off" is said once per start, not per cycle
+
+
+# The platform's dialect module (config "platform": legacy api.py, fuse-ota api_fuse.py,
+# Studio api_studio.py), imported by name only when chosen. It lives here, not in
+# api.py, which the dialect modules build on (no import circle).
+def dialect(platform):
+    if platform == "fuse":
+        from . import api_fuse as d
+    elif platform == "studio":
+        from . import api_studio as d
+    else:
+        from . import api as d
+    return d
 
 
 def _log(msg):

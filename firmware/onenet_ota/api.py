@@ -123,20 +123,6 @@ def authorization(c, board, log, dialect):
     return dialect.sign(c, et)
 
 
-# The platform's dialect (api.py legacy, api_fuse.py, api_studio.py): imported only
-# when used, each its own manifest part. -> the module (sign, make; Client where not http.Client).
-def dialect(platform):
-    if platform == "fuse":
-        from . import api_fuse as d
-    elif platform == "studio":
-        from . import api_studio as d
-    else:
-        import sys
-
-        d = sys.modules[__name__]
-    return d
-
-
 def make(client, cfg, auth):
     return Api(client, cfg["dev_id"], auth)
 

@@ -144,16 +144,3 @@ def start(d):
     if f:
         f()
     return m
-
-
-# main.py in one call: choose the app, one agent cycle (it confirms a new app or
-# downloads the next), then the app.
-def main(config="config.json", root=_ROOT):
-    d = boot(root)
-    try:
-        from . import agent
-
-        agent.main(config, loop=False)
-    except Exception as e:  # the agent's trouble never stops the app
-        print("onenet_ota: agent:", repr(e))
-    return start(d)

@@ -15,7 +15,7 @@ import json
 import re
 import sys
 
-from onenet_ota import api as fw_api
+from onenet_ota import agent as fw_agent, api as fw_api
 from onenet_ota.errors import ConfigError, NetError, OtaError, PlatformError, ProtocolError, Timeout
 from onenet_ota.http import Client
 from onenet_ota.transport import SocketTransport
@@ -190,7 +190,7 @@ class Session:
         # The platform's dialect (the firmware's own module, agent._dialect): its Client
         # reads Ota-Errno and Content-Range-Start/End.
         self.platform = getattr(args, "platform", None) or "legacy"
-        self._dialect = fw_api.dialect(self.platform)
+        self._dialect = fw_agent.dialect(self.platform)
         self.client = getattr(self._dialect, "Client", Client)(host, port, connect=self._connect, timeout_ms=int(args.timeout * 1000),
                                            tls=tls, ca=args.ca)
         self._api = None
