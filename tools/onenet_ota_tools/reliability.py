@@ -11,9 +11,9 @@ import time
 
 from . import ROOT
 
-HOSTILE_INPUT_TESTS = ["host_tests/test_sim_security.py", "host_tests/test_cli_hostile.py"]
-TESTS = ["host_tests/test_powercut.py", "host_tests/test_fault_matrix.py", "host_tests/test_fuzz.py",
-         "host_tests/test_hostile.py", "host_tests/test_tls.py"] + HOSTILE_INPUT_TESTS
+HOSTILE_INPUT_TESTS = ["host_tests/sim/test_sim_security.py", "host_tests/cli/test_cli_hostile.py"]
+TESTS = ["host_tests/system/test_powercut.py", "host_tests/system/test_fault_matrix.py", "host_tests/fw/test_fuzz.py",
+         "host_tests/system/test_hostile.py", "host_tests/fw/test_tls.py"] + HOSTILE_INPUT_TESTS
 HOSTILE_TITLE = "## Hostile input: the simulator and the CLI (issue 16)"
 E2E_FAULTS = ["flipped byte -> 205 (test_md5_mismatch_205)", "stall every time -> 104 (test_code_104_timeouts_retry_0)",
               "drop every time -> 207 (test_code_207_retries_spent)", "cancel mid-way (test_cancelled_midway)",

@@ -68,5 +68,5 @@ def hashes(kib):
         if not w:
             notes.append("WebAssembly hashbench failed: %s" % (p.stderr or p.stdout)[-300:])
     else:
-        notes.append("WebAssembly port not measured: set OTA_WASM_MJS (see host_tests/test_hashes.py)")
+        notes.append("WebAssembly port not measured: set OTA_WASM_MJS (see host_tests/fw/test_hashes.py)")
     return rows, notes

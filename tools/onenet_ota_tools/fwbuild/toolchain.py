@@ -64,7 +64,7 @@ def _browser(updated, pkg="chromium", what="the page test"):
 def main():
     r = _toolchain()
     _browser(r)
-    _browser(r, "mosquitto", "the MQTT tests")  # a real broker (host_tests/test_mqtt.py)
+    _browser(r, "mosquitto", "the MQTT tests")  # a real broker (host_tests/system/test_mqtt.py)
     return 0
 
 

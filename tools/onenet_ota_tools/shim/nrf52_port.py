@@ -18,7 +18,7 @@
 # - flash erase/write stall the CPU for their real durations (nrf.py, nrf_stall).
 # What cannot be taken away at run time (f-strings, bytes.hex, str.partition, viper
 # outside exec) is checked statically over the modules this profile loads
-# (host_tests/test_port_nrf52.py).
+# (host_tests/board/test_port_nrf52.py).
 import builtins
 import sys
 

@@ -5,7 +5,7 @@
 Starts its own simulator on 127.0.0.1 (port 0, temporary state dir; loopback only). Each device is a thread with one
 keep-alive `http.client` connection: check, token check, the ranges, progress 100,
 result 201. Prints requests/s, bytes/s and errors; every byte is compared with the
-package. Returns the result dict from `run()` (used by host_tests/test_sim_load.py).
+package. Returns the result dict from `run()` (used by host_tests/sim/test_sim_load.py).
 """
 import argparse
 import base64

@@ -9,7 +9,7 @@ sections 3, 6, 7; onenet-ota-new-api.md 9.6: package, target 1-20 characters, fu
 differential); the calls are the admin API's (admin_api.py).
 
 One self-contained document: no external script, style, font or image. Every string is
-in `STRINGS` (both languages, the same keys: host_tests/test_sim_console.py checks it);
+in `STRINGS` (both languages, the same keys: host_tests/sim/test_sim_console.py checks it);
 result-code meanings come from `errnos.RESULTS`. The script builds the DOM with
 createElement/textContent only (no innerHTML: device ids, file names and event details
 come from devices and uploads). It talks to the admin API with the admin cookie that

@@ -1,4 +1,4 @@
-# Shared plumbing for the simulator tests (imported by host_tests/test_sim_*.py; no tests
+# Shared plumbing for the simulator tests (imported by host_tests/sim/test_sim_*.py; no tests
 # here). Every simulator is started on 127.0.0.1, port 0, and stopped in a finally.
 import base64
 import http.client

@@ -13,7 +13,7 @@ import pytest
 from onenet_ota_tools import ROOT
 from onenet_ota_tools.board import firmware_sources, manifest, tool
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # host_tests/
 from rawrepl import StandIn  # noqa: E402
 from conftest import SECRET, WIFI_PASSWORD
 

@@ -14,7 +14,7 @@ from support.cli_env import clean_cli_env, free_port
 PID = "198290"
 KEY = base64.b64encode(b"cli-table-access-key-0123").decode()
 DEV = "522747162"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CMDS = os.path.join(ROOT, "tools", "onenet_ota_tools", "commands")
 
 

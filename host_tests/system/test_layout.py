@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(ROOT, "firmware")
 TOOLS = os.path.join(ROOT, "tools")
 # Folders whose modules are imported by bare name (they are put on sys.path

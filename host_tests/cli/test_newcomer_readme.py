@@ -15,7 +15,7 @@ import pytest
 
 from support.cli_env import free_port
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECTION = "## The seed's walkthrough, with this CLI"
 
 

@@ -16,7 +16,7 @@ from onenet_ota import auth
 from onenet_ota_tools.images import make_app_image
 from support.cli_env import clean, run_cli, sim  # noqa: F401 (clean, sim: fixtures)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PID, DEVN, UID = "XHm5ltr9qA", "d0", "498670"
 PKEY = "cHJvZHVjdGtleXByb2R1Y3Q="
 UKEY = "MTIzNDU2Nzg5MGFiY2RlZg=="

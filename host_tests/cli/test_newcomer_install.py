@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET = "c2VjcmV0LWluLXRoZS1jbG9uZS0xMjM0NTY3OA=="
 
 pytestmark = pytest.mark.timeout(240)

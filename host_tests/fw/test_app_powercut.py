@@ -15,7 +15,7 @@ from support.powercut import Device, Harness
 from test_app import app_files
 from onenet_ota_tools import appbundle
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # host_tests/
 sys.path.insert(0, os.path.join(HERE, "fw"))
 
 import ota_shim  # noqa: E402
@@ -73,7 +73,7 @@ class AppDevice(Device):
         pc._install(self.state, **self.shim)
         cases_app.count_app()
         self.boots += 1
-        ota_shim.log = log_ops
+        ota_shim.record_ops(log_ops)
         if cut:
             ota_shim.cut_at(cut)
         a = None
@@ -91,7 +91,7 @@ class AppDevice(Device):
             s = dict(a.summary)
             out = "reset"
         finally:
-            ota_shim.log = None
+            ota_shim.record_ops(None)
             if a:
                 a.c.close()
             sys.modules.pop("app", None)

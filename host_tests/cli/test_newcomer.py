@@ -15,7 +15,7 @@ from onenet_ota_tools import cli
 from onenet_ota_tools.images import make_app_image
 from support.cli_env import clean, run_cli, sim  # noqa: F401 (clean, sim: fixtures)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PID, DEV = "198290", "522747162"
 KEY = base64.b64encode(b"newcomer-access-key-01234").decode()
 CLI = [sys.executable, "-c", "import sys; from onenet_ota_tools.cli import main; sys.exit(main())"]
