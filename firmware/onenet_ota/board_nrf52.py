@@ -159,7 +159,9 @@ class Nrf52Board(Board):
             from .transport_at import AtModem
 
             c = self.cfg
-            self._modem = AtModem(uart.make(c["uart"]), c["modem"], c["timeout_ms"])
+            # M5311: ranges of one chunk (a board without RTS/CTS) need no hold
+            hold = not c["request"] or c["request"] > c["chunk"]
+            self._modem = AtModem(uart.make(c["uart"]), c["modem"], c["timeout_ms"], hold=hold)
         return self._modem
 
     def network_up(self):

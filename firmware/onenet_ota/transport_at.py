@@ -122,7 +122,9 @@ class AtSocket:
 
 
 class AtModem:
-    def __init__(self, uart, kind="bc26", timeout_ms=10000, cid=0, ring=0):
+    # hold: m5311 only, the hold while the caller works (needs RTS/CTS; a board without
+    # reads each answer whole instead: one chunk per range, no hold).
+    def __init__(self, uart, kind="bc26", timeout_ms=10000, cid=0, ring=0, hold=True):
         if kind not in ("bc26", "m5311"):
             raise ValueError("modem: bc26 or m5311")
         m5311 = kind == "m5311"
@@ -149,7 +151,8 @@ class AtModem:
         self._got = -1
         self._clk = None
         self._dns = None
-        if m5311:
+        self._pushed = False  # m5311: the last +IPRD was for an open socket
+        if m5311 and hold:
             try:
                 import machine
 
@@ -357,6 +360,7 @@ class AtModem:
             if s is not None:
                 self._put(b)
         self._cur = keep
+        self._pushed = s is not None
         # <len> bytes of hex, then CR LF: anything else means bytes were lost on the
         # UART (the rest of this push, the start of the next one): refuse the push.
         if self._byte(deadline) != 13 or self._byte(deadline) != 10:
@@ -397,11 +401,14 @@ class AtModem:
 
     # Read lines until one starting with one of `finals` (-> its index); error results
     # raise NetError; URCs are handled on the way; a line starting with `want` sets
-    # self._got (bc26 +QIRD: its payload follows and is read at once).
-    def _wait(self, deadline, finals, want=None):
+    # self._got (bc26 +QIRD: its payload follows and is read at once). data: an m5311
+    # push for an open socket ends the wait too (-> -1; see _send_hex).
+    def _wait(self, deadline, finals, want=None, data=False):
         while True:
             n = self._line(deadline)
             if not n:
+                if data and self._pushed:
+                    return -1
                 continue
             for i in range(len(finals)):
                 if self._idpre(n, finals[i]):
@@ -659,7 +666,11 @@ class AtModem:
             u.write(hx if m == _HEXW else memoryview(hx)[: 2 * m])
             off += m
         u.write(b"\r\n")
-        self._wait(self._deadline(), (b"OK",))
+        # OK, or the answer already streaming (a fast server: its pushes may come before
+        # the OK, and a long range would overflow the ring while the OK is awaited; the
+        # late OK is then an unknown line, skipped)
+        self._pushed = False
+        self._wait(self._deadline(), (b"OK",), None, True)
 
     def _recv(self, s, buf, off, n):
         if self._held is not None:
