@@ -44,7 +44,8 @@
 #   UART "Flow control"). So once data has been handed to the caller, the transport
 #   turns interrupts off (machine.disable_irq) until its next call: the caller's
 #   hashing and flash writes leave the modem held instead of overflowing the 64-byte
-#   ring. Without RTS/CTS that loses bytes: every +IPRD must end in CR LF right after
+#   ring (nothing else may write UART0 meanwhile: the board has detached the REPL; the
+#   transport lets go before it writes). Without RTS/CTS that loses bytes: every +IPRD must end in CR LF right after
 #   its <len> bytes of hex and decode, so a loss is a NetError (the range is fetched
 #   again), never a shifted image; such a board keeps `request` at one chunk (the
 #   answer is read whole before the caller works, nothing arrives meanwhile).

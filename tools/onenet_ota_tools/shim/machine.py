@@ -265,6 +265,7 @@ _NRF_RING = 64
 _WIRE = 8192  # bytes of the simulator's output looked at ahead
 _skip = [0]  # us of host oversleep not yet taken off the wire's clock
 _SLACK = 300  # us a sleep may overrun before it counts as the host's, not the board's
+_HOST_GAP = 20000  # us of computing without a UART look that micropython runs count (see _advance)
 
 
 _slept = [0]  # us slept on purpose since the last look (CPython's CPU-time budget)
@@ -409,6 +410,13 @@ class NrfUART:
             if k:  # the host overslept a sleep: the board would not have (_nsleep_us)
                 _skip[0] = 0
                 dt = dt - k if dt > k else 0
+            # micropython has no CPU clock: a stretch without a look at the UART longer
+            # than _HOST_GAP that was not a sleep is taken as the host's (another process
+            # had the CPU), not the board's. The CPython runs keep the exact figure.
+            busy = dt - _slept[0]
+            _slept[0] = 0
+            if busy > _HOST_GAP:
+                dt -= busy - _HOST_GAP
         k = self._credit(dt)
         if self._wc < k or not self._wc:
             self._fill()  # only when the line may carry more than the wire buffer has
