@@ -50,20 +50,21 @@ def check(cfg):
             raise ConfigError("uart.id: 0 (the nrf port has UART0 only)")
         if u["tx"] is not None or u["rx"] is not None:
             raise ConfigError("uart.tx, uart.rx: null (the nrf port takes the pins from the board)")
-    if cfg["modem"] == "m5311" and cfg["chunk"] > 1536:
-        # The M5311 pushes what arrives: one range and its head must fit the
-        # transport's 2048-byte receive ring, and nothing may still be coming while the
-        # agent hashes and writes a chunk (the UART's 64-byte ring would overflow, RTS/CTS
-        # or not, measured: docs/shim.md): one bounded range at a time.
-        raise ConfigError("chunk: at most 1536 with an M5311 modem")
-    if cfg["modem"] and not cfg["request"]:
-        # One modem socket: progress goes between ranges. The BC26 buffers what arrives
-        # and hands it out on AT+QIRD (flow control by asking), so its ranges can be long:
-        # 16 KiB cuts the round trips of 1 KiB ranges by 16 (NB link: 78 s -> 24 s for
-        # 64 KiB, docs/PERFORMANCE.md); the M5311 pushes, so one chunk per range.
-        cfg["request"] = 16384 if cfg["modem"] == "bc26" else cfg["chunk"]
-    if cfg["modem"] == "m5311" and cfg["request"] > 1536:
-        raise ConfigError("request: at most 1536 with an M5311 modem")
+    if cfg["modem"]:
+        # Long ranges: the BC26 hands out only what AT+QIRD asks for, and the M5311's
+        # pushes wait behind RTS/CTS while the agent works (transport_at.py, "Flow
+        # control"). The BC26 asks for all that is left and reports progress on a second
+        # socket meanwhile (sockets below); the M5311 has one socket, its pushes cannot
+        # wait for a report's answer: 32 KiB ranges, progress between them. A board built
+        # without RTS/CTS and an M5311 sets request to one chunk (each answer read whole
+        # before the agent works on it). A report holds the agent one round trip while
+        # the modem buffers, and at 115200 baud the UART has about twice an NB link's
+        # rate to catch up: every 10 % cost the BC26 +48 % on NB, every 25 % +5 %
+        # (docs/PERFORMANCE.md, "Over a link"): steps of at least 25 %.
+        if not cfg["request"] and cfg["modem"] == "m5311":
+            cfg["request"] = 32768 if cfg["chunk"] <= 32768 else cfg["chunk"]
+        if 0 < cfg["progress_every"] < 25:
+            cfg["progress_every"] = 25
     check_int(cfg, "flash_start", 0, 1 << 30)
     check_int(cfg, "flash_len", 0, 1 << 30)
     if cfg["flash_start"] % 4096 or cfg["flash_len"] % 4096:
@@ -117,9 +118,10 @@ class Nrf52Board(Board):
         self._modem = None
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
+            self.sockets = 2 if cfg["modem"] == "bc26" else 1  # connections at once
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
-            self.modem()  # its buffers (a 2 KiB ring) early, while the heap is in one piece
+            self.modem()  # its buffers (the rings) early, while the heap is in one piece
 
     def _detach(self):
         try:
@@ -157,7 +159,9 @@ class Nrf52Board(Board):
             from .transport_at import AtModem
 
             c = self.cfg
-            self._modem = AtModem(uart.make(c["uart"]), c["modem"], c["timeout_ms"])
+            # M5311: ranges of one chunk (a board without RTS/CTS) need no hold
+            hold = not c["request"] or c["request"] > c["chunk"]
+            self._modem = AtModem(uart.make(c["uart"]), c["modem"], c["timeout_ms"], hold=hold)
         return self._modem
 
     def network_up(self):
@@ -182,7 +186,7 @@ class Nrf52Board(Board):
             return None
 
     def _connect(self, host, port, timeout_ms):
-        return self.modem().open(host, port, timeout_ms)
+        return self.modem().connect(host, port, timeout_ms)
 
     def region(self):
         # (start, len) of the block sink's flash region: page-aligned, after the

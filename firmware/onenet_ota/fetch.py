@@ -239,7 +239,8 @@ def verify(a, task, rec, reread):
 # download goes to the platform's host like every other call.
 # A download in one long range holds its connection to the end: then progress goes
 # on the API connection while the download's TCP window keeps the link busy, so a
-# report costs the download nothing (a modem board keeps one socket: bounded ranges).
+# report costs the download nothing (a board says how many sockets it has at once:
+# a BC26 modem two, an M5311 one, which then reports between ranges).
 # The connection already open (warm: no handshake on the download's path) carries
 # the download; the JSON calls move to a new one, opened at the first progress step
 # while the download streams.
@@ -252,7 +253,7 @@ def _route(a, task):
         a.api.dl = a._client()
         a.api.dl.addr = (ip[0], ip[1] or c["port"])
         a.log("downloads from %s:%d" % a.api.dl.addr)
-    elif not c["request"] and c["progress_every"] and not getattr(a.b, "connect", None):
+    elif not c["request"] and c["progress_every"] and getattr(a.b, "sockets", 2) > 1:
         a.c = a.api.c = a._client()
 
 

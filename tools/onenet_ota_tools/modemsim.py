@@ -14,6 +14,13 @@
 # AT+CCLK? (3GPP TS 27.007 8.15: +CCLK: "yy/MM/dd,hh:mm:ss+zz", local time, zone in
 # quarter hours; here China time, +32; clock=0: the unsynchronised power-up default
 # "70/01/01,00:00:00+00", as a modem before NITZ).
+# Sockets: the BC26 AT+QIOPEN <connectID> 0..4 (Quectel BC26 TCP/IP AT Commands Manual),
+# each with its own buffer, "recv" URC and AT+QIRD; the M5311 AT+IPSTART=<socket_id>.
+# M5311 receive format: AT+IPRCFG=1,2,1 (auto output, with the remote address, as hex:
+# "+IPRD:<socket_id>,<remote_addr>,<remote_port>,<data_len>,<data>", as China Mobile's
+# QSDK sets it and comments it; OneOS m5311_netconn.c sets AT+IPRCFG=1,0,1, the same
+# push without the address). Only that setting is accepted: the push is the only
+# receive mode the sources show (no pull mode of the M5311 could be confirmed).
 # Any host name resolves to 127.0.0.1: the bridge never leaves loopback.
 # Command lines end at CR (V.25ter); an LF after it is dropped even when it arrives in
 # a later segment (a one-byte-per-segment UART), so it never becomes payload.
@@ -62,7 +69,7 @@ class ModemSim(UartSim):
         self.log = log
         self.stats = {"down": 0, "up": 0, "urcs": 0, "storm": 0, "sends": 0, "send_fails": 0,
                       "drops": 0, "opens": 0, "sessions": 0, "commands": 0,
-                      "unknown": 0}
+                      "unknown": 0, "reads": 0, "max_open": 0, "max_buffered": 0}
         self._sessions = []
         UartSim.__init__(self, port, 4, **faults)
 
@@ -76,6 +83,17 @@ class ModemSim(UartSim):
             s.shutdown()
 
 
+class _Sock:
+    # One modem socket: its bridged TCP connection and (bc26) what waits for AT+QIRD.
+    def __init__(self, cid):
+        self.cid = cid
+        self.tcp = None
+        self.port = 0
+        self.buf = bytearray()
+        self.armed = True  # bc26: the next data raises +QIURC: "recv"
+        self.gen = -1
+
+
 class _Session:
     # One UART connection (one boot of the device).
     def __init__(self, sim, conn):
@@ -84,16 +102,21 @@ class _Session:
         self.alive = True
         self.echo = True
         self.out = threading.Lock()
-        self.tcp = None
-        self.port = 0
-        self.buf = bytearray()  # bc26: received, waiting for AT+QIRD
-        self.armed = True  # bc26: the next data raises +QIURC: "recv"
+        self.socks = {}  # connectID -> _Sock (BC26 AT+QIOPEN <connectID> 0..4; M5311 the same)
         self.block = threading.Lock()
         self.gen = 0  # connection generation (a bridge thread of an old one stays quiet)
+        self._send_to = 0  # bc26: the socket of the AT+QISEND whose payload comes next
+
+    def _s(self, cid):
+        s = self.socks.get(cid)
+        if s is None:
+            s = self.socks[cid] = _Sock(cid)
+        return s
 
     def shutdown(self):
         self.alive = False
-        self._close_tcp()
+        for cid in list(self.socks):
+            self._close_tcp(cid)
         try:
             self.c.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -158,7 +181,7 @@ class _Session:
                         payload = bytes(inbuf[:raw])
                         del inbuf[:raw]
                         raw = 0
-                        self._forward(payload)
+                        self._forward(self._send_to, payload)
                         continue
                     i = inbuf.find(b"\r")
                     if i < 0:
@@ -174,7 +197,8 @@ class _Session:
                     raw = self.command(line) or 0
         finally:
             self.alive = False
-            self._close_tcp()
+            for cid in list(self.socks):
+                self._close_tcp(cid)
             try:
                 self.c.close()
             except OSError:
@@ -213,19 +237,25 @@ class _Session:
             return self._bc26(text)
         return self._m5311(text)
 
+    # Quectel BC26 TCP/IP AT Commands Manual: AT+QIOPEN=<contextID>,<connectID>,...
+    # (<connectID> 0..4, <access_mode> 0: buffer access), +QIURC: "recv",<connectID>
+    # once until the buffer is read empty, AT+QIRD=<connectID>,<read_length> (the
+    # BG96/BG95 notes, 2.3.8: at most 1500), +QIURC: "closed",<connectID>.
     def _bc26(self, text):
-        m = re.fullmatch(r'AT\+QIOPEN=1,(\d),"TCP","([^"]+)",(\d+),\d+,0', text)
+        m = re.fullmatch(r'AT\+QIOPEN=1,([0-4]),"TCP","([^"]+)",(\d+),\d+,0', text)
         if m:
             self.answer(b"OK")
-            err = self._open(m.group(2), int(m.group(3)))
+            err = self._open(int(m.group(1)), m.group(2), int(m.group(3)))
             self.storm()
             self.line(b"+QIOPEN: %s,%d" % (m.group(1).encode(), err))
             return 0
         m = re.fullmatch(r"AT\+QISEND=(\d),(\d+)", text)
         if m:
             n = int(m.group(2))
-            if self.tcp is None or n < 1 or n > 1024:
+            cid = int(m.group(1))
+            if self._s(cid).tcp is None or n < 1 or n > 1024:
                 return self.answer(b"ERROR")
+            self._send_to = cid
             self.send(b"\r\n> ")
             return n
         m = re.fullmatch(r"AT\+QIRD=(\d),(\d+)", text)
@@ -233,11 +263,13 @@ class _Session:
             k = int(m.group(2))
             if k < 1 or k > 1500:
                 return self.answer(b"ERROR")
+            so = self._s(int(m.group(1)))
             with self.block:
-                d = bytes(self.buf[:k])
-                del self.buf[:k]
+                d = bytes(so.buf[:k])
+                del so.buf[:k]
                 if not d:
-                    self.armed = True
+                    so.armed = True
+            self.sim.stats["reads"] += 1
             if self.sim.faults["delay_ms"]:
                 time.sleep(self.sim.faults["delay_ms"] / 1000)
             self.storm()
@@ -245,11 +277,13 @@ class _Session:
             return 0
         m = re.fullmatch(r"AT\+QICLOSE=(\d)", text)
         if m:
-            self._close_tcp()
+            self._close_tcp(int(m.group(1)))
             return self.answer(b"OK")
         return self._unknown()
 
     def _m5311(self, text):
+        if text.upper() == "AT+IPRCFG=1,2,1":
+            return self.answer(b"OK")
         m = re.fullmatch(r'AT\+CMDNS="([^"]+)"', text)
         if m:
             self.answer(b"OK")
@@ -257,20 +291,21 @@ class _Session:
             return 0
         m = re.fullmatch(r'AT\+IPSTART=(\d),"TCP","([\d.]+)",(\d+)', text)
         if m:
-            err = self._open(m.group(2), int(m.group(3)))
+            err = self._open(int(m.group(1)), m.group(2), int(m.group(3)))
             return self.answer(b"CONNECT FAIL" if err else b"CONNECT OK")
         m = re.fullmatch(r"AT\+IPSEND=(\d),(\d+),([0-9A-Fa-f]*)", text)
         if m:
             n = int(m.group(2))
+            cid = int(m.group(1))
             data = bytes.fromhex(m.group(3)) if len(m.group(3)) % 2 == 0 else b""
-            if self.tcp is None or n < 1 or n > 1024 or len(data) != n:
+            if self._s(cid).tcp is None or n < 1 or n > 1024 or len(data) != n:
                 return self.answer(b"ERROR")
-            if self._forward(data):
+            if self._forward(cid, data):
                 return self.answer(b"OK")
             return 0
         m = re.fullmatch(r"AT\+IPCLOSE=(\d)", text)
         if m:
-            self._close_tcp()
+            self._close_tcp(int(m.group(1)))
             return self.answer(b"OK")
         return self._unknown()
 
@@ -279,9 +314,9 @@ class _Session:
         self.sim.stats["unknown"] += 1
         return self.answer(b"ERROR")
 
-    # -- the bridged socket --------------------------------------------------------------
-    def _open(self, host, port):
-        self._close_tcp()
+    # -- the bridged sockets -------------------------------------------------------------
+    def _open(self, cid, host, port):
+        self._close_tcp(cid)
         self.sim.stats["opens"] += 1
         if self.sim._take("open_fail"):
             return 566
@@ -293,36 +328,43 @@ class _Session:
             return 566
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.block:
-            self.tcp = s
-            self.port = port
-            self.buf = bytearray()
-            self.armed = True
+            so = self._s(cid)
+            so.tcp = s
+            so.port = port
+            so.buf = bytearray()
+            so.armed = True
             self.gen += 1
-            gen = self.gen
-        t = threading.Thread(target=self._bridge, args=(s, gen), daemon=True)
+            so.gen = gen = self.gen
+            open_now = sum(1 for x in self.socks.values() if x.tcp is not None)
+            self.sim.stats["max_open"] = max(self.sim.stats["max_open"], open_now)
+        t = threading.Thread(target=self._bridge, args=(cid, s, gen), daemon=True)
         t.start()
         return 0
 
-    def _close_tcp(self):
+    def _close_tcp(self, cid):
         with self.block:
-            s = self.tcp
-            self.tcp = None
-            self.buf = bytearray()
+            so = self.socks.get(cid)
+            if so is None:
+                return
+            s = so.tcp
+            so.tcp = None
+            so.buf = bytearray()
             self.gen += 1
+            so.gen = -1
         if s:
             try:
                 s.close()
             except OSError:
                 pass
 
-    def _forward(self, payload):
+    def _forward(self, cid, payload):
         sim = self.sim
         sim.stats["sends"] += 1
         if sim._take("send_fail"):
             sim.stats["send_fails"] += 1
             self.answer(b"SEND FAIL")
             return False
-        s = self.tcp
+        s = self._s(cid).tcp
         try:
             s.sendall(payload)
             sim.stats["up"] += len(payload)
@@ -333,11 +375,12 @@ class _Session:
             self.answer(b"SEND OK")
         return True
 
-    def _bridge(self, s, gen):
+    def _bridge(self, cid, s, gen):
         sim = self.sim
+        so = self._s(cid)
         s.settimeout(0.2)
         dropped = False
-        while self.alive and not sim._stop.is_set() and gen == self.gen:
+        while self.alive and not sim._stop.is_set() and gen == so.gen:
             try:
                 d = s.recv(4096)
             except socket.timeout:
@@ -354,43 +397,45 @@ class _Session:
                         sim.stats["drops"] += 1
             if d:
                 sim.stats["down"] += len(d)
-                self._deliver(d, gen)
+                self._deliver(so, d, gen)
             if not d or dropped:
                 break
-        if gen != self.gen:
+        if gen != so.gen:
             return
         with self.block:
-            if self.tcp is s:
-                self.tcp = None
+            if so.tcp is s:
+                so.tcp = None
         try:
             s.close()
         except OSError:
             pass
         self.storm()
         if sim.kind == "bc26":
-            self.line(b'+QIURC: "closed",0')
+            self.line(b'+QIURC: "closed",%d' % cid)
         else:
-            self.line(b"+IPCLOSE: 0")
+            self.line(b"+IPCLOSE: %d" % cid)
 
-    def _deliver(self, d, gen):
+    def _deliver(self, so, d, gen):
         sim = self.sim
         if sim.kind == "bc26":
             with self.block:
-                if gen != self.gen:
+                if gen != so.gen:
                     return
-                self.buf += d
-                urc = self.armed
-                self.armed = False
+                so.buf += d
+                sim.stats["max_buffered"] = max(sim.stats["max_buffered"], len(so.buf))
+                urc = so.armed
+                so.armed = False
             if urc:
                 sim.stats["urcs"] += 1
                 self.storm()
-                self.line(b'+QIURC: "recv",0')
+                self.line(b'+QIURC: "recv",%d' % so.cid)
             return
         for i in range(0, len(d), self.urc_chunk_size()):
             piece = d[i:i + self.urc_chunk_size()]
             sim.stats["urcs"] += 1
             self.storm()
-            self.line(b'+IPRD: 0,"127.0.0.1",%d,%d,%s' % (self.port, len(piece), piece.hex().upper().encode()))
+            self.line(b'+IPRD: %d,"127.0.0.1",%d,%d,%s' % (so.cid, so.port, len(piece),
+                                                            piece.hex().upper().encode()))
 
     def urc_chunk_size(self):
         return self.sim.urc_chunk

@@ -123,7 +123,20 @@ def markdown(results, command, elapsed):
          "between the device and the simulator, next to curl fetching the same package in one "
          "`bytes=0-` request over the same link in the same run. *whole*: the link busy for the "
          "update, all boots (its first connection to the last byte it delivered); *download*: the download boot's first byte asked to its md5 check; "
-         "*limit*: the package at the link's rate plus one RTT. `%s` (%.0f s)." % (command, elapsed), ""]
+         "*limit*: the package at the link's rate plus one RTT. `%s` (%.0f s)." % (command, elapsed), "",
+         "The nRF52832 profiles run through the modem simulator and the port's UART model "
+         "(115200 baud, 64-byte ring, RTS/CTS, flash stalls; docs/shim.md) with their defaults "
+         "(firmware/onenet_ota/board_nrf52.py, transport_at.py \"Flow control\"): the BC26 asks "
+         "for the whole package in one open-ended range and hands it out by `AT+QIRD`; its "
+         "progress reports go on a second modem socket (connectID 1) while the range streams. "
+         "The M5311 pushes `+IPRD`: the transport turns interrupts off while the agent works on "
+         "what it handed out, so RTS/CTS holds the modem; 32 KiB ranges, progress between them "
+         "(one socket). Modem boards report every 25 % at most: a report holds the agent one "
+         "round trip, and the UART has only about twice an NB link's rate to catch up. The "
+         "emulator gives each connection the link's rate (a report's few hundred bytes are "
+         "not charged to the download). Over Cat-1 and WiFi the 115200-baud UART, not the "
+         "link, is the limit of the nRF52832 rows (BC26 ~6 s, M5311 ~12 s for 64 KiB of "
+         "payload): their ratios say that, not the agent.", ""]
     for res in results:
         L += ["### %s: %.1f kbit/s, %d ms RTT" % (res["link"], res["rate"] * 8 / 1000, res["rtt"] * 1000), "",
               table(res), ""]

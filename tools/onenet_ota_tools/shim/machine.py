@@ -265,6 +265,7 @@ _NRF_RING = 64
 _WIRE = 8192  # bytes of the simulator's output looked at ahead
 _skip = [0]  # us of host oversleep not yet taken off the wire's clock
 _SLACK = 300  # us a sleep may overrun before it counts as the host's, not the board's
+_HOST_GAP = 20000  # us of computing without a UART look that micropython runs count (see _advance)
 
 
 _slept = [0]  # us slept on purpose since the last look (CPython's CPU-time budget)
@@ -298,7 +299,7 @@ def _fw_sleep(s):
     _nsleep_us(int(s * 1000000))
 
 stats = {"rx": 0, "lost_full": 0, "lost_stall": 0, "stdin": 0, "held_us": 0, "tx": 0,
-         "print_tx": 0, "max_fill": 0, "stalls": 0}
+         "print_tx": 0, "max_fill": 0, "stalls": 0, "irq_off": 0, "irq_off_us": 0}
 import os as _os
 _DEBUG = bool((getattr(_os, "getenv", None) or _os.environ.get)("OTA_UART_DEBUG"))
 
@@ -330,6 +331,7 @@ class NrfUART:
         self._kbd = False
         self.baudrate = 115200
         self.timeout = self.timeout_char = 1
+        self._off = None  # ticks_us since interrupts were disabled (machine.disable_irq)
 
     def __repr__(self):
         return "UART(0)"
@@ -388,6 +390,8 @@ class NrfUART:
 
     def _advance(self, now):
         # The CPU ran from self._t to now: the interrupt handler took what arrived.
+        if self._off is not None:
+            return  # interrupts off: the handler has not run (see _irq_on)
         dt = _time.ticks_diff(now, self._t)
         if dt <= 0:
             return
@@ -406,6 +410,13 @@ class NrfUART:
             if k:  # the host overslept a sleep: the board would not have (_nsleep_us)
                 _skip[0] = 0
                 dt = dt - k if dt > k else 0
+            # micropython has no CPU clock: a stretch without a look at the UART longer
+            # than _HOST_GAP that was not a sleep is taken as the host's (another process
+            # had the CPU), not the board's. The CPython runs keep the exact figure.
+            busy = dt - _slept[0]
+            _slept[0] = 0
+            if busy > _HOST_GAP:
+                dt -= busy - _HOST_GAP
         k = self._credit(dt)
         if self._wc < k or not self._wc:
             self._fill()  # only when the line may carry more than the wire buffer has
@@ -460,9 +471,12 @@ class NrfUART:
     def _stall_begin(self, t0):
         self._advance(t0)
 
-    def _stall_end(self, t0, t1):
+    def _stall_end(self, t0, t1, count="stalls"):
+        if count == "stalls" and self._off is not None:
+            stats["stalls"] += 1
+            return  # inside a disable_irq() section: _irq_on accounts for the time
         dt = _time.ticks_diff(t1, t0)
-        stats["stalls"] += 1
+        stats[count] += 1
         self._t = t1
         if _cpu_us is not None:
             self._cpu = _cpu_us() // 1000
@@ -479,6 +493,22 @@ class NrfUART:
             stats["lost_stall"] += k
             self._wh = (self._wh + k) % _WIRE
             self._wc -= k
+
+    # machine.disable_irq() .. enable_irq(): no interrupt runs, so for the receiver it is
+    # a stall (the same model: RTS/CTS holds the modem, without it the line's bytes are
+    # lost). Flash stalls inside the section are part of it.
+    def _irq_off(self, t0):
+        if self._off is None:
+            self._advance(t0)
+            self._off = t0
+
+    def _irq_on(self, t1):
+        t0 = self._off
+        if t0 is None:
+            return
+        self._off = None
+        stats["irq_off_us"] += _time.ticks_diff(t1, t0)
+        self._stall_end(t0, t1, "irq_off")
 
     def _poll(self):
         if _DEBUG:
@@ -625,6 +655,28 @@ def _repl_print(text):
     b = text.replace("\n", "\r\n").encode()
     stats["print_tx"] += len(b)
     u.write(b)
+
+
+# machine.disable_irq() / enable_irq(state) (extmod/modmachine.c, ports/nrf/mphalport.h:
+# PRIMASK saved and set, then restored). The state is PRIMASK: 0 when interrupts were
+# on. On the nRF52832 profile the UART model sees the section as a stall (NrfUART._irq_off).
+_primask = [0]
+
+
+def disable_irq():
+    state = _primask[0]
+    _primask[0] = 1
+    u = _uart0[0]
+    if u is not None and not state:
+        u._irq_off(_ticks_us())
+    return state
+
+
+def enable_irq(state=0):
+    _primask[0] = 1 if state else 0
+    u = _uart0[0]
+    if u is not None and not _primask[0]:
+        u._irq_on(_ticks_us())
 
 
 def _stalled_begin(t0):
