@@ -9,10 +9,10 @@ sections 3, 6, 7; onenet-ota-new-api.md 9.6: package, target 1-20 characters, fu
 differential); the calls are the admin API's (admin_api.py).
 
 One self-contained document: no external script, style, font or image. Every string is
-in `STRINGS` (both languages, the same keys: host_tests/sim/test_sim_console.py checks it);
-result-code meanings come from `errnos.RESULTS`. The script builds the DOM with
-createElement/textContent only (no innerHTML: device ids, file names and event details
-come from devices and uploads). It talks to the admin API with the admin cookie that
+in `STRINGS` (page_strings.py; both languages, the same keys: host_tests/sim/
+test_sim_console.py checks it); result-code meanings come from `errnos.RESULTS`. The
+script builds the DOM with createElement/textContent only (no innerHTML: device ids,
+file names and event details come from devices and uploads). It talks to the admin API with the admin cookie that
 `/?token=` sets, every POST with a JSON (or, for an upload, octet-stream) body, which a
 cross-site form cannot send (server.Handler._admin_refusal checks Origin as well).
 """
@@ -20,107 +20,7 @@ import base64
 import hashlib
 import json
 
-from ..errnos import RESULTS
-
-# key: (English, 中文). State names follow onenet-ota-api.md section 7.
-_S = {
-    "title": ("OneNET OTA simulator — console", "OneNET OTA 模拟器 — 控制台"),
-    "lang": ("Language", "语言"),
-    "updated": ("updated", "已刷新"),
-    "offline": ("cannot reach the simulator", "无法连接模拟器"),
-    "sec_device": ("Add a device", "添加设备"),
-    "dev_id": ("device ID", "设备ID"),
-    "product": ("product ID", "产品ID"),
-    "access_key": ("access key", "access key"),
-    "s_version": ("software version (SOTA)", "软件版本（SOTA）"),
-    "f_version": ("firmware version (FOTA)", "固件版本（FOTA）"),
-    "add": ("Add", "添加"),
-    "added": ("device added", "设备已添加"),
-    "sec_upload": ("Upload a package", "上传升级包"),
-    "file": ("file", "文件"),
-    "upload": ("Upload", "上传"),
-    "uploading": ("uploading…", "上传中…"),
-    "uploaded": ("uploaded", "上传成功"),
-    "need_file": ("choose a file first", "请先选择文件"),
-    "need_product": ("choose a product (add a device of it first)", "请选择产品（请先添加该产品的设备）"),
-    "packages": ("Packages", "升级包"),
-    "id": ("ID", "ID"),
-    "name": ("name", "名称"),
-    "size": ("size (bytes)", "大小（字节）"),
-    "md5": ("MD5", "MD5"),
-    "image": ("image check", "镜像检查"),
-    "img_none": ("not an ESP32 image: no check", "非ESP32镜像，未检查"),
-    "img_ok": ("ESP32 app image OK", "ESP32应用镜像正确"),
-    "img_bad": ("ESP32 image check failed", "ESP32镜像检查失败"),
-    "chip": ("chip", "芯片"),
-    "embedded": ("embedded version", "内嵌版本"),
-    "sec_task": ("Create a task", "创建升级任务"),
-    "package": ("package", "升级包"),
-    "target": ("target version", "目标版本"),
-    "type": ("module", "升级模块"),
-    "type_1": ("FOTA (module firmware)", "FOTA（模组固件）"),
-    "type_2": ("SOTA (MCU application)", "SOTA（MCU应用）"),
-    "pkg_type": ("package type", "升级包类型"),
-    "pkg_type_1": ("full", "整包"),
-    "pkg_type_2": ("differential", "差分包"),
-    "from_version": ("from version (differential)", "起始版本（差分）"),
-    "devices_pick": ("devices", "设备"),
-    "all": ("all", "全选"),
-    "all_devices": ("all devices", "全部设备"),
-    "retry": ("retry count", "重试次数"),
-    "interval": ("retry interval (s)", "重试间隔（秒）"),
-    "signal": ("minimum signal", "最低信号强度"),
-    "power": ("minimum battery (%)", "最低电量（%）"),
-    "manuf": ("manufacturer", "厂商编号"),
-    "model": ("model", "芯片编号"),
-    "replace": ("replace an open task", "替换未结束的任务"),
-    "create": ("Create task", "创建任务"),
-    "created": ("created tasks", "已创建任务"),
-    "need_devices": ("choose at least one device", "请至少选择一个设备"),
-    "need_package": ("choose a package", "请选择升级包"),
-    "warning": ("warning", "警告"),
-    "sec_tasks": ("Tasks", "升级任务"),
-    "task": ("task", "任务"),
-    "device": ("device", "设备"),
-    "state": ("state", "状态"),
-    "progress": ("progress", "进度"),
-    "downloaded": ("downloaded", "已下载"),
-    "result": ("result", "结果"),
-    "settings": ("retry / interval / signal / power", "重试 / 间隔 / 信号 / 电量"),
-    "actions": ("actions", "操作"),
-    "pause": ("Pause", "暂停"),
-    "resume": ("Resume", "继续"),
-    "cancel": ("Cancel", "取消"),
-    "done_pause": ("paused", "已暂停"),
-    "done_resume": ("resumed", "已继续"),
-    "done_cancel": ("cancelled", "已取消"),
-    "sec_devices": ("Devices", "设备"),
-    "platform": ("platform", "平台"),
-    "latest": ("latest task", "最新任务"),
-    "seen": ("last seen", "最近上线"),
-    "sec_events": ("Event log", "事件日志"),
-    "time": ("time", "时间"),
-    "kind": ("event", "事件"),
-    "detail": ("detail", "详情"),
-    "filter": ("device filter", "按设备筛选"),
-    "none": ("none yet", "暂无"),
-    "code_unknown": ("undocumented code", "未记录的结果码"),
-    "state_pending": ("pending", "待升级"),
-    "state_downloading": ("downloading", "下载中"),
-    "state_upgrading": ("upgrading", "升级中"),
-    "state_succeeded": ("succeeded", "升级成功"),
-    "state_failed": ("failed", "升级失败"),
-    "state_cancelled": ("cancelled", "已取消"),
-    "state_paused": ("paused", "暂停"),
-    "ev_state": ("state", "状态变更"),
-    "ev_progress": ("progress", "上报进度"),
-    "ev_task_created": ("task created", "任务已创建"),
-    "ev_device_created": ("device created", "设备已创建"),
-    "ev_token_refreshed": ("token refreshed", "token已刷新"),
-    "ev_token_expired": ("token expired", "token已过期"),
-}
-STRINGS = {"en": {k: v[0] for k, v in _S.items()}, "zh": {k: v[1] for k, v in _S.items()}}
-CODES = {str(c): [en, zh] for c, (_name, en, zh) in RESULTS.items()}
+from .page_strings import CODES, STRINGS
 
 
 def _block(id_, value):
