@@ -24,11 +24,7 @@ LONG = {
     "firmware/onenet_ota/transport_at.py": "modem engineer",
     "firmware/onenet_ota/notify.py": "MQTT engineer",
     "firmware/onenet_ota/sink_app.py": "app engineer",
-    "tools/onenet_ota_tools/sim/page.py": "others",
-    "tools/onenet_ota_tools/sim/server.py": "others",
-    "tools/onenet_ota_tools/sim/core.py": "others",
     "tools/onenet_ota_tools/shim/machine.py": "modem engineer (its UART classes)",
-    "tools/onenet_ota_tools/commands/device.py": "",
 }
 
 # Today's import circles (each an expected failure until it is broken; owner: who is
