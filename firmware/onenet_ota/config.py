@@ -210,7 +210,7 @@ def check(raw):
             raise ConfigError("platform %s: install the onenet-ota-%s part (manifests/)" % (p, p))
         more(cfg, raw)
     if cfg["mqtt"] is not None:  # after the platform's check: its token_res decides the key
-        from .notify import check as more
+        from .notify_cfg import check as more
 
         more(cfg)
     return cfg

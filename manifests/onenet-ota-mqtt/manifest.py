@@ -4,4 +4,4 @@
 # "deps"), a frozen build takes it from the port's micropython-lib.
 metadata(version="0.1.0", description="OneNET OTA agent: MQTT task notification")
 require("umqtt.simple")
-package("onenet_ota", files=("notify.py",), base_path="../../firmware")
+package("onenet_ota", files=("notify.py", "notify_cfg.py"), base_path="../../firmware")
