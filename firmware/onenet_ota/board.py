@@ -160,7 +160,7 @@ def make(cfg):
 
         b = profile(cfg["board"]).make(cfg)
     if cfg["sink"] == "app":
-        from .sink_app import AppBoard
+        from .app_board import AppBoard
 
         return AppBoard(b)
     return b

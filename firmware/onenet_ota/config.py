@@ -125,7 +125,7 @@ def check(raw):
         raise ConfigError("sink: esp32, file, block or app")
     if cfg["sink"] == "app":
         try:
-            from . import sink_app  # noqa: F401 (an optional part: fail here, not mid-update)
+            from . import app_board  # noqa: F401 (an optional part: fail here, not mid-update)
         except ImportError:
             raise ConfigError("sink: app needs the onenet-ota-app part (manifests/)")
     key, auth = cfg.get("access_key"), cfg.get("authorization")

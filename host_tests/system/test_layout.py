@@ -22,7 +22,6 @@ LONG = {
     "firmware/onenet_ota/agent.py": "dialects engineer",
     "firmware/onenet_ota/http.py": "others (its heap: heap diet)",
     "firmware/onenet_ota/transport_at.py": "modem engineer",
-    "firmware/onenet_ota/sink_app.py": "app engineer",
     "tools/onenet_ota_tools/shim/machine.py": "modem engineer (its UART classes)",
 }
 

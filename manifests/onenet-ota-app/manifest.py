@@ -4,4 +4,4 @@
 metadata(version="0.1.0", description="OneNET OTA agent: application updates (app sink and loader)")
 add_library("onenet-ota", "..")
 require("onenet-ota-file", library="onenet-ota")
-package("onenet_ota", files=("sink_app.py", "apprun.py"), base_path="../../firmware")
+package("onenet_ota", files=("sink_app.py", "oab1.py", "app_board.py", "apprun.py"), base_path="../../firmware")
