@@ -12,9 +12,10 @@ One self-contained document: no external script, style, font or image. Every str
 in `STRINGS` (page_strings.py; both languages, the same keys: host_tests/sim/
 test_sim_console.py checks it); result-code meanings come from `errnos.RESULTS`. The
 script builds the DOM with createElement/textContent only (no innerHTML: device ids,
-file names and event details come from devices and uploads). It talks to the admin API with the admin cookie that
-`/?token=` sets, every POST with a JSON (or, for an upload, octet-stream) body, which a
-cross-site form cannot send (server.Handler._admin_refusal checks Origin as well).
+file names and event details come from devices and uploads). It talks to the admin API
+with the admin cookie that `/?token=` sets, every POST with a JSON (or, for an upload,
+octet-stream) body, which a cross-site form cannot send (server.Handler._admin_refusal
+checks Origin as well).
 """
 import base64
 import hashlib

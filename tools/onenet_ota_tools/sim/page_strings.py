@@ -1,6 +1,6 @@
 """The console page's strings (page.py): every label in English and Chinese under the
-same keys (host_tests/sim/test_sim_console.py checks both languages have them all), and the
-result codes' meanings from `errnos.RESULTS`. The page embeds both as JSON blocks."""
+same keys (host_tests/sim/test_sim_console.py checks both languages have them all),
+and the result codes' meanings from `errnos.RESULTS`. The page embeds both as JSON."""
 from ..errnos import RESULTS
 
 # key: (English, 中文). State names follow onenet-ota-api.md section 7.
