@@ -92,6 +92,16 @@ def dialect(platform):
     return d
 
 
+# Sockets: the client that can write the first range behind the token check (pipe.py);
+# a modem board's transport: the plain one.
+def _client_class(board):
+    if getattr(board, "connect", None):
+        return Client
+    from .pipe import Client as P
+
+    return P
+
+
 def _log(msg):
     print("ota:", msg)
 
@@ -114,7 +124,7 @@ class Agent:
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"])
         d = dialect(cfg["platform"])
-        self._Client = getattr(d, "Client", Client)  # api_tid's reads Ota-Errno
+        self._Client = getattr(d, "Client", None) or _client_class(board)  # api_tid's reads Ota-Errno
         self.c = self._client()
         self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d))
         global _said_tls
@@ -128,6 +138,7 @@ class Agent:
                         "bytes": 0, "resumed_at": -1, "size": 0}
         self._sink = None
         self._md = None  # digest of the bytes downloaded so far in this boot
+        self._tc = False  # the download step's token check is still to make (fetch.py)
 
     # A board may bring its own transport (an AT-command modem): board.connect.
     def _client(self):

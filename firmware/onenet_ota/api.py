@@ -218,6 +218,14 @@ class Api:
     def tasking(self, task_type):
         return parse_task(self._call("GET", self._q("/ota/south/tasking") + "&type=%d" % int(task_type)))
 
+    # The download path of a token: one object while the token stays (http.Client
+    # formats the range head once; fetch.py writes the first range ahead with it).
+    def dl_path(self, token):
+        if token is not self._dl_token:
+            self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
+            self._dl_token = token
+        return self._dl_path
+
     # Ask for bytes start..end of the package. Returns how many body bytes follow
     # (read them with self.c.readinto); self.c.status 200 means the server ignored the
     # Range and the body is the whole package from byte 0. The one-byte answers without
@@ -225,11 +233,8 @@ class Api:
     # older SDK's atoi) or as its raw value (OneNET_AIO_c's ota_api.c), §10.
     # end == total - 1 asks with an open-ended range (bytes=start-).
     def fetch(self, token, start, end, total):
-        if token is not self._dl_token:
-            self._dl_path = "/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token")
-            self._dl_token = token
         c = self.dl
-        st = c.send_range(self._dl_path, start, -1 if end == total - 1 else end)
+        st = c.send_range(self.dl_path(token), start, -1 if end == total - 1 else end)
         if c.length < 0 and not c.chunked:
             n = c.read_body(self._buf)
             b = self._buf[0] - 48 if n == 1 and self._buf[0] > 48 else self._buf[0]

@@ -23,7 +23,7 @@ _DL = const(8)  # a download
 def step(a, task, rec):
     _route(a, task)
     _validate(a, task)
-    _token_check(a, task)
+    a._tc = True  # the token check goes with the first range (_first)
     download(a, task, rec)
 
 
@@ -118,6 +118,10 @@ def _fetch_all(a, task, rec):
         start = off
         if size - off == 1 and off:
             start = off - 1  # one byte left (a resume point): ask for two, drop one
+        if a._tc:
+            token = rec["token"] = _first(a, task, start, end, size)
+            http = api.dl
+            mid = http is not a.c
         try:  # called directly: a *args call would allocate a tuple per chunk
             n = api.fetch(token, start, end, size)
         except (NetError, PlatformError) as e:
@@ -152,6 +156,8 @@ def _fetch_all(a, task, rec):
                 next_pb = _step_due(a, task, off, size, pstep)
         if off >= next_pb:
             next_pb = _step_due(a, task, off, size, pstep)
+    if a._tc:  # the journal held the whole package: no range, the token check alone
+        _first(a, task, -1, 0, size)
 
 
 # Report the progress step reached at off -> the offset of the next one. Progress only
@@ -233,6 +239,24 @@ def verify(a, task, rec, reread):
     return True
 
 
+# The token check before the first range of the step, on the connection the check
+# came over (warm: no handshake). Where the download goes over that same socket
+# connection, the first range is written in the same packet behind it (pipelined,
+# http.Client.ahead): one round trip for both; a token check that fails drops the
+# range's answer with the connection. Then the JSON calls move to a connection of
+# their own when one long range holds this one (_split). -> the token to download with
+# (a re-check may bring a fresh one).
+def _first(a, task, start, end, size):
+    api = a.api
+    dp = getattr(api, "dl_path", None)
+    if dp and start >= 0 and api.dl is a.c and not getattr(a.b, "connect", None):
+        a.c.ahead = (dp(task["token"]), start, -1 if end == size - 1 else end, ())
+    _token_check(a, task)
+    a._tc = False
+    _split(a)
+    return task["token"]
+
+
 # cdn=false: the device resolves no names and downloads from the ipPort the check
 # answer gives (the Host header stays the platform's name). ipPort comes as
 # "host:port", as "host" (the platform's port) or not at all (§10): then the
@@ -242,18 +266,20 @@ def verify(a, task, rec, reread):
 # report costs the download nothing (a board says how many sockets it has at once:
 # a BC26 modem two, an M5311 one, which then reports between ranges).
 # The connection already open (warm: no handshake on the download's path) carries
-# the download; the JSON calls move to a new one, opened at the first progress step
-# while the download streams.
+# the token check and the download; the JSON calls move to a new one after the token
+# check (_split), opened at the first progress step while the download streams.
 def _route(a, task):
     c = a.cfg
     ip = None if c["cdn"] else task["ipPort"]
-    if a.api.dl is not a.c:
-        return
-    if ip:
+    if a.api.dl is a.c and ip:
         a.api.dl = a._client()
         a.api.dl.addr = (ip[0], ip[1] or c["port"])
         a.log("downloads from %s:%d" % a.api.dl.addr)
-    elif not c["request"] and c["progress_every"] and getattr(a.b, "sockets", 2) > 1:
+
+
+def _split(a):
+    c = a.cfg
+    if a.api.dl is a.c and not c["request"] and c["progress_every"] and getattr(a.b, "sockets", 2) > 1:
         a.c = a.api.c = a._client()
 
 

@@ -140,8 +140,8 @@ class Client:
 
     # Format request line and headers, without the final blank line; -> length.
     # headers: sequence of (name, value) strings.
-    def prepare(self, method, path, headers=()):
-        p = self._put(0, _safe(method, "method"))
+    def prepare(self, method, path, headers=(), p=0):
+        p = self._put(p, _safe(method, "method"))
         p = self._put(p, " ")
         p = self._put(p, _safe(path.replace(" ", "%20"), "path"))
         p = self._put(p, " HTTP/1.1\r\nHost: ")
