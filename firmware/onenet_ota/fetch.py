@@ -108,13 +108,11 @@ def _fetch_all(a, task, rec):
     token = task["token"]
     api, http = a.api, a.api.dl
     mid = http is not a.c  # progress may go out in the middle of a range
+    dp = getattr(api, "dl_path", None)
+    push = c["request"] and mid and dp and getattr(http, "push", None)
     req = c["request"] or size
     while off < size:
-        end = off + req - 1
-        if end >= size - 2:
-            # The platform's smallest range is 2 bytes (§10): never leave a last
-            # range of one byte behind.
-            end = size - 1 if end >= size - 1 else size - 3
+        end = _end(off, req, size)
         start = off
         if size - off == 1 and off:
             start = off - 1  # one byte left (a resume point): ask for two, drop one
@@ -122,10 +120,16 @@ def _fetch_all(a, task, rec):
             token = rec["token"] = _first(a, task, start, end, size)
             http = api.dl
             mid = http is not a.c
+            push = c["request"] and mid and dp and getattr(http, "push", None)
         try:  # called directly: a *args call would allocate a tuple per chunk
             n = api.fetch(token, start, end, size)
         except (NetError, PlatformError) as e:
             n = a._retry(e, api.fetch, (token, start, end, size))
+        if push and end < size - 1 and http.status == 206:
+            # Bounded ranges: the next one is asked for now, so it follows this one
+            # on the wire without a round trip between (pipe.Client.push).
+            e = _end(end + 1, req, size)
+            http.push(dp(token), end + 1, -1 if e == size - 1 else e)
         if http.status == 200 and off:
             # The server ignored Range: the body is the whole package. Start over.
             a.log("server ignored Range: restarting from 0")
@@ -158,6 +162,15 @@ def _fetch_all(a, task, rec):
             next_pb = _step_due(a, task, off, size, pstep)
     if a._tc:  # the journal held the whole package: no range, the token check alone
         _first(a, task, -1, 0, size)
+
+
+# The end of the range that starts at off (req bytes asked for at most). The platform's
+# smallest range is 2 bytes (§10): never leave a last range of one byte behind.
+def _end(off, req, size):
+    end = off + req - 1
+    if end >= size - 2:
+        end = size - 1 if end >= size - 1 else size - 3
+    return end
 
 
 # Report the progress step reached at off -> the offset of the next one. Progress only
@@ -277,9 +290,11 @@ def _route(a, task):
         a.log("downloads from %s:%d" % a.api.dl.addr)
 
 
+# Bounded ranges pipelined (pipe.Client.push) hold the connection too.
 def _split(a):
     c = a.cfg
-    if a.api.dl is a.c and not c["request"] and c["progress_every"] and getattr(a.b, "sockets", 2) > 1:
+    if a.api.dl is a.c and (not c["request"] or getattr(a.c, "push", None)) and c["progress_every"] \
+            and getattr(a.b, "sockets", 2) > 1:
         a.c = a.api.c = a._client()
 
 

@@ -1,58 +1,89 @@
 # http.Client with pipelining (RFC 9112 §9.3: a server answers a connection's requests
-# in order), for the download step's first range (fetch._first): a range set as
-# ahead = (path, start, end, headers) goes out in the same write as the next request
-# (the token check), before that one's answer is read; send_range() with the same
-# path object and range then only reads its answer: one round trip for both. Another
-# request or a close in between drops it with the connection. A subclass, so boards
-# that do not pipeline (a modem's one socket) and http's own heap figures pay nothing.
-from .http import Client as _Client, ticks_ms
+# in order), so the download costs no round trip of its own:
+#   ahead = (path, start, end, headers): that range request goes out in the same write
+#           as the next request (fetch._first: the token check), before that one's
+#           answer is read
+#   push(path, start, end): write that range request now, while the answer being read
+#           still streams (fetch._fetch_all: bounded ranges, one ahead)
+# When the caller then asks for that very range (send_range: the same path object,
+# start and end), only its answer is read. Any other request, or a close, drops it
+# with the connection: nothing ever reads an answer as another request's. Nothing is
+# allocated per range. A subclass: boards that do not pipeline (a modem's one socket)
+# and http's own heap figures pay nothing for it.
+from .http import Client as _Client, ProtocolError, ticks_ms
 
 
 class Client(_Client):
     ahead = None
-    _queued = None
+    _qp = None  # the range written ahead, its answer not yet read: path, start, end
+    _qs = _qe = 0
 
     def close(self):
-        self._queued = None  # a range written ahead is lost with its connection
+        self._qp = None  # an answer asked for ahead is lost with its connection
         _Client.close(self)
 
     def _body_end(self):
         # The answer written ahead may already be in the receive buffer.
-        if not (self._queued and self.keep):
+        if not (self._qp and self.keep):
             _Client._body_end(self)
 
-    def _exchange(self, n):
-        a = self.ahead
-        self.ahead = None
-        if self._queued:
-            self.close()  # an answer asked for ahead would be taken for this one's
-        if a and n < 400:
-            n = self.prepare("GET", a[0], a[3], n)
-            n = self._put(n, b"Range: bytes=")
-            n = self._put_int(n, a[1])
-            n = self._put(n, b"-")
-            if a[2] >= 0:
-                n = self._put_int(n, a[2])
-            n = self._put(n, b"\r\n\r\n")
-        st = _Client._exchange(self, n)
-        if a and self.t:  # still open: the range's answer follows this one's
-            self._queued = a
-            self.requests += 1
-            self._on_conn += 1
-        return st
+    # The range request formatted at p of the request buffer -> its end.
+    def _fmt(self, p, path, start, end, headers):
+        p = self.prepare("GET", path, headers, p)
+        p = self._put(p, b"Range: bytes=")
+        p = self._put_int(p, start)
+        p = self._put(p, b"-")
+        if end >= 0:
+            p = self._put_int(p, end)
+        return self._put(p, b"\r\n\r\n")
+
+    def _queue(self, path, start, end):
+        self._qp, self._qs, self._qe = path, start, end
+        self.requests += 1
+        self._on_conn += 1
+
+    # Write the range request now (one ahead at most, within the connection's cap)
+    # -> whether it went.
+    def push(self, path, start, end, headers=()):
+        if self.t is None or self._qp or not self.keep or self._cap and self._on_conn >= self._cap:
+            return False
+        try:
+            n = self._fmt(0, path, start, end, headers)
+        except ProtocolError:
+            return False
+        self._dl_len = 0  # the buffer holds another head now
+        self.t.write(self._req, n)
+        self._queue(path, start, end)
+        return True
 
     def send_range(self, path, start, end, headers=()):
-        q = self._queued
-        self._queued = None
-        if not (q and q[0] is path and q[1] == start and q[2] == end):
-            if q:
-                self.close()
-            return _Client.send_range(self, path, start, end, headers)
-        # Written ahead: only its answer to read (after an error the caller closes
-        # the connection, as after any other).
-        self._dl_len = 0  # the request buffer holds another head now
-        self._hbytes = 0
-        self._t0 = ticks_ms()
-        self._read_head()
-        self._dl_head = self._hbytes
-        return self.status
+        p = self._qp
+        self._qp = None
+        if p is path and self._qs == start and self._qe == end and not (self._left or self.chunked):
+            # Written ahead: only its answer to read (after an error the caller
+            # closes the connection, as after any other).
+            self._hint = self._dl_head
+            self._hbytes = 0
+            self._t0 = ticks_ms()
+            self._read_head()
+            self._dl_head = self._hbytes
+            return self.status
+        if p:
+            self.close()
+        return _Client.send_range(self, path, start, end, headers)
+
+    def _exchange(self, n):
+        if self._qp:
+            self.close()  # an answer asked for ahead would be taken for this one's
+        a = self.ahead
+        self.ahead = None
+        m = n
+        if a and (not self._cap or self._on_conn + 2 <= self._cap):
+            try:
+                n = self._fmt(m, a[0], a[1], a[2], a[3])
+            except ProtocolError:
+                n = m  # both do not fit the request buffer: the range goes alone
+        st = _Client._exchange(self, n)
+        if n > m and self.t:  # still open: the range's answer follows this one's
+            self._queue(a[0], a[1], a[2])
+        return st
