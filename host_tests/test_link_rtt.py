@@ -263,8 +263,8 @@ def test_bounded_ranges_are_pipelined_and_progress_goes_aside(env, monkeypatch):
     rec = _Recorder(monkeypatch)
     data = image(64 * 1024, "V1.6")
     t = env.publish(data, "V1.6")
-    # 100 kB/s: a 16 KiB range streams for 160 ms
-    with linkemu.Link(env.sim.port, rate=100_000, rtt=0.05) as link:
+    # 20 kB/s: a 16 KiB range streams for 0.8 s (the margin for a loaded machine)
+    with linkemu.Link(env.sim.port, rate=20_000, rtt=0.05) as link:
         s = env.run(server="http://127.0.0.1:%d" % link.port, sets=("request=16384",))
         assert s["result"] == "updated" and s["sink_md5"] == md5(data), env.logtext()
     up0 = [_kind(l) for p, l in rec.log if p == 0]

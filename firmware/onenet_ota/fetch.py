@@ -262,9 +262,15 @@ def verify(a, task, rec, reread):
 def _first(a, task, start, end, size):
     api = a.api
     dp = getattr(api, "dl_path", None)
-    if dp and start >= 0 and api.dl is a.c and not getattr(a.b, "connect", None):
-        a.c.ahead = (dp(task["token"]), start, -1 if end == size - 1 else end, ())
-    _token_check(a, task)
+    c = a.c
+    ahead = dp and start >= 0 and api.dl is c and getattr(c, "push", None)
+    if ahead:
+        c.ahead = (dp(task["token"]), start, -1 if end == size - 1 else end, ())
+    try:
+        _token_check(a, task)
+    finally:
+        if ahead:
+            c.ahead = None  # not sent (no request went out): never behind another one
     a._tc = False
     _split(a)
     return task["token"]
