@@ -235,23 +235,31 @@ class Api:
     def fetch(self, token, start, end, total):
         c = self.dl
         st = c.send_range(self.dl_path(token), start, -1 if end == total - 1 else end)
-        if c.length < 0 and not c.chunked:
-            n = c.read_body(self._buf)
-            b = self._buf[0] - 48 if n == 1 and self._buf[0] > 48 else self._buf[0]
-            if n == 1 and 1 <= b <= 6:
-                raise PlatformError(1000 + b, "download refused")
-            raise ProtocolError("download without Content-Length")
-        if st == 206:
-            if c.range_start != start or c.range_end > end or c.range_total != total:
-                c.drain()
-                raise ProtocolError("wrong Content-Range")
-            return c.range_end - start + 1
-        if st == 200:
-            if c.length >= 0 and c.length != total:
-                c.drain()
-                raise ProtocolError("whole-file answer of wrong size")
-            return total
-        c.drain()
-        if st >= 500:
-            raise NetError("HTTP %d" % st)
-        raise ProtocolError("HTTP %d" % st)
+        return range_answer(c, self._buf, st, start, end, total, total)
+
+
+# A download answer's head, checked (shared by every dialect) -> how many body bytes
+# follow. A one-byte body without Content-Length is a refusal code (PlatformError
+# 1001..1006); a 206 must be the range asked for, its total `total` or `any_total`
+# (-1: the fuse/Studio forms without one); a 200 is the whole package.
+def range_answer(c, buf, st, start, end, total, any_total):
+    if c.length < 0 and not c.chunked:
+        n = c.read_body(buf)
+        b = buf[0] - 48 if n == 1 and buf[0] > 48 else buf[0]
+        if n == 1 and 1 <= b <= 6:
+            raise PlatformError(1000 + b, "download refused")
+        raise ProtocolError("download without Content-Length")
+    if st == 206:
+        if c.range_start != start or c.range_end > end or c.range_total not in (any_total, total):
+            c.drain()
+            raise ProtocolError("wrong Content-Range")
+        return c.range_end - start + 1
+    if st == 200:
+        if c.length >= 0 and c.length != total:
+            c.drain()
+            raise ProtocolError("whole-file answer of wrong size")
+        return total
+    c.drain()
+    if st >= 500:
+        raise NetError("HTTP %d" % st)
+    raise ProtocolError("HTTP %d" % st)

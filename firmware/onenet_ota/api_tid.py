@@ -7,7 +7,7 @@
 # code is translated to the legacy errno the agent's _RULES already answer.
 from binascii import b2a_base64
 
-from .api import _HEX, _VCHARS, _chars, _clean, _int, check_version
+from .api import _HEX, _VCHARS, _chars, _clean, _int, check_version, range_answer
 from .auth import decode_key, hmac, quote
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
 from .http import Client as _Client, _lower_eq
@@ -200,26 +200,7 @@ class Api:
         if e > 0:
             c.drain()
             raise PlatformError(_OTA_ERRNO[e] if e < 7 else 1001, "Ota-Errno %d" % e)
-        if c.length < 0 and not c.chunked:
-            n = c.read_body(self._buf)
-            b = self._buf[0] - 48 if n == 1 and self._buf[0] > 48 else self._buf[0]
-            if n == 1 and 1 <= b <= 6:
-                raise PlatformError(1000 + b, "download refused")
-            raise ProtocolError("download without Content-Length")
-        if st == 206:
-            if c.range_start != start or c.range_end > end or c.range_total not in (-1, total):
-                c.drain()
-                raise ProtocolError("wrong Content-Range")
-            return c.range_end - start + 1
-        if st == 200:
-            if c.length >= 0 and c.length != total:
-                c.drain()
-                raise ProtocolError("whole-file answer of wrong size")
-            return total
-        c.drain()
-        if st >= 500:
-            raise NetError("HTTP %d" % st)
-        raise ProtocolError("HTTP %d" % st)
+        return range_answer(c, self._buf, st, start, end, total, -1)
 
 
 # A check answer's data (§4.3): target, tid (number or digit string, S9), size, md5,
