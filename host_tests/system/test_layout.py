@@ -21,7 +21,6 @@ HASHES = ("firmware/onenet_ota/md5.py", "firmware/onenet_ota/sha1.py")
 LONG = {
     "firmware/onenet_ota/agent.py": "dialects engineer",
     "firmware/onenet_ota/http.py": "others (its heap: heap diet)",
-    "firmware/onenet_ota/transport_at.py": "modem engineer",
     "tools/onenet_ota_tools/shim/machine.py": "modem engineer (its UART classes)",
     "tools/onenet_ota_tools/modemsim.py": "modem engineer (grew past 400 in the modem merge)",
 }

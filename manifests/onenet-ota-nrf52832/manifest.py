@@ -6,5 +6,6 @@ require("onenet-ota-core", library="onenet-ota")
 require("onenet-ota-nohashlib", library="onenet-ota")
 require("onenet-ota-nojson", library="onenet-ota")
 require("onenet-ota-uart", library="onenet-ota")
-package("onenet_ota", files=("board_nrf52.py", "transport_at.py", "sink_block.py"),
+package("onenet_ota", files=("board_nrf52.py", "transport_at.py", "at_lines.py", "at_bc26.py", "at_m5311.py",
+                             "sink_block.py"),
         base_path="../../firmware")
