@@ -152,12 +152,6 @@ def test_no_new_import_circle():
     assert new == [], "import circles: %s" % new
 
 
-@pytest.mark.parametrize("circle", sorted(CIRCLES))
-def test_known_circle_is_gone(circle, request):
-    request.applymarker(pytest.mark.xfail(reason=CIRCLES[circle], strict=False))
-    assert not any(set(c) & set(circle) for c in cycles(graph()))
-
-
 def test_no_import_circle_through_the_profiles_or_the_config_helpers():
     # issue 18 item 1: config <-> board_nrf52/board_gd32 <-> uart <-> board are gone
     for c in cycles(graph()):
