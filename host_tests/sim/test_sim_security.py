@@ -141,6 +141,16 @@ def test_page_flow_with_a_cookie_jar(sim):  # noqa: F811
     assert e.value.code == 401
 
 
+def test_generated_admin_token_never_looks_like_an_option(monkeypatch):
+    # `--admin-token VALUE` with a VALUE starting "-" is an argparse error: such draws
+    # of token_urlsafe are drawn again.
+    from onenet_ota_tools.sim import core
+
+    draws = iter(["-" + "a" * 31, "-" + "b" * 31, "c" * 32])
+    monkeypatch.setattr(core.secrets, "token_urlsafe", lambda n: next(draws))
+    assert core.new_admin_token() == "c" * 32
+
+
 def test_token_file_is_0600_and_removed_at_stop(tmp_path):
     s = Simulator(str(tmp_path / "st"), admin_token="given-token-0123456789")
     s.start()

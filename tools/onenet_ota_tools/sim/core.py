@@ -22,6 +22,16 @@ from .dialects import TidSouth
 from .tasks import South
 
 
+def new_admin_token():
+    # 32 characters of [A-Za-z0-9_-], never a leading "-": the token is passed as
+    # `--admin-token VALUE`, where argparse takes "-..." for an option (1 in 64 of
+    # token_urlsafe's values, seen in CI).
+    while True:
+        t = secrets.token_urlsafe(24)
+        if not t.startswith("-"):
+            return t
+
+
 class Simulator(AdminOps):
     # ip_port: the "host:port" a check answer's ipPort names (default: this server); giving
     # one selects the mode ipport_form=hostport unless `modes` says otherwise.
@@ -36,7 +46,7 @@ class Simulator(AdminOps):
                  idle_timeout=120.0):
         if admin_token is not None and not valid_admin_token(admin_token):
             raise ValueError("admin token: 16-128 characters of [A-Za-z0-9_-]")
-        self.admin_token = admin_token or secrets.token_urlsafe(24)
+        self.admin_token = admin_token or new_admin_token()
         if max_connections is None:
             soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
             soft = 1 << 20 if soft == resource.RLIM_INFINITY else soft
