@@ -85,7 +85,10 @@ def test_m5311_without_rtscts_fails_clean(tmp_path, monkeypatch, runtime):
     assert lost > 0, r["uart"]  # the line carried bytes while the agent worked
     assert s["result"] == "failed", (s, r["log"])
     assert "bytes lost on the UART" in r["log"] or "bad hex" in r["log"] or "short +IPRD" in r["log"], r["log"]
-    assert r["codes"] == [207], r["codes"]  # 2 attempts (retry 1), both refused
+    # 2 attempts (retry 1), both refused -> 207; the 207 report itself travels over the
+    # same lossy UART and may be lost too (seen in CI): then nothing reached the platform,
+    # never a success
+    assert r["codes"] in ([207], []), r["codes"]
     assert "Traceback" not in r["log"]
     assert r["head"][28:32] != b"DONE"  # nothing committed
     # ... and the same board with one chunk per range (its setting) is lossless (CPython:
