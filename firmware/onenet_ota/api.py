@@ -146,17 +146,7 @@ class Api:
     def _call(self, method, path, body=None):
         c = self.c
         st = c.request(method, path, self._json if body else self._auth, body)
-        n = c.read_body(self._buf)
-        if st != 200:
-            if st >= 500:
-                raise NetError("HTTP %d" % st)
-            raise ProtocolError("HTTP %d" % st)
-        try:
-            d = loads(bytes(memoryview(self._buf)[:n]))
-        except (ValueError, TypeError, ProtocolError):
-            raise ProtocolError("bad JSON answer")
-        if not isinstance(d, dict):
-            raise ProtocolError("bad JSON answer")
+        d = json_answer(c, st, self._buf)
         e = d.get("errno")
         if not isinstance(e, int):
             raise ProtocolError("answer without errno")
@@ -263,3 +253,20 @@ def range_answer(c, buf, st, start, end, total, any_total):
     if st >= 500:
         raise NetError("HTTP %d" % st)
     raise ProtocolError("HTTP %d" % st)
+
+
+# A JSON call's answer, read into buf and parsed (shared by every dialect) -> a dict;
+# HTTP 5xx NetError, other non-200 or a body that is no JSON object ProtocolError.
+def json_answer(c, st, buf):
+    n = c.read_body(buf)
+    if st != 200:
+        if st >= 500:
+            raise NetError("HTTP %d" % st)
+        raise ProtocolError("HTTP %d" % st)
+    try:
+        d = loads(bytes(memoryview(buf)[:n]))
+    except (ValueError, TypeError, ProtocolError):
+        raise ProtocolError("bad JSON answer")
+    if not isinstance(d, dict):
+        raise ProtocolError("bad JSON answer")
+    return d

@@ -7,15 +7,10 @@
 # code is translated to the legacy errno the agent's _RULES already answer.
 from binascii import b2a_base64
 
-from .api import _HEX, _VCHARS, _chars, _clean, _int, check_version, range_answer
+from .api import _HEX, _VCHARS, _chars, _clean, _int, check_version, json_answer, range_answer
 from .auth import decode_key, hmac, quote
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
 from .http import Client as _Client, _lower_eq
-
-try:
-    from json import loads
-except ImportError:  # nRF52832 builds have no json
-    from .jsonlite import loads
 
 _BODY = const(512)  # as api.py's (a const() of another module is not importable)
 _MAXSIZE = const(0x3FFFFFFF)
@@ -126,17 +121,7 @@ class Api:
     def _call(self, method, tail, body=None):
         c = self.c
         st = c.request(method, self._base + tail, self._json if body else self._auth, body)
-        n = c.read_body(self._buf)
-        if st != 200:
-            if st >= 500:
-                raise NetError("HTTP %d" % st)
-            raise ProtocolError("HTTP %d" % st)
-        try:
-            d = loads(bytes(memoryview(self._buf)[:n]))
-        except (ValueError, TypeError, ProtocolError):
-            raise ProtocolError("bad JSON answer")
-        if not isinstance(d, dict):
-            raise ProtocolError("bad JSON answer")
+        d = json_answer(c, st, self._buf)
         e = d.get(self.KEY)
         if not isinstance(e, int) or isinstance(e, bool):
             raise ProtocolError("answer without " + self.KEY)
