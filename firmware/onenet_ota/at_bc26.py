@@ -74,10 +74,7 @@ def raw(m, n, deadline):
     # bytes reaching the image.
     for _ in range(n):
         m._put(m._byte(deadline))
-    if m._byte(deadline) != 13 or m._byte(deadline) != 10:
-        s = m._cur
-        s._rc -= n if n < s._rc else s._rc
-        raise NetError("modem: bytes lost on the UART")
+    m._frame_end(m._cur, n, deadline)
 
 
 def send(m, s, buf, off, k):

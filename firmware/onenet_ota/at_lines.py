@@ -6,7 +6,7 @@
 # "Flow control"). Every buffer is the modem's, allocated once in AtModem.__init__.
 import time
 
-from .errors import ProtocolError, Timeout
+from .errors import NetError, ProtocolError, Timeout
 from .fmt import put_int
 
 try:
@@ -150,6 +150,14 @@ class AtLines:
         return a + 1 if a < n else n
 
     # -- payload rings -------------------------------------------------------------
+
+    # A payload frame (QIRD or +IPRD) ends in CR LF straight after its n bytes; else
+    # bytes were lost on the UART: what the socket s was owed is dropped, NetError.
+    def _frame_end(self, s, n, deadline):
+        if self._byte(deadline) != 13 or self._byte(deadline) != 10:
+            if s is not None:
+                s._rc -= n if n < s._rc else s._rc
+            raise NetError("modem: bytes lost on the UART")
 
     def _put(self, b):
         s = self._cur

@@ -116,10 +116,7 @@ def iprd(m, deadline):
     m._pushed = s is not None
     # <len> bytes of hex, then CR LF: anything else means bytes were lost on the UART
     # (the rest of this push, the start of the next one): refuse the push.
-    if m._byte(deadline) != 13 or m._byte(deadline) != 10:
-        if s is not None:
-            s._rc -= n if n < s._rc else s._rc
-        raise NetError("modem: bytes lost on the UART")
+    m._frame_end(s, n, deadline)
 
 
 def send(m, s, buf, off, k):
