@@ -126,6 +126,12 @@ class Agent:
         d = dialect(cfg["platform"])
         self._Client = getattr(d, "Client", None) or _client_class(board)  # api_tid's reads Ota-Errno
         self.c = self._client()
+        # the JSON calls' own connection while one long range holds self.c (fetch._split),
+        # made now, beside the first: at the download the heap is in pieces
+        self._c2 = None
+        if (not cfg["request"] or getattr(self._Client, "push", None)) and cfg["progress_every"] \
+                and getattr(board, "sockets", 2) > 1:
+            self._c2 = self._client()
         self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d))
         global _said_tls
         if not _said_tls:

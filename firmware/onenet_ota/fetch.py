@@ -291,17 +291,18 @@ def _route(a, task):
     c = a.cfg
     ip = None if c["cdn"] else task["ipPort"]
     if a.api.dl is a.c and ip:
-        a.api.dl = a._client()
+        a.api.dl = a._c2 or a._client()
+        a._c2 = None
         a.api.dl.addr = (ip[0], ip[1] or c["port"])
         a.log("downloads from %s:%d" % a.api.dl.addr)
 
 
-# Bounded ranges pipelined (pipe.Client.push) hold the connection too.
+# (Agent._c2: made with the first, where one long range will hold it: open-ended, or
+# bounded ranges pipelined by pipe.Client.push; with progress on; two sockets.)
 def _split(a):
-    c = a.cfg
-    if a.api.dl is a.c and (not c["request"] or getattr(a.c, "push", None)) and c["progress_every"] \
-            and getattr(a.b, "sockets", 2) > 1:
-        a.c = a.api.c = a._client()
+    if a.api.dl is a.c and a._c2:
+        a.c = a.api.c = a._c2
+        a._c2 = None
 
 
 # Capacity, then signal/power against the task's thresholds (wait and retry).

@@ -172,8 +172,10 @@ def test_board_layout_matches_the_shim():
 
     from onenet_ota_tools import ROOT
 
-    src = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "board", "nrf.py")).read()
-    c = {k: int(v, 16) for k, v in re.findall(r"^_(\w+) = const\((0x[0-9A-Fa-f]+)\)", src, re.M)}
+    src = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "qemu", "cmod", "qemu_board", "nrf_flash.c")).read()
+    c = {k: int(v, 16) for k, v in re.findall(r"^#define (\w+) \((0x[0-9A-Fa-f]+)u\)", src, re.M)}
+    c = {"SIZE": c["CHIP_SIZE"], "UNUSED": c["UNUSED_START"], "ROMFS": c["ROMFS_START"],
+         "FS": c["FS_START"], "FS_LEN": c["FS_LEN"]}
     shim = open(os.path.join(ROOT, "tools", "onenet_ota_tools", "shim", "shimstate.py")).read()
     want = {k: int(v, 16) for k, v in re.findall(r'"(nrf_\w+)": (0x[0-9A-Fa-f]+)', shim)}
     assert c["SIZE"] == want["nrf_flash_size"] and c["UNUSED"] == want["nrf_unused_start"]

@@ -167,12 +167,24 @@ class Boot:
             self._send(b"\r\x01")
             self._expect(b"raw REPL; CTRL-B to exit\r\n>", 10)
             if code is None:
-                code = "import qemu_device\nqemu_device.boot(%s, %d)\n" % (ascii(cfg_text), stats)
+                if cfg_text:
+                    # config.json written by a program of its own, so that its text is
+                    # not in the heap while the agent runs (qemu_device.setup)
+                    self._run("import qemu_device\nqemu_device.setup(%s)\n" % ascii(cfg_text))
+                code = "import qemu_device\nqemu_device.boot(%d)\n" % stats
             self._send(code.encode() + b"\x04")
             self._expect(b"OK", 10)
         except BaseException:
             self.kill()
             raise
+
+    def _run(self, code):
+        # One raw-REPL program that prints nothing: its output and error must be empty.
+        self._send(code.encode() + b"\x04")
+        self._expect(b"OK", 10)
+        self._expect(b"\x04>", 30)
+        if self._seen.strip(b"\x04"):
+            raise BootError("qemu: setup failed: %r" % self._seen[-300:])
 
     def _send(self, data):
         self.p.stdin.write(data)
@@ -198,7 +210,9 @@ class Boot:
                 raise BootError("qemu ended while booting: %r" % self._buf[-300:])
             if d:
                 self._buf += d
-        self._buf = self._buf[self._buf.index(marker) + len(marker):]
+        i = self._buf.index(marker)
+        self._seen = self._buf[:i]
+        self._buf = self._buf[i + len(marker):]
 
     def lines(self):
         done = False  # a crash: the raw REPL printed its traceback and its prompt

@@ -4,6 +4,4 @@
 # build (see docs/qemu.md).
 add_library("onenet-ota", "../../../../manifests")
 require("onenet-ota-nrf52832", library="onenet-ota")
-module("nrf.py")
-module("qemu_machine.py")
 module("qemu_device.py")

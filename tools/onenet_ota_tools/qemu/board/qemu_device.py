@@ -1,11 +1,16 @@
 # One boot of the nRF52832 profile on the qemu MPS2-AN385 board (frozen into the qemu
-# firmware only). The host (onenet_ota_tools/qemu/run.py) runs, in the raw REPL:
-#   import qemu_device; qemu_device.boot(CONFIG_JSON_TEXT, STATS)
-# Mounts littlefs on nrf.Flash() (formatting it on the first boot), writes config.json,
-# runs the agent, and prints the same lines as the shim's ota_device.py: "PROGRESS done
-# total", "HEAPSTATS {...}" (STATS), then "SUMMARY {repr}" and "EXIT n" (0 done, 2 bad
-# config, 3 the agent reset the board); then it ends qemu (the port's machine.reset).
-# The emulated flash is a host file: the next boot finds journal, version and image.
+# firmware only). The host (onenet_ota_tools/qemu/run.py) runs, in the raw REPL, two
+# programs one after the other:
+#   import qemu_device; qemu_device.setup(CONFIG_JSON_TEXT)   (when there is a config)
+#   import qemu_device; qemu_device.boot(STATS)
+# so that the config text, a constant of the first program, is gone from the heap when
+# the agent runs (a board finds config.json on its flash). boot() mounts littlefs on
+# nrf.Flash() (formatting it on the first boot), runs the agent, and prints the same
+# lines as the shim's ota_device.py: "PROGRESS done total", "HEAPSTATS {...}" (STATS),
+# then "SUMMARY {repr}" and "EXIT n" (0 done, 2 bad config, 3 the agent reset the
+# board); then it ends qemu (the port's machine.reset). The emulated flash is a host
+# file: the next boot finds journal, version and image. `nrf` and `qemu_machine` are
+# C modules of this firmware (qemu/cmod/qemu_board), as the nrf port's are C.
 import gc
 import sys
 
@@ -98,7 +103,15 @@ class _Stats:
             self.peak = m
 
 
-def boot(cfg_text, stats=0):
+def setup(cfg_text):
+    import vfs
+
+    mount()
+    _write("config.json", cfg_text)
+    vfs.umount("/")
+
+
+def boot(stats=0):
     # A board runs main.py in a fresh interpreter; here the raw REPL's compile of this
     # call went first: its garbage goes before the agent's objects are laid down.
     gc.collect()
@@ -108,9 +121,6 @@ def boot(cfg_text, stats=0):
     mount()
     if st:
         st.phase("mounted")
-    if cfg_text:
-        _write("config.json", cfg_text)
-        gc.collect()
     from onenet_ota import agent, board, config
 
     if st:
