@@ -122,7 +122,7 @@ class Agent:
         self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
-        self.j = Journal(cfg["journal"])
+        self.j = Journal(cfg["journal"], self._buf)  # it and the answers share the chunk buffer
         d = dialect(cfg["platform"])
         self._Client = getattr(d, "Client", None) or _client_class(board)  # api_tid's reads Ota-Errno
         self.c = self._client()
@@ -132,7 +132,7 @@ class Agent:
         if (not cfg["request"] or getattr(self._Client, "push", None)) and cfg["progress_every"] \
                 and getattr(board, "sockets", 2) > 1:
             self._c2 = self._client()
-        self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d))
+        self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d), self._buf)
         global _said_tls
         if not _said_tls:
             _said_tls = True

@@ -123,22 +123,29 @@ def authorization(c, board, log, dialect):
     return dialect.sign(c, et)
 
 
-def make(client, cfg, auth):
-    return Api(client, cfg["dev_id"], auth)
+def make(client, cfg, auth, buf=None):
+    return Api(client, cfg["dev_id"], auth, buf=buf)
+
+
+# The buffer a JSON answer is read into: the first `body` bytes of buf (the agent's
+# chunk buffer, idle between chunks: an answer is read and parsed within one call), or
+# one of its own.
+def answer_buf(body, buf):
+    return bytearray(body) if buf is None else memoryview(buf)[:body]
 
 
 class Api:
     DONE = 101  # the step that says "package downloaded" (§6)
 
     # body: the largest JSON answer accepted (host tools pass more for tasking lists).
-    def __init__(self, client, dev_id, authorization, body=_BODY):
+    def __init__(self, client, dev_id, authorization, body=_BODY, buf=None):
         _chars(str(dev_id), _VCHARS, 1, 32, "dev_id", ConfigError)
         self.c = client
         self.dl = client  # the client downloads go through (see Agent._route)
         self.dev_id = str(dev_id)
         self._auth = (("Authorization", authorization),)
         self._json = (("Authorization", authorization), ("Content-Type", "application/json"))
-        self._buf = bytearray(body)
+        self._buf = answer_buf(body, buf)
         self._dl_token = None
         self._dl_path = None
 

@@ -25,5 +25,5 @@ class Api(_Api):
     NO_TASK = (12012, 12013, 12010, 11, 1178)
 
 
-def make(client, cfg, auth):
-    return Api(client, cfg, auth)
+def make(client, cfg, auth, buf=None):
+    return Api(client, cfg, auth, buf=buf)

@@ -21,5 +21,5 @@ class Api(_Api):
     NO_TASK = (10,)  # §9.3: errno 10 no task (T3)
 
 
-def make(client, cfg, auth):
-    return Api(client, cfg, auth)
+def make(client, cfg, auth, buf=None):
+    return Api(client, cfg, auth, buf=buf)

@@ -7,7 +7,7 @@
 # code is translated to the legacy errno the agent's _RULES already answer.
 from binascii import b2a_base64
 
-from .api import _HEX, _VCHARS, _chars, _clean, _int, check_version, json_answer, range_answer
+from .api import _HEX, _VCHARS, _chars, _clean, _int, answer_buf, check_version, json_answer, range_answer
 from .auth import decode_key, hmac, quote
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
 from .http import Client as _Client, _lower_eq
@@ -99,7 +99,7 @@ class Api:
     MSG = "msg"
     NO_TASK = (12012,)  # codes that mean "no task" (-> errno 11)
 
-    def __init__(self, client, cfg, authorization, body=_BODY):
+    def __init__(self, client, cfg, authorization, body=_BODY, buf=None):
         pid = _chars(str(cfg["product_id"]), _ALNUM, 1, 20, "product_id", ConfigError)
         dev = _chars(str(cfg["dev_id"]), _VCHARS, 1, 32, "dev_id", ConfigError)
         self.c = client
@@ -107,7 +107,7 @@ class Api:
         self._base = self.PREFIX + pid + "/" + dev + "/"
         self._auth = (("Authorization", authorization),)
         self._json = (("Authorization", authorization), ("Content-Type", "application/json"))
-        self._buf = bytearray(body)
+        self._buf = answer_buf(body, buf)
         self._dl_tid = None
         self._dl_path = None
         self._dl_head = self._auth

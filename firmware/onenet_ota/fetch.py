@@ -199,15 +199,18 @@ def _step_at(off, size, pstep):
     return size + 1 if p >= 100 else (p * size + 99) // 100
 
 
-# Rebuild the digest of the first `upto` bytes from what the sink holds.
+# Rebuild the digest of the first `upto` bytes from what the sink holds, through the
+# chunk buffer (idle: no range is being read).
 def rehash(a, md, upto):
-    buf = bytearray(1024)
+    mv = a._mv
+    n = len(mv)
     off = 0
     sink = a.sink()
     while off < upto:
-        k = upto - off if upto - off < 1024 else 1024
-        sink.readinto(off, buf if k == 1024 else memoryview(buf)[:k])
-        md.update(buf if k == 1024 else memoryview(buf)[:k])
+        k = upto - off if upto - off < n else n
+        v = mv if k == n else mv[:k]
+        sink.readinto(off, v)
+        md.update(v)
         off += k
 
 

@@ -159,11 +159,13 @@ def encode(rec):
 
 
 class Journal:
-    def __init__(self, path):
+    # buf: where records are formatted and read (the agent's chunk buffer, idle between
+    # chunks: a record is written or read within one call), else one of its own.
+    def __init__(self, path, buf=None):
         self.path = path
         self._tmp = path + ".tmp"
         self.seq = 0
-        self._buf = bytearray(_MAX)
+        self._buf = buf if buf is not None and len(buf) >= _MAX else bytearray(_MAX)
         self._mv = memoryview(self._buf)
         self._strs = {}  # field -> (str, its bytes): re-encoded only when it changes
 
