@@ -7,7 +7,6 @@
 import ast
 import os
 import socket
-import threading
 import time
 
 import pytest
@@ -15,58 +14,41 @@ import pytest
 from onenet_ota_tools import FIRMWARE, runtimes
 from onenet_ota_tools.modemsim import ModemSim
 from support.agent_env import AgentEnv, image, md5
+from support.loopback import Server
 
 RUNTIMES = ("cpython", "micropython")
 
 
-class _Wire:
+class _Wire(Server):
     # The other end of UART0: "@SEND n\n" from the device -> n pattern bytes at once;
     # "@CTRLC\n" -> one 0x03. Everything else is recorded (print() on an attached REPL).
     def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(2)
-        self.s.settimeout(0.2)
-        self.port = self.s.getsockname()[1]
         self.got = bytearray()
-        self.stop_ = threading.Event()
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        Server.__init__(self, self._serve, backlog=2)
 
-    def _run(self):
+    def _serve(self, c):
+        c.settimeout(0.2)
+        buf = b""
         while not self.stop_.is_set():
             try:
-                c, _ = self.s.accept()
-            except OSError:
+                d = c.recv(4096)
+            except socket.timeout:
                 continue
-            c.settimeout(0.2)
-            buf = b""
-            while not self.stop_.is_set():
-                try:
-                    d = c.recv(4096)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    break
-                if not d:
-                    break
-                buf += d
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.startswith(b"@SEND "):
-                        n = int(line[6:])
-                        c.sendall(bytes((i * 7 + 1) & 0x7F | 0x20 for i in range(n)))
-                    elif line == b"@CTRLC":
-                        c.sendall(b"\x03")
-                    else:
-                        self.got += line + b"\n"
-            c.close()
-
-    def stop(self):
-        self.stop_.set()
-        self.s.close()
-        self.t.join(2)
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.startswith(b"@SEND "):
+                    n = int(line[6:])
+                    c.sendall(bytes((i * 7 + 1) & 0x7F | 0x20 for i in range(n)))
+                elif line == b"@CTRLC":
+                    c.sendall(b"\x03")
+                else:
+                    self.got += line + b"\n"
+        c.close()
 
 
 UART_SCRIPT = r'''

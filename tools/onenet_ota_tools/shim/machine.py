@@ -2,7 +2,7 @@
 # reset() raises ota_shim.Reset; a harness catches it and boots again.
 import nrf_uart  # the nRF52832 profile's UART (its stalls and disable_irq sections)
 import shimstate as ota_shim  # the shim's state (leaf module; ota_shim re-exports it)
-from uart_wire import connect, recv, send_all, ticks_us
+from uart_wire import WireUART, connect, recv, send_all, ticks_us
 
 PWRON_RESET = 1
 HARD_RESET = 2
@@ -47,7 +47,7 @@ def idle():
 _NULL = object()  # "argument not given" (the C code's MP_OBJ_NULL)
 
 
-class UART:
+class UART(WireUART):
     # ports/esp32/machine_uart.c: UART(id, baudrate=0, bits=0, parity, stop=0, *, tx,
     # rx, rts, cts, txbuf, rxbuf, timeout, timeout_char, invert, flow); ids 0..2
     # (UART_NUM_MAX on ESP32), else ValueError("UART(n) does not exist").
@@ -163,15 +163,6 @@ class UART:
         if self._s is None:
             raise OSError(9, "UART closed")
         return send_all(self._s, buf)
-
-    def flush(self):
-        pass
-
-    def txdone(self):
-        return True
-
-    def sendbreak(self):
-        pass
 
 
 # machine.disable_irq() / enable_irq(state) (extmod/modmachine.c, ports/nrf/mphalport.h:

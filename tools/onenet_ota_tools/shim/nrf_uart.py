@@ -21,7 +21,7 @@ import os as _os
 import time as _time
 
 import shimstate as ota_shim  # the shim's state (leaf module)
-from uart_wire import connect, recv, send_all, sleep_us, ticks_us
+from uart_wire import WireUART, connect, recv, send_all, sleep_us, ticks_us
 
 _NRF_RING = 64
 _WIRE = 8192  # bytes of the simulator's output looked at ahead
@@ -80,7 +80,7 @@ repl = [True]  # UART0 attached to the REPL (ports/nrf/main.c, at boot)
 uart0 = [None]  # uart.c's one static object, made by the first UART(0, ...)
 
 
-class NrfUART:
+class NrfUART(WireUART):
     def __init__(self):
         self._s = None
         self._ring = bytearray(_NRF_RING)
@@ -365,15 +365,6 @@ class NrfUART:
             self._poll()
         stats["tx"] += n
         return n
-
-    def flush(self):
-        pass
-
-    def txdone(self):
-        return True
-
-    def sendbreak(self):
-        pass
 
 
 def make_new(id, baudrate, *, timeout=1, timeout_char=1):
