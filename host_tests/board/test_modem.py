@@ -8,52 +8,12 @@ import pytest
 
 from conftest import run_cases
 from onenet_ota_tools.modemsim import ModemSim
-
-
-class _Echo:
-    # Loopback echo server; b"BYE" is echoed, then the connection is closed.
-    def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(8)
-        self.s.settimeout(0.2)
-        self.port = self.s.getsockname()[1]
-        self.stop_ = threading.Event()
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
-
-    def _run(self):
-        while not self.stop_.is_set():
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._one, args=(c,), daemon=True).start()
-
-    def _one(self, c):
-        c.settimeout(5)
-        try:
-            while not self.stop_.is_set():
-                d = c.recv(4096)
-                if not d:
-                    break
-                c.sendall(d)
-                if d.endswith(b"BYE"):
-                    break
-        except OSError:
-            pass
-        c.close()
-
-    def stop(self):
-        self.stop_.set()
-        self.s.close()
-        self.t.join(2)
+from support.loopback import Echo
 
 
 @pytest.fixture
 def modems(monkeypatch):
-    echo = _Echo()
+    echo = Echo()
     sims = [ModemSim("bc26").start(), ModemSim("m5311").start()]
     try:
         monkeypatch.setenv("OTA_UART_1", str(sims[0].port))
@@ -123,7 +83,7 @@ def test_modemsim_speaks_both_sets():
 def test_modemsim_cr_and_lf_in_separate_segments():
     # A UART that delivers one byte per segment (qemu's serial does): the LF after a
     # command's CR comes late. It must not become the first payload byte of AT+QISEND.
-    echo = _Echo()
+    echo = Echo()
     try:
         with ModemSim("bc26") as sim:
             s = socket.create_connection(("127.0.0.1", sim.port), timeout=2)

@@ -5,14 +5,13 @@
 # profile (the port's UART model with its 64-byte ring and flash stalls, shim/machine.py
 # NrfUART); the parser cases drive the transport directly.
 import ast
-import socket
-import threading
 
 import pytest
 
 from conftest import run_cases
 from onenet_ota_tools.modemsim import ModemSim
 from support.agent_env import AgentEnv, image, md5
+from support.loopback import Echo
 
 SIZE = 48 * 1024
 
@@ -102,50 +101,9 @@ def test_m5311_without_rtscts_fails_clean(tmp_path, monkeypatch, runtime):
 # -- the transport, on both runtimes (fw/cases_modem_flow.py) -----------------------------
 
 
-class _Echo:
-    # loopback echo server that puts `tag` before the first bytes it echoes
-    def __init__(self, tag):
-        self.tag = tag
-        self.s = socket.socket()
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(4)
-        self.s.settimeout(0.2)
-        self.port = self.s.getsockname()[1]
-        self.stop_ = threading.Event()
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
-
-    def _run(self):
-        while not self.stop_.is_set():
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._one, args=(c,), daemon=True).start()
-
-    def _one(self, c):
-        c.settimeout(5)
-        tag = self.tag  # once per connection, before its first echo
-        try:
-            while not self.stop_.is_set():
-                d = c.recv(4096)
-                if not d:
-                    break
-                c.sendall(tag + d)
-                tag = b""
-        except OSError:
-            pass
-        c.close()
-
-    def stop(self):
-        self.stop_.set()
-        self.s.close()
-        self.t.join(2)
-
-
 @pytest.mark.parametrize("runtime", ("cpython", "micropython"))
 def test_transport_flow_cases(runtime, monkeypatch):
-    ea, eb = _Echo(b"A"), _Echo(b"B")
+    ea, eb = Echo(b"A"), Echo(b"B")
     sim = ModemSim("bc26").start()
     try:
         monkeypatch.setenv("OTA_UART_1", str(sim.port))

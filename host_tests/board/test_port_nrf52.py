@@ -7,7 +7,6 @@
 import ast
 import os
 import socket
-import threading
 import time
 
 import pytest
@@ -15,65 +14,48 @@ import pytest
 from onenet_ota_tools import FIRMWARE, runtimes
 from onenet_ota_tools.modemsim import ModemSim
 from support.agent_env import AgentEnv, image, md5
+from support.loopback import Server
 
 RUNTIMES = ("cpython", "micropython")
 
 
-class _Wire:
+class _Wire(Server):
     # The other end of UART0: "@SEND n\n" from the device -> n pattern bytes at once;
     # "@CTRLC\n" -> one 0x03. Everything else is recorded (print() on an attached REPL).
     def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(2)
-        self.s.settimeout(0.2)
-        self.port = self.s.getsockname()[1]
         self.got = bytearray()
-        self.stop_ = threading.Event()
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        Server.__init__(self, self._serve, backlog=2)
 
-    def _run(self):
+    def _serve(self, c):
+        c.settimeout(0.2)
+        buf = b""
         while not self.stop_.is_set():
             try:
-                c, _ = self.s.accept()
-            except OSError:
+                d = c.recv(4096)
+            except socket.timeout:
                 continue
-            c.settimeout(0.2)
-            buf = b""
-            while not self.stop_.is_set():
-                try:
-                    d = c.recv(4096)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    break
-                if not d:
-                    break
-                buf += d
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.startswith(b"@SEND "):
-                        n = int(line[6:])
-                        c.sendall(bytes((i * 7 + 1) & 0x7F | 0x20 for i in range(n)))
-                    elif line == b"@CTRLC":
-                        c.sendall(b"\x03")
-                    else:
-                        self.got += line + b"\n"
-            c.close()
-
-    def stop(self):
-        self.stop_.set()
-        self.s.close()
-        self.t.join(2)
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.startswith(b"@SEND "):
+                    n = int(line[6:])
+                    c.sendall(bytes((i * 7 + 1) & 0x7F | 0x20 for i in range(n)))
+                elif line == b"@CTRLC":
+                    c.sendall(b"\x03")
+                else:
+                    self.got += line + b"\n"
+        c.close()
 
 
 UART_SCRIPT = r'''
 import sys
 import nrf52_port
 nrf52_port.install()
-import machine, ota_shim, os, time
+import machine, nrf_uart, ota_shim, os, time
 ota_shim.install(sys.argv[1])
 out = {}
 def exc(f):
@@ -107,7 +89,7 @@ out["same"] = machine.UART(0, 115200) is u
 u.write(b"@SEND 40\n")
 time.sleep_ms(40)
 out["attached_any"] = u.any()
-out["stdin"] = machine.stats["stdin"]
+out["stdin"] = nrf_uart.stats["stdin"]
 print("hello from the repl")
 prev = os.dupterm(None)
 out["prev_is_uart"] = prev is u
@@ -117,26 +99,26 @@ print("after detach")
 u.write(b"@SEND 300\n")
 time.sleep_ms(60)
 out["ring"] = u.any()
-out["lost_full"] = machine.stats["lost_full"]
+out["lost_full"] = nrf_uart.stats["lost_full"]
 drain(u, 63, 200)
 # read as they come: 1150 bytes at 115200 baud take ~100 ms, none lost
 u.write(b"@SEND 1150\n")
 out["rate"] = drain(u, 1150, 3000)
-out["lost_after_rate"] = machine.stats["lost_full"]
+out["lost_after_rate"] = nrf_uart.stats["lost_full"]
 # a page erase (85 ms: the CPU stalls) while 1000 bytes come
 import nrf
 fl = nrf.Flash(start=nrf.unused_flash_start(), len=8192)
 out["flash_pos"] = exc(lambda: nrf.Flash(0x3d000, 8192))
 for hw in (True, False):
     ota_shim.CONFIG["nrf_hwfc"] = hw
-    l0 = machine.stats["lost_stall"]
+    l0 = nrf_uart.stats["lost_stall"]
     u.write(b"@SEND 1000\n")
     t0 = time.ticks_us()
     fl.ioctl(6, 0)
     st = time.ticks_diff(time.ticks_us(), t0)
     got = drain(u, 1000, 400)[0]
-    out["stall_%d" % hw] = [st, got, machine.stats["lost_stall"] - l0]
-out["held_us"] = machine.stats["held_us"]
+    out["stall_%d" % hw] = [st, got, nrf_uart.stats["lost_stall"] - l0]
+out["held_us"] = nrf_uart.stats["held_us"]
 # Ctrl-C on an attached REPL interrupts the program, wherever it is: the 0x03 may come
 # back while the request is still being written
 os.dupterm(u)
@@ -194,7 +176,7 @@ MODEM_SCRIPT = r'''
 import sys
 import nrf52_port
 nrf52_port.install()
-import machine, ota_shim, os
+import machine, nrf_uart, ota_shim, os
 ota_shim.install(sys.argv[1])
 from onenet_ota.errors import Timeout
 from onenet_ota.transport_at import AtModem
@@ -205,7 +187,7 @@ try:
     out["attached"] = "started"
 except Timeout as e:
     out["attached"] = str(e)
-out["stdin"] = machine.stats["stdin"]
+out["stdin"] = nrf_uart.stats["stdin"]
 os.dupterm(None)
 m.start()
 out["clock"] = m.clock()
@@ -218,12 +200,12 @@ from onenet_ota import board, board_nrf52, config
 cfg = config.check({"product_id": "1", "dev_id": "2", "authorization": "version=1&sign=x",
                     "board": "nrf52832", "modem": sys.argv[2], "timeout_ms": 2000, "chunk": 1024})
 b = board.make(cfg)
-out["detached"] = not machine._repl[0]
+out["detached"] = not nrf_uart.repl[0]
 out["now"] = b.now()
 b.log("a line for the file")
 out["logfile"] = open(board_nrf52.LOG).read()
 board_nrf52.release()
-out["released"] = machine._repl[0]
+out["released"] = nrf_uart.repl[0]
 print("RESULT " + repr(out))
 '''
 

@@ -4,12 +4,12 @@
 # `token` signing every form of new-api §2.2.
 import hashlib
 import json
-import os
 
 import pytest
 
 from onenet_ota_tools import cli
 from onenet_ota_tools.sim import Simulator
+from support.cli_env import clean_cli_env
 
 PID, DEVN, UID = "XHm5ltr9qA", "d0", "498670"
 PKEY = "cHJvZHVjdGtleXByb2R1Y3Q="
@@ -20,12 +20,7 @@ DATA = bytes((i * 7) & 0xFF for i in range(20000))
 
 @pytest.fixture
 def sim(tmp_path, monkeypatch):
-    for k in list(os.environ):
-        if k.startswith("ONENET_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    monkeypatch.chdir(tmp_path)
+    clean_cli_env(tmp_path, monkeypatch)
     s = Simulator(str(tmp_path / "state")).start()
     try:
         yield s

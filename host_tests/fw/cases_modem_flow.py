@@ -10,28 +10,9 @@ import ota_shim  # noqa: F401  (runner installs it: time.ticks_* on CPython)
 from onenet_ota.errors import OtaError, Timeout
 from onenet_ota.transport_at import AtModem
 
+from fake_uart import FakeUart
+
 _getenv = getattr(os, "getenv", None) or os.environ.get
-
-
-class _Uart:
-    # what the modem sends, given up front; writes are counted
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-        self.out = 0
-
-    def any(self):
-        return len(self.data) - self.pos
-
-    def readinto(self, buf, n=None):
-        n = min(len(buf) if n is None else n, len(self.data) - self.pos)
-        buf[:n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
-
-    def write(self, b, *a):
-        self.out += len(b)
-        return len(b)
 
 
 _HEX = "0123456789ABCDEF"
@@ -43,7 +24,7 @@ def _iprd(cid, data):
 
 
 def _m5311(stream):
-    m = AtModem(_Uart(stream), "m5311", 1)
+    m = AtModem(FakeUart(stream), "m5311", 1)
     m.is_open = True
     return m
 

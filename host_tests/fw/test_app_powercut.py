@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from support import powercut as pc
-from support.powercut import Device, Harness
+from support.powercut import Device, Harness, sim  # noqa: F401  (sim: the module's simulator)
 from test_app import app_files
 from onenet_ota_tools import appbundle
 
@@ -20,20 +19,8 @@ sys.path.insert(0, os.path.join(HERE, "fw"))
 
 import ota_shim  # noqa: E402
 
-from onenet_ota import agent, apprun, board  # noqa: E402
+from onenet_ota import apprun, board  # noqa: E402
 from onenet_ota.sink_app import AppSink  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    from onenet_ota_tools.sim import Simulator
-
-    s = Simulator(str(tmp_path_factory.mktemp("sim")), port=0)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 V1 = app_files("V1.0", 1)
@@ -67,40 +54,21 @@ class AppDevice(Device):
             s.commit()
             apprun.mark(self.root, "ok")
 
-    def boot(self, cut=None, log_ops=None):
+    # Every boot: the loader first (apprun.boot), then the agent with the board's own
+    # board object; the app the loader imported is forgotten afterwards.
+    def start(self):
         import cases_app
 
-        pc._install(self.state, **self.shim)
         cases_app.count_app()
-        self.boots += 1
-        ota_shim.record_ops(log_ops)
-        if cut:
-            ota_shim.cut_at(cut)
-        a = None
-        try:
-            apprun.boot(self.root)
-            cfg = self.config()
-            a = agent.Agent(cfg, board.make(cfg), log=self.logs.append, sleep_ms=lambda ms: None)
-            s = a.run()
-            out = s["result"]
-        except ota_shim.PowerCut:
-            s = dict(a.summary) if a else {}
-            out = "cut"
-            self.cuts_fired += 1
-        except ota_shim.Reset:
-            s = dict(a.summary)
-            out = "reset"
-        finally:
-            ota_shim.record_ops(None)
-            if a:
-                a.c.close()
-            sys.modules.pop("app", None)
-            sys.path[:] = [p for p in sys.path if not p.startswith(self.root)]
-        s["out"] = out
-        s["ops"] = ota_shim.op_count()
-        self.bytes += s.get("bytes") or 0
-        self.summaries.append(s)
-        return out
+        apprun.boot(self.root)
+        return self.config()
+
+    def make_board(self, cfg):
+        return board.make(cfg)
+
+    def end(self):
+        sys.modules.pop("app", None)
+        sys.path[:] = [p for p in sys.path if not p.startswith(self.root)]
 
     # What the loader would run next (without writing) is a whole app, V1 or V2; a
     # journal's offset is backed by what the next folder holds.

@@ -27,6 +27,8 @@ ota_shim.install(None)  # micropython stand-in, time.ticks_* on CPython
 from onenet_ota import http, journal, jsonlite  # noqa: E402
 from onenet_ota.errors import OtaError  # noqa: E402
 
+from fake_uart import FakeUart  # noqa: E402  (host_tests/fw, on the path as the test's folder)
+
 N = int(os.environ.get("OTA_FUZZ_EXAMPLES", "300"))
 FIGURES = os.environ.get("OTA_RELIABILITY_OUT")
 SET = settings(max_examples=N, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -259,26 +261,6 @@ else:  # AtModem imports its modem's dialect (and an m5311 the shim's machine, f
         import machine  # noqa: F401
     except ImportError:
         pass
-
-
-class FakeUart:
-    def __init__(self, data):
-        self.data = bytes(data)
-        self.pos = 0
-        self.out = 0
-
-    def any(self):
-        return len(self.data) - self.pos
-
-    def readinto(self, buf, n=None):
-        n = min(len(buf) if n is None else n, len(self.data) - self.pos)
-        buf[:n] = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return n
-
-    def write(self, b, *a):
-        self.out += len(b)
-        return len(b)
 
 
 AT_LINES = [b"OK", b"ERROR", b"+CME ERROR: 3", b"> ", b"SEND OK", b"SEND FAIL", b"+QIOPEN: 0,0", b"+QIOPEN: 0,x",

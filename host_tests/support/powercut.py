@@ -24,6 +24,8 @@ import shutil
 import sys
 import time
 
+import pytest
+
 from onenet_ota_tools import FIRMWARE, SHIM
 from onenet_ota_tools.images import make_app_image, parse_app_image
 
@@ -190,11 +192,8 @@ class Device:
             ota_shim.cut_at(cut)
         a = None
         try:
-            if self.kind == "esp32":
-                ota_shim.boot()
-            cfg = self.config()
-            b = make_board(cfg, self.kind)
-            a = agent.Agent(cfg, b, log=self.logs.append, sleep_ms=lambda ms: None)
+            cfg = self.start()
+            a = agent.Agent(cfg, self.make_board(cfg), log=self.logs.append, sleep_ms=lambda ms: None)
             s = a.run()
             out = s["result"]
         except ota_shim.PowerCut:
@@ -208,11 +207,26 @@ class Device:
             ota_shim.record_ops(None)
             if a:
                 a.c.close()
+            self.end()
         s["out"] = out
         s["ops"] = ota_shim.op_count()
         self.bytes += s.get("bytes") or 0
         self.summaries.append(s)
         return out
+
+    # A boot's own parts, for a device kind to change: what runs before the agent (the
+    # bootloader; its flash operations count), the board the agent gets, what is undone
+    # after the cycle whatever its end.
+    def start(self):
+        if self.kind == "esp32":
+            ota_shim.boot()
+        return self.config()
+
+    def make_board(self, cfg):
+        return make_board(cfg, self.kind)
+
+    def end(self):
+        pass
 
     # Boot until the device is done (updated / failed / none ...). cuts: operation
     # numbers counted over the whole run (as in a clean run: cut k falls in the boot
@@ -399,3 +413,17 @@ class Timer:
 
     def s(self):
         return time.monotonic() - self.t0
+
+
+# One in-process simulator for a test module's devices (a test module takes it with
+# `from support.powercut import sim`).
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    from onenet_ota_tools.sim import Simulator
+
+    s = Simulator(str(tmp_path_factory.mktemp("sim")), port=0)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()

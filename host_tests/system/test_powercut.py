@@ -11,7 +11,7 @@ import time
 import pytest
 
 from support import powercut as pc
-from support.powercut import Harness, image
+from support.powercut import Harness, image, sim  # noqa: F401  (sim: the module's simulator)
 
 SIZE = 256 * 1024
 CHUNK = 4096
@@ -24,18 +24,6 @@ def record(name, **fig):
     if FIGURES:
         with open(FIGURES, "a") as f:
             f.write(json.dumps({"test": name, **fig}) + "\n")
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    from onenet_ota_tools.sim import Simulator
-
-    s = Simulator(str(tmp_path_factory.mktemp("sim")), port=0)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@
 # firmware modules this boot loaded, for the static checks of what the port lacks).
 import sys
 
-import machine
 import nrf52_port
+import nrf_uart
 
 nrf52_port.install()
 try:
     import ota_device  # noqa: E402,F401  (runs the boot; exits)
 finally:
     p = nrf52_port._print
-    p("UARTSTATS " + repr(machine.stats))
+    p("UARTSTATS " + repr(nrf_uart.stats))
     p("NRFMODS " + ",".join(sorted(n for n in sys.modules if n.startswith("onenet_ota"))))

@@ -7,7 +7,7 @@
 # - modules and names (nomods.NRF52832): no hashlib/json/re/errno/socket/select/
 #   network; binascii without hexlify/crc32; time without time()/localtime/mktime.
 # - os.dupterm (extmod/os_dupterm.c, one slot) over the REPL's UART0.
-# - machine.UART is the nRF52832's (machine.NrfUART: UART(0, baud, *, timeout,
+# - machine.UART is the nRF52832's (nrf_uart.NrfUART: UART(0, baud, *, timeout,
 #   timeout_char), 64-byte ring at the baud rate, RTS/CTS, REPL attachment); UART0 is
 #   created and attached to the REPL now, as ports/nrf/main.c does at boot.
 # - print() goes out on UART0 while the REPL is attached to it (and to the host's
@@ -24,6 +24,7 @@ import sys
 
 import machine
 import nomods
+import nrf_uart
 import shimstate
 
 _EMITTERS = ("@micropython.native", "@micropython.viper", "@micropython.asm_thumb")
@@ -50,8 +51,39 @@ def _print_nrf(*args, sep=" ", end="\n", file=None):
     if file is not None:
         return _print(*args, sep=sep, end=end, file=file)
     _print(*args, sep=sep, end=end)
-    if machine._repl[0]:
-        machine._repl_print(sep.join([str(a) for a in args]) + end)
+    if nrf_uart.repl[0]:
+        _repl_print(sep.join([str(a) for a in args]) + end)
+
+
+def _repl_print(text):
+    # print() while the REPL is attached: out on UART0, "\n" as "\r\n" (cooked)
+    u = nrf_uart.uart0[0]
+    if not nrf_uart.repl[0] or u is None or u._s is None:
+        return
+    b = text.replace("\n", "\r\n").encode()
+    nrf_uart.stats["print_tx"] += len(b)
+    u.write(b)
+
+
+def _dupterm(obj, index=0):
+    # extmod/os_dupterm.c with ports/nrf/modules/os/modos.c: one slot; detaching
+    # UART0 hands its received bytes back to the UART object.
+    if index != 0:
+        raise ValueError("invalid dupterm index")
+    u = nrf_uart.uart0[0]
+    prev = u if nrf_uart.repl[0] else None
+    nrf_uart.repl[0] = obj is not None and obj is u
+    return prev
+
+
+def _boot():
+    # main.c: UART(0, 115200) for the REPL, attached with os.dupterm. Without a
+    # simulator port there is no wire (print then only reaches the host's stdout).
+    nrf_uart.repl[0] = True
+    try:
+        nrf_uart.make_new(0, 115200)
+    except OSError:
+        pass
 
 
 def install():
@@ -70,8 +102,8 @@ def install():
 
         cpython_compat.install(shimstate.PROFILE)
     spec = dict(nomods.NRF52832)
-    spec["extra"] = {"os": {"dupterm": machine._dupterm}}
-    machine.UART = machine._nrf_UART
+    spec["extra"] = {"os": {"dupterm": _dupterm}}
+    machine.UART = nrf_uart.make_new
     builtins.exec = _exec_nrf
     builtins.print = _print_nrf
     mp = sys.modules.get("micropython")
@@ -79,13 +111,13 @@ def install():
         for n in ("native", "viper", "asm_thumb"):
             if hasattr(mp, n):
                 delattr(mp, n)
-    machine._nrf_boot()
+    _boot()
     nomods.install(spec)
     for n in ("time", "utime"):  # the firmware's sleeps tell the UART model of oversleep
         t = nomods.partial.get(n)
         if t is not None:
-            t.sleep, t.sleep_ms, t.sleep_us = machine._fw_sleep, machine._fw_sleep_ms, machine._fw_sleep_us
+            t.sleep, t.sleep_ms, t.sleep_us = nrf_uart.fw_sleep, nrf_uart.fw_sleep_ms, nrf_uart.fw_sleep_us
 
 
 def uart_stats():
-    return dict(machine.stats)
+    return dict(nrf_uart.stats)

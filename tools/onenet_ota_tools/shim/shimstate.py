@@ -1,5 +1,5 @@
 # The shim's state, a leaf module that every stand-in imports (esp32, nrf, flashsim,
-# machine, nrf52_port, shimtools) and ota_shim re-exports: where the persistent state
+# machine, uart_wire, nrf_uart, nrf52_port, shimtools) and ota_shim re-exports: where the persistent state
 # lives, the simulated board's configuration and profile, the flash-operation counter
 # and power cuts, the CPU stall of a flash operation. It imports no stand-in.
 # MicroPython-compatible.

@@ -25,7 +25,6 @@ Decisions where the digest leaves room (each named where it is made below):
 - A paused task (admin side; neither dialect has a paused state, §4.4) shows the status
   it was paused in, takes no steps (17) and no downloads (Ota-Errno 5).
 """
-import json
 import secrets
 from binascii import b2a_base64
 import hmac as _hmac
@@ -35,6 +34,7 @@ from onenet_ota.errors import ConfigError
 
 from .store import ACTIVE, VERSION_RE
 from .tasks import DOWNLOAD_CODES, parse_authorization
+from .transitions import finish, first_download, json_object, progress, report_versions, result_refused
 
 FUSE, STUDIO = "fuse", "studio"
 
@@ -147,13 +147,6 @@ class TidSouth:
         t = self.s.task(tid) if str(tid).isdigit() and len(str(tid)) < 12 else None
         return t if t is not None and t["dev_id"] == d["dev_id"] else None
 
-    def _body(self, body):
-        try:
-            v = json.loads(body.decode("utf-8")) if body else None
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return v if isinstance(v, dict) else None
-
     @staticmethod
     def status(t):
         return STATUS.get(t["paused_from"] if t["state"] == "paused" else t["state"], 1)
@@ -162,7 +155,7 @@ class TidSouth:
     def version(self, k, d, method, body):
         if method == "GET":  # §4.2: answer shape not seen; the legacy one
             return 0, {"f_version": d["f_version"], "s_version": d["s_version"]}
-        b = self._body(body)
+        b = json_object(body)
         if b is None:
             return 2, None
         vers = {x: b[x] for x in ("f_version", "s_version") if x in b}
@@ -173,14 +166,7 @@ class TidSouth:
             if not isinstance(v, str) or not VERSION_RE.match(v):
                 return 27, None
         with self.s.lock:
-            for x, v in vers.items():
-                self.s.x("UPDATE devices SET %s=?, seen=? WHERE dev_id=?" % x, (v, self.clock.now(), d["dev_id"]))
-            self.s.event(d["dev_id"], None, "version", **vers)
-            # §4.1 (S5): a report of the target version closes the task
-            for x, v in vers.items():
-                t = self.s.open_task(d["dev_id"], 1 if x == "f_version" else 2)
-                if t and t["state"] in ACTIVE and t["target"] == v:
-                    self.s.set_state(t, "succeeded", why="version reported")
+            report_versions(self.s, d["dev_id"], vers)  # §4.1 (S5): the target closes the task
         return 0, None
 
     # -- GET …/check?type=&version= (§4.3, §9.3) ---------------------------------------
@@ -215,7 +201,7 @@ class TidSouth:
 
     # -- POST …/{tid}/status {"step": N} (§4.6) ----------------------------------------
     def step(self, k, d, tid, body):
-        b = self._body(body)
+        b = json_object(body)
         step = b.get("step") if b else None
         results = FUSE_RESULTS if k == FUSE else STUDIO_RESULTS
         if not isinstance(step, int) or isinstance(step, bool) or step < 0 or (step > 100 and step not in results):
@@ -227,24 +213,11 @@ class TidSouth:
             self.s.event(d["dev_id"], t["id"], "progress", step=step)
             if t["state"] in ("succeeded", "failed", "cancelled"):
                 return 20, None  # §4.6: refused in cancelled, failed, succeeded (S1: code 20)
-            if step <= 100:
-                if t["state"] != "downloading":
-                    return 17, None  # §4.6: progress only while downloading
-                self.s.update_task(t["id"], progress=step)
-                if step == 100:
-                    self.s.set_state(t, "upgrading", why="step 100")  # §4.6
-                return 0, None
-            # §4.6: while upgrading only 2xx (so no 101 after 100)
-            if t["state"] == "paused" or (t["state"] == "upgrading" and step < 200):
+            if step <= 100:  # §4.6: progress only while downloading; 100 -> upgrading
+                return (0 if progress(self.s, t, step) else 17), None
+            if result_refused(t, step):  # §4.6: while upgrading only 2xx (no 101 after 100)
                 return 17, None
-            self.s.update_task(t["id"], result=step)
-            if step == 101:
-                self.s.update_task(t["id"], progress=100)
-                self.s.set_state(t, "upgrading", why="step 101")
-            elif step == 201:
-                self.s.set_state(t, "succeeded", why="step 201")
-            else:
-                self.s.set_state(t, "failed", why="step %d" % step, result=step)
+            finish(self.s, t, step, "step")
             return 0, None
 
     # -- GET …/{tid}/download: the task part (§4.5 Ota-Errno) --------------------------
@@ -258,7 +231,6 @@ class TidSouth:
             pkg = self.s.package(t["package_id"])
             if pkg is None:
                 return 2, t, None  # §4.5: 2 file does not exist
-            if t["state"] == "pending":
-                self.s.set_state(t, "downloading", why="first download")
+            first_download(self.s, t)
             return 0, t, pkg
 

@@ -9,7 +9,6 @@ dev_id present (else 2) -> device exists (else 1) -> header parses, `res` is
 recomputed with the product's access key by the firmware's own `auth.hmac` (else 1)
 -> `et` not in the past of the simulator clock (else 1) -> the call's own parameters.
 """
-import json
 import hmac as _hmac
 from binascii import b2a_base64
 from urllib.parse import unquote
@@ -19,6 +18,7 @@ from onenet_ota.errors import ConfigError
 
 from .faults import DEFAULT_MODES
 from .store import ACTIVE, VERSION_RE
+from .transitions import finish, first_download, json_object, progress, report_versions, result_refused
 
 MESSAGES = {
     0: "succ",
@@ -122,13 +122,6 @@ class South:
             return 12
         return 0
 
-    def _body(self, body):
-        try:
-            v = json.loads(body.decode("utf-8")) if body else None
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return v if isinstance(v, dict) else None
-
     def task_data(self, t, pkg, cdn, k):
         """A task as the check (and tasking) answer carries it: the keys and their order
         of the real captures (section 10), ipPort as the modes say."""
@@ -167,7 +160,7 @@ class South:
             return e, None
         if method == "GET":
             return 0, {"f_version": d["f_version"], "s_version": d["s_version"]}
-        b = self._body(body)
+        b = json_object(body)
         if b is None:
             return 2, None
         vers = {k: b[k] for k in ("f_version", "s_version") if k in b}
@@ -177,13 +170,7 @@ class South:
             if not isinstance(v, str) or not VERSION_RE.match(v):
                 return 27, None
         with self.s.lock:
-            for k, v in vers.items():
-                self.s.x("UPDATE devices SET %s=?, seen=? WHERE dev_id=?" % k, (v, self.clock.now(), d["dev_id"]))
-            self.s.event(d["dev_id"], None, "version", **vers)
-            for k, v in vers.items():
-                t = self.s.open_task(d["dev_id"], 1 if k == "f_version" else 2)
-                if t and t["state"] in ACTIVE and t["target"] == v:
-                    self.s.set_state(t, "succeeded", why="version reported")
+            report_versions(self.s, d["dev_id"], vers)
         return 0, None
 
     # -- GET /ota/south/check ----------------------------------------------------------
@@ -254,7 +241,7 @@ class South:
         e, d = self._device(q, headers)
         if e:
             return e, None
-        b = self._body(body)
+        b = json_object(body)
         step = b.get("step") if b else None
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             return 2, None
@@ -271,26 +258,11 @@ class South:
             if e:
                 return e, None
             if step <= 100:
-                if t["state"] != "downloading":
-                    return 17, None
-                self.s.update_task(t["id"], progress=step)
-                if step == 100:
-                    self.s.set_state(t, "upgrading", why="step 100")
-                return 0, None
-            if t["state"] == "paused" or (t["state"] == "upgrading" and step < 200):
+                return (0 if progress(self.s, t, step) else 17), None
+            if result_refused(t, step):
                 return 17, None
-            return self._result(t, step)
-
-    def _result(self, t, code):
-        self.s.update_task(t["id"], result=code)
-        if code == 101:
-            self.s.update_task(t["id"], progress=100)
-            self.s.set_state(t, "upgrading", why="result 101")
-        elif code == 201:
-            self.s.set_state(t, "succeeded", why="result 201")
-        else:
-            self.s.set_state(t, "failed", why="result %d" % code, result=code)
-        return 0, None
+            finish(self.s, t, step, "result")
+            return 0, None
 
     # -- POST /ota/south/report (older form) ---------------------------------------------
     def report(self, q, headers, body):
@@ -300,7 +272,7 @@ class South:
         if e:
             return e, None
         token = q.get("token")
-        b = self._body(body)
+        b = json_object(body)
         code = b.get("result") if b else None
         with self.s.lock:
             t = self.s.task_by_token(token) if token else None
@@ -314,9 +286,10 @@ class South:
             e = self._closed(t, False)
             if e:
                 return e, None
-            if t["state"] == "paused" or (t["state"] == "upgrading" and code < 200):
+            if result_refused(t, code):
                 return 21, None
-            return self._result(t, code)
+            finish(self.s, t, code, "result")
+            return 0, None
 
     # -- GET /ota/south/tasking ---------------------------------------------------------
     # The documented "get the token of a task being upgraded (downloading/upgrading)":
@@ -351,6 +324,5 @@ class South:
             pkg = self.s.package(t["package_id"])
             if pkg is None:
                 return 1, t, None
-            if t["state"] == "pending":
-                self.s.set_state(t, "downloading", why="first download")
+            first_download(self.s, t)
             return 0, t, pkg
