@@ -240,7 +240,9 @@ class Agent:
 
     def sink(self):
         if not self._sink:
-            self._sink = self.b.sink()
+            s = self._sink = self.b.sink()
+            if getattr(s, "scratch", 0) is None:  # it reads back through the chunk buffer
+                s.scratch = self._mv  # (idle at commit)
         return self._sink
 
     # Sleep between two attempts: the task's interval, never less than the config's

@@ -35,6 +35,8 @@ def _u32(b, i):
 
 
 class BlockSink:
+    scratch = None  # a memoryview commit() reads the image back through (Agent.sink)
+
     def __init__(self, bdev, start_block=0, blocks=None, block_size=4096):
         self.bdev = bdev
         self.bs = block_size
@@ -101,11 +103,13 @@ class BlockSink:
         from .digest import new, hexstr
 
         h = new("md5")
-        buf = bytearray(256)
+        buf = self.scratch or memoryview(bytearray(256))
+        n = len(buf)
         pos = 0
         while pos < self.size:
-            k = self.readinto(pos, memoryview(buf)[: min(256, self.size - pos)])
-            h.update(memoryview(buf)[:k])
+            v = buf if self.size - pos >= n else buf[: self.size - pos]
+            k = self.readinto(pos, v)
+            h.update(v if k == len(v) else v[:k])
             pos += k
         d = h.digest()
         if md5 is not None:
