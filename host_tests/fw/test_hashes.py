@@ -137,3 +137,21 @@ def test_wasm_plain_path_if_available(tmp_path):
     files.append(os.path.join(ROOT, "tools", "onenet_ota_tools", "hashbench.py"))
     p = subprocess.run(["node", mjs, "-X", "heapsize=64k"] + files, capture_output=True, text=True, timeout=300)
     assert "md5  plain" in p.stdout and "heap" in p.stdout, p.stdout + p.stderr
+
+
+def test_forget_drops_a_pure_hash_module_and_an_import_brings_it_back():
+    # api.authorization drops the token's SHA-1 after signing (digest.forget): on a
+    # board without hashlib its functions and class then leave the heap
+    from onenet_ota import digest, sha1  # noqa: F401
+
+    assert "onenet_ota.sha1" in sys.modules
+    digest.forget("sha1")
+    assert "onenet_ota.sha1" not in sys.modules
+    assert not hasattr(sys.modules["onenet_ota"], "sha1")
+    from onenet_ota.sha1 import SHA1
+
+    h = SHA1()
+    h.update(b"abc")
+    assert h.digest() == hashlib.sha1(b"abc").digest()
+    digest.forget("sha1")
+    digest.forget("no_such_module")  # nothing loaded: nothing to do
