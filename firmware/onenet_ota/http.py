@@ -6,7 +6,8 @@
 # - Each request is formatted into one preallocated buffer and written with one call
 #   (several small writes meet Nagle's algorithm and cost ~40 ms each).
 # - The status line and headers are parsed byte by byte from a small receive buffer
-#   under hard caps (line length, header count, total bytes): ProtocolError beyond.
+#   under hard caps (line length, header count, total bytes): ProtocolError beyond
+#   (http_head.py).
 # - Bodies framed by Content-Length, chunked, or connection close; read into the
 #   caller's buffer. The download path (prepare + send_range + readinto) allocates
 #   nothing per request once warmed up.
@@ -15,6 +16,7 @@ import sys
 
 from .errors import NetError, ProtocolError, Timeout, const
 from .fmt import put_int
+from .http_head import header, lower_eq as _lower_eq, num, read_head, read_line  # noqa: F401 (api_tid's _lower_eq)
 
 # On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
 # read so that no body byte lands in the receive buffer (see _fill). CPython slices.
@@ -33,15 +35,13 @@ except ImportError:  # CPython, for the host tools
 
 
 _RB = const(256)  # receive buffer for status line and headers
-_LINE = const(160)  # longest status/header line kept (longer ones: see _read_head1)
-_NHDR = const(32)  # most header lines
-_HBYTES = const(4096)  # most bytes in status line + headers
+_LINE = const(160)  # longest status/header line kept (longer ones: see http_head.read_head1)
+_NHDR = const(32)  # most header lines (trailers here; the head: http_head)
 _REQ = const(640)  # request buffer: request line, headers, small body (~420 typical, < 640 with a host of <= 128 characters)
 _MAXNUM = const(0x3FFFFFFF)  # numbers stay small ints on 32-bit ports
 _DRAIN = const(16384)  # a longer unread body closes the connection instead
 
 _CRLF = b"\r\n"
-_READ = (b"content-length", b"transfer-encoding", b"connection", b"content-range")
 
 
 def _safe(s, what):
@@ -51,16 +51,6 @@ def _safe(s, what):
         if c < 0x20 or c == 0x7F:
             raise ProtocolError("bad character in " + what)
     return s
-
-
-def _lower_eq(buf, a, b, name):
-    # buf[a:b] equals name (lower-case bytes) ignoring ASCII case; no allocation.
-    if b - a != len(name):
-        return False
-    for i in range(len(name)):
-        if buf[a + i] | 0x20 != name[i]:
-            return False
-    return True
 
 
 class Client:
@@ -209,7 +199,7 @@ class Client:
                 self.t.write(self._req, n)
                 self.requests += 1
                 self._on_conn += 1
-                self._read_head()
+                read_head(self)
                 return self.status
             except (Timeout, ProtocolError):
                 self.close()  # the stream is in an unknown state
@@ -222,6 +212,13 @@ class Client:
                     raise
 
     # -- response head ---------------------------------------------------------
+
+    # Read and parsed in http_head (lines, status line, headers); these names stay the
+    # client's: pipe.Client reads a pipelined answer's head, api_tid.Client overrides
+    # _header and reads numbers with _num.
+    _read_head = read_head
+    _header = header
+    _num = num
 
     def _reset_response(self):
         self.status = 0
@@ -253,183 +250,6 @@ class Client:
         self._rpos = 0
         self._rend = r
 
-    # The next line of the head -> its end index; the line is self._lb[self._lo:end]
-    # (CR stripped). Found in place in the receive buffer when it is whole there;
-    # else assembled in self._line (a line spanning two reads; longer than _LINE: the
-    # rest is counted, not kept, and self._over is set).
-    def _read_line(self):
-        rb = self._rb
-        p = self._rpos
-        i = rb.find(b"\n", p, self._rend)
-        if i >= 0:
-            self._rpos = i + 1
-            self._hbytes += i + 1 - p
-            if self._hbytes > _HBYTES:
-                raise ProtocolError("headers too large")
-            if i > p and rb[i - 1] == 13:
-                i -= 1
-            if i - p > _LINE:
-                self._over = True
-            self._lb = rb
-            self._lo = p
-            return i
-        line = self._line
-        n = 0
-        while True:
-            if self._rpos == self._rend:
-                self._fill()
-            b = rb[self._rpos]
-            self._rpos += 1
-            self._hbytes += 1
-            if b == 10:
-                break
-            if n < _LINE:
-                line[n] = b
-                n += 1
-            else:
-                self._over = True
-        if self._hbytes > _HBYTES:
-            raise ProtocolError("headers too large")
-        if n and line[n - 1] == 13:
-            n -= 1
-        self._lb = line
-        self._lo = 0
-        return n
-
-    def _num(self, a, b, base=10):
-        # Unsigned number in the line's [a:b]; ProtocolError unless it is all digits.
-        line = self._lb
-        while a < b and line[a] == 32:
-            a += 1
-        while b > a and line[b - 1] == 32:
-            b -= 1
-        if a == b or b - a > 10:
-            raise ProtocolError("bad number")
-        v = 0
-        for i in range(a, b):
-            c = line[i]
-            if 48 <= c <= 57:
-                d = c - 48
-            elif base == 16 and 97 <= (c | 0x20) <= 102:
-                d = (c | 0x20) - 87
-            else:
-                raise ProtocolError("bad number")
-            v = v * base + d
-            if v > _MAXNUM:
-                raise ProtocolError("number too large")
-        return v
-
-    def _read_head(self):
-        for _ in range(4):
-            self._read_head1()
-            if self.status >= 200:
-                break
-        else:
-            raise ProtocolError("too many interim answers")
-        if self._method_head or self.status in (204, 304):
-            self._left = 0
-        elif self.chunked:
-            self._left = 0
-            self._chunk_next = True
-        elif self.length >= 0:
-            self._left = self.length
-        else:
-            self._left = -1
-            self.keep = False
-        if self.range_start >= 0 and self.length >= 0:
-            if self.range_end - self.range_start + 1 != self.length:
-                raise ProtocolError("Content-Range disagrees with Content-Length")
-        if not self._left and not self.chunked and not self.keep:
-            self.close()
-
-    def _read_head1(self):
-        self._reset_response()
-        e = self._read_line()
-        line, o = self._lb, self._lo
-        if e - o < 12 or not _lower_eq(line, o, o + 7, b"http/1.") or line[o + 8] != 32:
-            raise ProtocolError("bad status line")
-        http10 = line[o + 7] == 48
-        if e - o > 12 and line[o + 12] != 32:
-            raise ProtocolError("bad status line")
-        self.status = self._num(o + 9, o + 12)
-        if self.status < 100:
-            raise ProtocolError("bad status line")
-        self.keep = not http10
-        for _ in range(_NHDR + 1):
-            self._over = False
-            e = self._read_line()
-            line, o = self._lb, self._lo
-            if e == o:
-                return
-            if line[o] in (32, 9):
-                raise ProtocolError("folded header")
-            c = line.find(b":", o, e)
-            if c <= o:
-                raise ProtocolError("bad header line")
-            v = c + 1
-            while v < e and line[v] in (32, 9):
-                v += 1
-            if self._over:
-                # Longer than the line buffer: fine for a header we ignore (a CDN's
-                # cookie), an attack on one we read.
-                for name in _READ:
-                    if _lower_eq(line, o, c, name):
-                        raise ProtocolError("header line too long")
-                continue
-            self._header(o, c, v, e)
-        raise ProtocolError("too many headers")
-
-    def _header(self, o, c, v, n):
-        line = self._lb
-        if _lower_eq(line, o, c, b"content-length"):
-            x = self._num(v, n)
-            if self.length >= 0 and x != self.length:
-                raise ProtocolError("conflicting Content-Length")
-            self.length = x
-        elif _lower_eq(line, o, c, b"transfer-encoding"):
-            while n > v and line[n - 1] in (32, 9):
-                n -= 1
-            if not _lower_eq(line, v, n, b"chunked"):
-                raise ProtocolError("unsupported Transfer-Encoding")
-            self.chunked = True
-        elif _lower_eq(line, o, c, b"connection"):
-            while n > v and line[n - 1] in (32, 9):
-                n -= 1
-            if _lower_eq(line, v, n, b"close"):
-                self.keep = False
-            elif _lower_eq(line, v, n, b"keep-alive"):
-                self.keep = True
-        elif _lower_eq(line, o, c, b"content-range"):
-            self._content_range(v, n)
-
-    def _content_range(self, v, n):
-        # "bytes a-b/total" (or "bytes */total"): validated, never trusted.
-        line = self._lb
-        if not _lower_eq(line, v, v + 6, b"bytes "):
-            raise ProtocolError("bad Content-Range")
-        a = v + 6
-        s = a
-        while s < n and line[s] != 47:  # '/'
-            s += 1
-        if s == n:
-            raise ProtocolError("bad Content-Range")
-        total = self._num(s + 1, n)
-        if s - a == 1 and line[a] == 42:  # '*'
-            self.range_total = total
-            return
-        d = a
-        while d < s and line[d] != 45:  # '-'
-            d += 1
-        if d == s:
-            raise ProtocolError("bad Content-Range")
-        start = self._num(a, d)
-        end = self._num(d + 1, s)
-        if start > end or end >= total:
-            raise ProtocolError("bad Content-Range")
-        self.range_start = start
-        self.range_end = end
-        self.range_total = total
-
     # -- response body ---------------------------------------------------------
 
     def _take(self, buf, off, n, exact):
@@ -459,18 +279,18 @@ class Client:
         self._hbytes = 0
         self._t0 = ticks_ms()
         if not self._chunk_next:
-            if self._read_line() != self._lo:
+            if read_line(self) != self._lo:
                 raise ProtocolError("bad chunk end")
         self._chunk_next = False
-        n = self._read_line()
+        n = read_line(self)
         line = self._lb
         e = self._lo
         while e < n and line[e] not in (59, 32, 9):  # ';' or blanks
             e += 1
-        size = self._num(self._lo, e, 16)
+        size = num(self, self._lo, e, 16)
         if size == 0:
             for _ in range(_NHDR):
-                if self._read_line() == self._lo:
+                if read_line(self) == self._lo:
                     break
             else:
                 raise ProtocolError("too many trailers")

@@ -20,7 +20,6 @@ HASHES = ("firmware/onenet_ota/md5.py", "firmware/onenet_ota/sha1.py")
 # working on it now).
 LONG = {
     "firmware/onenet_ota/agent.py": "dialects engineer",
-    "firmware/onenet_ota/http.py": "others (its heap: heap diet)",
 }
 
 # Today's import circles (each an expected failure until it is broken; owner: who is
