@@ -16,7 +16,8 @@ import sys
 
 from .errors import NetError, ProtocolError, Timeout, const
 from .fmt import put_int
-from .http_head import header, lower_eq as _lower_eq, num, read_head, read_line  # noqa: F401 (api_tid's _lower_eq)
+from . import http_head as _h
+from .http_head import lower_eq as _lower_eq  # noqa: F401 (api_tid's)
 
 # On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
 # read so that no body byte lands in the receive buffer (see _fill). CPython slices.
@@ -199,7 +200,7 @@ class Client:
                 self.t.write(self._req, n)
                 self.requests += 1
                 self._on_conn += 1
-                read_head(self)
+                _h.read_head(self)
                 return self.status
             except (Timeout, ProtocolError):
                 self.close()  # the stream is in an unknown state
@@ -216,9 +217,9 @@ class Client:
     # Read and parsed in http_head (lines, status line, headers); these names stay the
     # client's: pipe.Client reads a pipelined answer's head, api_tid.Client overrides
     # _header and reads numbers with _num.
-    _read_head = read_head
-    _header = header
-    _num = num
+    _read_head = _h.read_head
+    _header = _h.header
+    _num = _h.num
 
     def _reset_response(self):
         self.status = 0
@@ -279,18 +280,18 @@ class Client:
         self._hbytes = 0
         self._t0 = ticks_ms()
         if not self._chunk_next:
-            if read_line(self) != self._lo:
+            if _h.read_line(self) != self._lo:
                 raise ProtocolError("bad chunk end")
         self._chunk_next = False
-        n = read_line(self)
+        n = _h.read_line(self)
         line = self._lb
         e = self._lo
         while e < n and line[e] not in (59, 32, 9):  # ';' or blanks
             e += 1
-        size = num(self, self._lo, e, 16)
+        size = _h.num(self, self._lo, e, 16)
         if size == 0:
             for _ in range(_NHDR):
-                if read_line(self) == self._lo:
+                if _h.read_line(self) == self._lo:
                     break
             else:
                 raise ProtocolError("too many trailers")

@@ -115,7 +115,9 @@ def test_http_client(server, runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_http_ranged_download_allocates_nothing(server, runtime):
-    r = run_cases("cases_http_dl", runtime, heap="32k")
+    # 33 KiB: the code loaded as .mpy sits in this heap; the client in two modules
+    # (http, http_head) needs 32.5-33 KiB here, in one it fitted 32 KiB (31.5 did not)
+    r = run_cases("cases_http_dl", runtime, heap="33k")
     total, acc, conns, reqs, allocs = r["case_download_ranges_no_alloc"]
     exp = 0
     for i in range(16):
