@@ -20,6 +20,8 @@ import subprocess
 import threading
 import time
 
+from ..uartsim import UartSim
+
 QEMU = "qemu-system-arm"
 RAM_BYTES = 16 * 1024 * 1024  # mps2-an385's PSRAM (qemu: the machine's RAM)
 CHIP_BYTES = 0x80000  # the nRF52832's 512 KiB, erased (0xFF) on a new board
@@ -41,69 +43,47 @@ def flash_file(state):
     return path
 
 
-class Bridge:
-    # qemu's UART1 <-> the modem simulator, over loopback: listens on 127.0.0.1 port 0;
-    # each connection (one per boot) gets its own connection to the modem simulator.
+class Bridge(UartSim):
+    # qemu's UART1 <-> the modem simulator, over loopback: listens on 127.0.0.1 port 0
+    # (uartsim.UartSim: start/stop, one thread a connection); each connection (one per
+    # boot) gets its own connection to the modem simulator.
     # qemu sends one TCP segment per UART byte; a CR is held until the next byte (at
     # most 50 ms) so that CR LF reach the simulator together (it reads a late LF as
     # the first payload byte of AT+QISEND otherwise).
+    NAME = "bridge"
     HOLD_S = 0.05
 
     def __init__(self, target_port):
+        UartSim.__init__(self)
         self.target = target_port
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(4)
-        self.port = self.ls.getsockname()[1]
-        self._stop = threading.Event()
         self._socks = []
-        self._threads = []
-        self.stats = {"connections": 0, "up": 0, "down": 0}
+        # sessions: qemu's connections; connections: those bridged to the simulator
+        self.stats = {"sessions": 0, "connections": 0, "up": 0, "down": 0}
 
-    def start(self):
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self._threads.append(t)
-        return self
-
-    def stop(self):
-        self._stop.set()
-        try:
-            self.ls.close()
-        except OSError:
-            pass
+    def _close_connections(self):
         for s in list(self._socks):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             s.close()
-        for t in self._threads:
-            t.join(2)
 
-    def _accept(self):
-        self.ls.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                c, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
+    def _connection(self, c):
+        def serve():
             try:
                 m = socket.create_connection(("127.0.0.1", self.target), timeout=5)
             except OSError:
                 c.close()
-                continue
-            for s in (c, m):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return
+            m.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._socks += [c, m]
             self.stats["connections"] += 1
-            for a, b, k, hold in ((c, m, "up", True), (m, c, "down", False)):
-                t = threading.Thread(target=self._pump, args=(a, b, k, hold), daemon=True)
-                t.start()
-                self._threads.append(t)
+            down = threading.Thread(target=self._pump, args=(m, c, "down", False), daemon=True)
+            down.start()
+            self._pump(c, m, "up", True)
+            down.join()
+
+        return serve
 
     def _pump(self, a, b, key, hold):
         pending = b""
