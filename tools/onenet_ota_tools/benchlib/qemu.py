@@ -27,7 +27,7 @@ from ..fwbuild import build, source
 
 # leaves first: each import loads one module (the rest are loaded by then)
 ORDER = ("__init__", "errors", "fmt", "blockhash", "md5", "sha1", "digest", "jsonlite", "auth",
-         "config", "uart", "board", "api", "http", "journal", "at_lines", "transport_at", "at_bc26",
+         "config", "uart", "board", "api", "http_head", "http", "journal", "at_lines", "transport_at", "at_bc26",
          "at_m5311", "sink_block",
          "board_nrf52", "agent")
 
