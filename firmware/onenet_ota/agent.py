@@ -131,7 +131,7 @@ class Agent:
         self._c2 = None
         if (not cfg["request"] or getattr(self._Client, "push", None)) and cfg["progress_every"] \
                 and getattr(board, "sockets", 2) > 1:
-            self._c2 = self._client()
+            self._c2 = self._client(self.c)  # sharing its request and line buffers
         self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d), self._buf)
         global _said_tls
         if not _said_tls:
@@ -147,10 +147,10 @@ class Agent:
         self._tc = False  # the download step's token check is still to make (fetch.py)
 
     # A board may bring its own transport (an AT-command modem): board.connect.
-    def _client(self):
+    def _client(self, share=None):
         c = self.cfg
         return self._Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
-                            c["tls"], c["ca"], c["insecure"], c["conn_requests"])
+                            c["tls"], c["ca"], c["insecure"], c["conn_requests"], share)
 
     # -- plumbing ------------------------------------------------------------
 

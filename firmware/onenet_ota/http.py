@@ -55,10 +55,16 @@ def _safe(s, what):
 
 
 class Client:
+    _peer = None  # the client this one shares its request and line buffers with
+
     # conn_requests: requests one connection may carry before a fresh one is opened
     # (the platform closes after 1000, §10); 0: no limit.
+    # share: a Client of the same thread whose request and line buffers this one uses
+    # too (the agent's two connections): what they hold matters only within one call
+    # (a request is formatted and written, a head line read, in the call that needs
+    # it), except the download head send_range keeps, which a write by the other forgets.
     def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
-                 conn_requests=0):
+                 conn_requests=0, share=None):
         _safe(host, "host")
         self.host = host
         self.port = port
@@ -72,10 +78,16 @@ class Client:
         self.t = None
         self.connections = 0
         self.requests = 0
-        self._req = bytearray(_REQ)
+        if share is None:
+            self._req = bytearray(_REQ)
+            self._line = bytearray(_LINE)
+        else:
+            self._req = share._req
+            self._line = share._line
+            self._peer = share
+            share._peer = self
         self._rb = bytearray(_RB)
         self._rpos = self._rend = 0
-        self._line = bytearray(_LINE)
         self._lb = self._line
         self._lo = 0
         self._dl_path = None
@@ -132,6 +144,8 @@ class Client:
     # Format request line and headers, without the final blank line; -> length.
     # headers: sequence of (name, value) strings.
     def prepare(self, method, path, headers=(), p=0):
+        if self._peer:
+            self._peer._dl_len = 0  # the shared buffer no longer holds its download head
         p = self._put(p, _safe(method, "method"))
         p = self._put(p, " ")
         p = self._put(p, _safe(path.replace(" ", "%20"), "path"))

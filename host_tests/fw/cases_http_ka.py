@@ -1,6 +1,6 @@
 # HTTP client cases: keep-alive, ranges, the request bytes, interim answers.
 # Runs on CPython and on the unix micropython against host_tests/support/scripted.py.
-from http_util import _client, _get
+from http_util import PORT, _client, _get
 
 
 def case_keepalive_reuse_and_recover():
@@ -34,6 +34,28 @@ def case_send_range_request_bytes():
     c.request("POST", "/echo", (("Content-Type", "application/json"),), '{"step":54}')
     buf = bytearray(256)
     out.append(bytes(buf[: c.read_body(buf)]).decode())
+    return out
+
+
+# Two clients sharing request and line buffers (the agent's second connection): a
+# request by one between two ranges of the other; the other's next range goes out
+# whole (its cached download head was forgotten, not sent half-overwritten).
+def case_shared_buffers():
+    from onenet_ota.http import Client
+
+    a = _client()
+    b = Client("127.0.0.1", PORT, timeout_ms=3000, share=a)
+    out = [b._req is a._req, b._line is a._line, b._rb is a._rb]
+    buf = bytearray(256)
+    path = "/echo"
+    a.send_range(path, 0, 4095, (("X-Dev", "1"),))
+    out.append(bytes(buf[: a.read_body(buf)]).decode())
+    b.request("POST", "/echo", (("Content-Type", "application/json"),), '{"step":54}')
+    out.append(bytes(buf[: b.read_body(buf)]).decode())
+    a.send_range(path, 4096, 8191, (("X-Dev", "1"),))
+    out.append(bytes(buf[: a.read_body(buf)]).decode())
+    b.close()
+    a._peer = None  # the shared case client goes on alone
     return out
 
 

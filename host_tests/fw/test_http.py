@@ -108,6 +108,12 @@ def test_http_client(server, runtime):
     assert e[0] == "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Dev: 1\r\nRange: bytes=0-4095\r\n\r\n" % server.port
     assert e[1].endswith("Range: bytes=4096-8191\r\n\r\n")
     assert e[2].endswith('Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{"step":54}')
+    s = r["case_shared_buffers"]
+    assert s[:3] == [True, True, False]
+    head = "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Dev: 1\r\n" % server.port
+    assert s[3] == head + "Range: bytes=0-4095\r\n\r\n"
+    assert s[4].startswith("POST /echo HTTP/1.1\r\n") and s[4].endswith('\r\n\r\n{"step":54}')
+    assert s[5] == head + "Range: bytes=4096-8191\r\n\r\n"
     assert r["case_interim_100_continue"] == [200, "ok"]
     assert r["case_smuggled_answer_closes"] == [200, "ok", 200, "ok", 200, "ok", 200, "ok", 3]
     assert r["case_long_chunked_body"] == [200, 1200, "xxx"]
