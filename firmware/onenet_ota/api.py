@@ -93,10 +93,15 @@ def _clean(msg):
 
 # The legacy dialect's part of the agent (dialect() below; api_fuse.py and api_studio.py
 # are the others): the product-level 2018-10-31 token, and the Api.
+# Signed once per boot: auth leaves the heap after (digest.forget; the config check
+# and a later signing import it again). The other dialects' modules hold its names.
 def sign(cfg, et):
     from .auth import token
+    from .digest import forget
 
-    return token(cfg["product_id"], cfg["access_key"], et, cfg["method"])
+    t = token(cfg["product_id"], cfg["access_key"], et, cfg["method"])
+    forget("auth")
+    return t
 
 
 # The Authorization value, and where its expiry came from (said in the log): a

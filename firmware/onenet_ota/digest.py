@@ -22,7 +22,7 @@ def new(name):
     raise ConfigError("hash %s not available" % name)
 
 
-# A pure hash module this boot has done with (the token's SHA-1: signed once per boot):
+# A module this boot has done with (the token's SHA-1 and auth: signed once per boot):
 # out of sys.modules and the package, so that its functions and class leave the heap
 # (~0.5 KB on a Cortex-M). Imported again, from flash, if ever needed.
 def forget(name):
