@@ -16,12 +16,12 @@ except Exception:  # no onenet-ota-app part installed: the agent alone, as befor
     pass
 
 try:
-    from onenet_ota import agent
+    from onenet_ota import runloop
 
     if app:
-        agent.main(CONFIG, loop=False)
+        runloop.main(CONFIG, loop=False)
     else:
-        agent.main(CONFIG)
+        runloop.main(CONFIG)
 except Exception as e:
     import sys
 

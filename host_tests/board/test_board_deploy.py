@@ -110,7 +110,7 @@ def test_board_folder(board):
     json.load(open(os.path.join(d, "secrets.example.json")))
     assert os.path.exists(os.path.join(d, "README.md"))
     main_py = open(os.path.join(d, "main.py")).read()
-    assert "agent.main(CONFIG)" in main_py and "except Exception" in main_py
+    assert "runloop.main(CONFIG)" in main_py and "except Exception" in main_py
     # secrets.json is git-ignored
     p = subprocess.run(["git", "check-ignore", "-q", os.path.join("boards", board, "secrets.json")], cwd=ROOT)
     assert p.returncode == 0

@@ -37,7 +37,7 @@ def _selftest_app(body):
 class AppDevice(Device):
     # A unix board with "sink": "app": V1 installed and confirmed in apps/a; the task
     # targets the bundle of `files`. Every boot: the loader (apprun.boot), then one
-    # agent cycle, as boards/*/main.py does (apprun.boot, agent.main, apprun.start).
+    # agent cycle, as boards/*/main.py does (apprun.boot, runloop.main, apprun.start).
     def __init__(self, harness, files, name, prior=False, **kw):
         self.files = files
         blob = appbundle.pack(files, "V2.0", "app")

@@ -4,4 +4,4 @@
 metadata(version="0.1.0", description="OneNET OTA agent: core")
 package("onenet_ota", files=("__init__.py", "agent.py", "api.py", "auth.py", "board.py",
                              "confirm.py", "config.py", "digest.py", "errors.py", "fetch.py",
-                             "fmt.py", "http.py", "http_head.py", "journal.py"), base_path="../../firmware")
+                             "fmt.py", "http.py", "http_head.py", "journal.py", "runloop.py"), base_path="../../firmware")

@@ -67,7 +67,7 @@ def add_arguments(p):
                    help="any other agent setting, e.g. --set retries=1")
     p.add_argument("--cycles", type=_cycles, default=None, metavar="N",
                    help="run up to N agent cycles per boot while there is nothing to do, waiting between "
-                        "them as the board's loop (agent.main) does: for an MQTT inform (config mqtt) or "
+                        "them as the board's loop (runloop.main) does: for an MQTT inform (config mqtt) or "
                         "check_interval seconds (--set check_interval=S); default 1, or 1 + "
                         "$OTA_IDLE_CYCLES; not with --board nrf52832 or --runtime qemu")
     p.add_argument("--json", action="store_true", help="last line: a JSON summary")

@@ -202,7 +202,7 @@ def main(argv):
     if "" not in sys.path:
         sys.path.append("")
     ota_shim.install(".", esp32_slot_size=slot)
-    from onenet_ota import agent, board, config
+    from onenet_ota import agent, board, config, runloop
 
     # OTA_CUT_AT=i (power-cut sweeps): journal writes count as flash operations, a
     # power cut at the i-th one (0: none) ends the process with exit code 4; an
@@ -236,10 +236,10 @@ def main(argv):
 
     b = board.make(cfg)
     # OTA_IDLE_CYCLES=n (`onenet-ota device --cycles n+1`, the MQTT tests): after a cycle with nothing to do, wait as
-    # agent.main does between cycles (notify.wait when "mqtt" is configured, else
+    # runloop.main does between cycles (notify.wait when "mqtt" is configured, else
     # check_interval) and run another, at most n times; the last cycle's summary is printed.
     idle = int(_os.getenv("OTA_IDLE_CYCLES") or 0) if _os else 0
-    n = agent.notifier(cfg, getattr(b, "log", None)) if idle else None
+    n = runloop.notifier(cfg, getattr(b, "log", None)) if idle else None
     # a board may bring its own log (nrf52832: a file, not the REPL's UART)
     a = agent.Agent(cfg, b, progress=progress, log=getattr(b, "log", None))
     code = 0
@@ -247,7 +247,7 @@ def main(argv):
         s = a.run()
         while idle > 0 and s["result"] == "none":
             idle -= 1
-            agent.idle(n, cfg["check_interval"] * 1000)
+            runloop.idle(n, cfg["check_interval"] * 1000)
             a = agent.Agent(cfg, b, progress=progress, log=getattr(b, "log", None))
             s = a.run()
     except ota_shim.Reset:
