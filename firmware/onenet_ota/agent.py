@@ -92,10 +92,17 @@ def dialect(platform):
     return d
 
 
-# Sockets: the client that can write the first range behind the token check (pipe.py);
-# a modem board's transport: the plain one.
+# Whether a second request may go out before the first one's answer is read: sockets,
+# and a modem board that says so (the BC26's buffer access mode holds an answer in the
+# modem until asked for; the M5311 pushes every byte as it comes).
+def _pipelines(board):
+    return not getattr(board, "connect", None) or getattr(board, "pipelines", False)
+
+
+# The client that can write the first range behind the token check and the check
+# behind the version report (pipe.py) where the board pipelines; else the plain one.
 def _client_class(board):
-    if getattr(board, "connect", None):
+    if not _pipelines(board):
         return Client
     from .pipe import Client as P
 
@@ -129,8 +136,8 @@ class Agent:
         # the JSON calls' own connection while one long range holds self.c (fetch._split),
         # made now, beside the first: at the download the heap is in pieces
         self._c2 = None
-        if (not cfg["request"] or getattr(self._Client, "push", None)) and cfg["progress_every"] \
-                and getattr(board, "sockets", 2) > 1:
+        push = getattr(self._Client, "push", None) and getattr(d.Api, "dl_path", None)  # as fetch's
+        if (not cfg["request"] or push) and cfg["progress_every"] and getattr(board, "sockets", 2) > 1:
             self._c2 = self._client(self.c)  # sharing its request and line buffers
         self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d), self._buf)
         global _said_tls
@@ -302,8 +309,9 @@ class Agent:
     def _task(self, rec):
         version = self.b.running_version()
         self.summary["old_version"] = version
-        self._report_version(version)
-        task = self._check(version, _CHECK)
+        q = self._check_args(version)
+        self._report_version(version, False, q if _pipelines(self.b) else None)
+        task = self._check(version, _CHECK, q)
         if task is None:
             if rec:
                 if self._no_task(rec["token"]) == "paused":
@@ -374,23 +382,35 @@ class Agent:
         return self.b.running_version() == rec["target"]
 
     # Report the running version unless the platform already has it (report_version
-    # "changed", the default; "always": every cycle).
-    def _report_version(self, version, force=False):
+    # "changed", the default; "always": every cycle). check: the check's arguments, its
+    # request then written in the same packet (one round trip for both); its answer
+    # stays for _check, read only if the report went through.
+    def _report_version(self, version, force=False, check=None):
         if not force and self.cfg["report_version"] == "changed" and self.b.reported() == version:
             return
-        if self.cfg["task_type"] == 1:
-            self._net(self.api.report_version, None, version)
-        else:
-            self._net(self.api.report_version, version)
+        if check:
+            self.api.check_behind(*check)
+        try:
+            if self.cfg["task_type"] == 1:
+                self._net(self.api.report_version, None, version)
+            else:
+                self._net(self.api.report_version, version)
+        finally:
+            if check:
+                self.api.check_behind()  # not written (no request went out): never behind another
         self.log("version %s reported" % version)
         self.b.set_reported(version)
 
+    def _check_args(self, version):
+        c = self.cfg
+        return (c["task_type"], version, c["manuf"], c["model"], c["cdn"], self.b.signal(), self.b.power())
+
     # The task, or None when there is none; "paused" for a paused one met by a re-check.
-    def _check(self, version, call=_CHECK):
+    # q: the check's arguments (_check_args) when already worked out.
+    def _check(self, version, call=_CHECK, q=None):
         c = self.cfg
         try:
-            t = self._net(self.api.check, c["task_type"], version, c["manuf"], c["model"],
-                          c["cdn"], self.b.signal(), self.b.power())
+            t = self._retry(None, self.api.check, q or self._check_args(version))
         except PlatformError as e:
             return None if self._answer(call, e, None) == _NO_TASK else "paused"
         # The server's retry and interval are obeyed up to the config's caps: a server

@@ -190,6 +190,16 @@ class Api:
 
     # GET /ota/south/check -> validated task dict; PlatformError(11) when none.
     def check(self, task_type, version, manuf, model, cdn=True, signals=None, powers=None):
+        return parse_task(self._call("GET", self._check_q(task_type, version, manuf, model, cdn, signals, powers)))
+
+    # The check's request written behind the next call (the version report), in the same
+    # write, where the client pipelines (pipe.Client.behind): check() with the same
+    # arguments then only reads its answer. No arguments: nothing behind.
+    def check_behind(self, *args):
+        if hasattr(self.c, "behind"):
+            self.c.behind = ("GET", self._check_q(*args), self._auth, None) if args else None
+
+    def _check_q(self, task_type, version, manuf, model, cdn, signals, powers):
         check_version(version)
         # manuf/model are digit strings: FOTA module codes keep leading zeros ("001").
         _chars(str(manuf), "0123456789", 1, 8, "manuf", ConfigError)
@@ -200,7 +210,7 @@ class Api:
             q += "&signals=%d" % int(signals)
         if powers is not None:
             q += "&powers=%d" % int(powers)
-        return parse_task(self._call("GET", q))
+        return q
 
     def _token_path(self, token, tail):
         return self._q("/ota/south/download/" + _chars(token, _TCHARS, 1, 64, "token") + tail)

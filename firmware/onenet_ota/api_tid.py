@@ -10,7 +10,8 @@ from binascii import b2a_base64
 from .api import _HEX, _VCHARS, _chars, _clean, _int, answer_buf, check_version, json_answer, range_answer
 from .auth import decode_key, hmac, quote
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
-from .http import Client as _Client, _lower_eq
+from .http import _lower_eq
+from .pipe import Client as _Client
 
 _BODY = const(512)  # as api.py's (a const() of another module is not importable)
 _MAXSIZE = const(0x3FFFFFFF)
@@ -28,9 +29,10 @@ _OTA_ERRNO = (0, 1001, 1001, 1004, 1002, 1003, 1005)
 
 
 class Client(_Client):
-    # http.Client plus the two header families of these dialects: Ota-Errno (§4.5) and
-    # T3's Content-Range-Start / Content-Range-End (§9.5), read into the same fields as
-    # a Content-Range (range_total stays -1: those headers carry no total).
+    # pipe.Client (the check behind the version report, where the board pipelines:
+    # agent._pipelines) plus the two header families of these dialects: Ota-Errno
+    # (§4.5) and T3's Content-Range-Start / Content-Range-End (§9.5), read into the
+    # same fields as a Content-Range (range_total stays -1: those carry no total).
     ota_errno = -1
 
     def _reset_response(self):
@@ -144,8 +146,17 @@ class Api:
 
     # GET …/check?type=&version= (§4.3: no manuf, model, cdn, signals, powers).
     def check(self, task_type, version, *unused):
+        return parse_task(self._call("GET", self._check_q(task_type, version)))
+
+    # As api.Api.check_behind: the check written behind the version report.
+    def check_behind(self, *args):
+        if hasattr(self.c, "behind"):
+            self.c.behind = ("GET", self._base + self._check_q(args[0], args[1]), self._auth, None) \
+                if args else None
+
+    def _check_q(self, task_type, version):
         check_version(version)
-        return parse_task(self._call("GET", "check?type=%d&version=%s" % (int(task_type), version)))
+        return "check?type=%d&version=%s" % (int(task_type), version)
 
     def _tid(self, tid):
         return _chars(tid, _DIGITS, 1, 10, "task id")

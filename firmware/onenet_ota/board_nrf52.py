@@ -119,6 +119,9 @@ class Nrf52Board(Board):
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
             self.sockets = 2 if cfg["modem"] == "bc26" else 1  # connections at once
+            # a request may follow another before its answer is read (agent._pipelines):
+            # the BC26 holds what comes until AT+QIRD asks; the M5311 pushes it at once
+            self.pipelines = cfg["modem"] == "bc26"
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
             self.modem()  # its buffers (the rings) early, while the heap is in one piece

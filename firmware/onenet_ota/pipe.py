@@ -1,30 +1,37 @@
 # http.Client with pipelining (RFC 9112 §9.3: a server answers a connection's requests
-# in order), so the download costs no round trip of its own:
+# in order), so a request whose answer is already known to be wanted costs no round
+# trip of its own:
 #   ahead = (path, start, end, headers): that range request goes out in the same write
 #           as the next request (fetch._first: the token check), before that one's
 #           answer is read
+#   behind = (method, path, headers, body): that JSON request likewise (agent._task:
+#           the check behind the version report)
 #   push(path, start, end): write that range request now, while the answer being read
 #           still streams (fetch._fetch_all: bounded ranges, one ahead)
-# When the caller then asks for that very range (send_range: the same path object,
-# start and end), only its answer is read. Any other request, or a close, drops it
-# with the connection: nothing ever reads an answer as another request's. Nothing is
-# allocated per range. A subclass: boards that do not pipeline (a modem's one socket)
-# and http's own heap figures pay nothing for it.
+# When the caller then makes that very request (send_range: the same path object,
+# start and end; request: the same method, path, headers and body), only its answer is
+# read. Any other request, or a close, drops it with the connection: nothing ever reads
+# an answer as another request's. Nothing is allocated per range. A subclass: boards
+# that do not pipeline (an M5311's one pushed socket) and http's own heap figures pay
+# nothing for it.
+from .errors import NetError, Timeout
 from .http import Client as _Client, ProtocolError, ticks_ms
 
 
 class Client(_Client):
     ahead = None
+    behind = None
     _qp = None  # the range written ahead, its answer not yet read: path, start, end
     _qs = _qe = 0
+    _qj = None  # the JSON request written ahead (a `behind`), its answer not yet read
 
     def close(self):
-        self._qp = None  # an answer asked for ahead is lost with its connection
+        self._qp = self._qj = None  # an answer asked for ahead is lost with its connection
         _Client.close(self)
 
     def _body_end(self):
         # The answer written ahead may already be in the receive buffer.
-        if not (self._qp and self.keep):
+        if not ((self._qp or self._qj) and self.keep):
             _Client._body_end(self)
 
     # The range request formatted at p of the request buffer -> its end.
@@ -45,7 +52,7 @@ class Client(_Client):
     # Write the range request now (one ahead at most, within the connection's cap)
     # -> whether it went.
     def push(self, path, start, end, headers=()):
-        if self.t is None or self._qp or not self.keep or self._cap and self._on_conn >= self._cap:
+        if self.t is None or self._qp or self._qj or not self.keep or self._cap and self._on_conn >= self._cap:
             return False
         try:
             n = self._fmt(0, path, start, end, headers)
@@ -68,22 +75,56 @@ class Client(_Client):
             self._read_head()
             self._dl_head = self._hbytes
             return self.status
-        if p:
+        if p or self._qj:
             self.close()
         return _Client.send_range(self, path, start, end, headers)
 
+    def request(self, method, path, headers=(), body=None):
+        q = self._qj
+        self._qj = None
+        if q and self.t and q[0] == method and q[1] == path and q[2] is headers and q[3] == body \
+                and not (self._left or self.chunked):
+            # Written behind the last request: only its answer to read.
+            self._hint = 0
+            self._hbytes = 0
+            self._t0 = ticks_ms()
+            self._method_head = False
+            try:
+                self._read_head()
+                return self.status
+            except (NetError, ProtocolError) as e:
+                self.close()  # the stream is in an unknown state
+                # Closed before any byte of this answer: the request never got there;
+                # it goes once more on a new connection (as http._exchange's rule).
+                if self._hbytes or not isinstance(e, NetError) or isinstance(e, Timeout):
+                    raise
+        elif q:
+            self.close()
+        return _Client.request(self, method, path, headers, body)
+
     def _exchange(self, n):
-        if self._qp:
+        if self._qp or self._qj:
             self.close()  # an answer asked for ahead would be taken for this one's
         a = self.ahead
-        self.ahead = None
+        b = self.behind
+        self.ahead = self.behind = None
         m = n
-        if a and (not self._cap or self._on_conn + 2 <= self._cap):
+        if (a or b) and (not self._cap or self._on_conn + 2 <= self._cap):
+            h = self._method_head
             try:
-                n = self._fmt(m, a[0], a[1], a[2], a[3])
+                if a:
+                    n = self._fmt(m, a[0], a[1], a[2], a[3])
+                else:
+                    n = self._format(b[0], b[1], b[2], b[3], m)
             except ProtocolError:
-                n = m  # both do not fit the request buffer: the range goes alone
+                n = m  # both do not fit the request buffer: the second goes alone, later
+            self._method_head = h  # the answer read first is the first request's
         st = _Client._exchange(self, n)
-        if n > m and self.t:  # still open: the range's answer follows this one's
-            self._queue(a[0], a[1], a[2])
+        if n > m and self.t:  # still open: the second answer follows this one's
+            if a:
+                self._queue(a[0], a[1], a[2])
+            else:
+                self._qj = b
+                self.requests += 1
+                self._on_conn += 1
         return st
