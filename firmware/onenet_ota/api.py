@@ -197,7 +197,7 @@ class Api:
     # arguments then only reads its answer. No arguments: nothing behind.
     def check_behind(self, *args):
         if hasattr(self.c, "behind"):
-            self.c.behind = ("GET", self._check_q(*args), self._auth, None) if args else None
+            self.c.behind = (self._check_q(*args), self._auth) if args else None
 
     def _check_q(self, task_type, version, manuf, model, cdn, signals, powers):
         check_version(version)

@@ -166,13 +166,7 @@ class Client:
     # One request; body (bytes or str) goes in the same write. Returns the status.
     def request(self, method, path, headers=(), body=None):
         self._dl_len = 0
-        p = self._format(method, path, headers, body)
-        self._hint = 0
-        return self._exchange(p)
-
-    # The whole request formatted at p of the request buffer -> its end.
-    def _format(self, method, path, headers, body, p=0):
-        p = self.prepare(method, path, headers, p)
+        p = self.prepare(method, path, headers)
         if body is not None:
             if isinstance(body, str):
                 body = body.encode()
@@ -182,7 +176,8 @@ class Client:
         p = self._put(p, _CRLF)
         if body:
             p = self._put(p, body)
-        return p
+        self._hint = 0
+        return self._exchange(p)
 
     # The download request: GET path with a Range header. The head is formatted once
     # and reused while the same path object comes back (no allocation per range).

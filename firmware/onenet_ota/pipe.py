@@ -4,12 +4,12 @@
 #   ahead = (path, start, end, headers): that range request goes out in the same write
 #           as the next request (fetch._first: the token check), before that one's
 #           answer is read
-#   behind = (method, path, headers, body): that JSON request likewise (agent._task:
-#           the check behind the version report)
+#   behind = (path, headers): that GET likewise (agent._task: the check behind the
+#           version report)
 #   push(path, start, end): write that range request now, while the answer being read
 #           still streams (fetch._fetch_all: bounded ranges, one ahead)
 # When the caller then makes that very request (send_range: the same path object,
-# start and end; request: the same method, path, headers and body), only its answer is
+# start and end; request: a GET of the same path and headers), only its answer is
 # read. Any other request, or a close, drops it with the connection: nothing ever reads
 # an answer as another request's. Nothing is allocated per range. A subclass: boards
 # that do not pipeline (an M5311's one pushed socket) and http's own heap figures pay
@@ -23,7 +23,7 @@ class Client(_Client):
     behind = None
     _qp = None  # the range written ahead, its answer not yet read: path, start, end
     _qs = _qe = 0
-    _qj = None  # the JSON request written ahead (a `behind`), its answer not yet read
+    _qj = None  # the GET written behind a request (`behind`), its answer not yet read
 
     def close(self):
         self._qp = self._qj = None  # an answer asked for ahead is lost with its connection
@@ -82,7 +82,7 @@ class Client(_Client):
     def request(self, method, path, headers=(), body=None):
         q = self._qj
         self._qj = None
-        if q and self.t and q[0] == method and q[1] == path and q[2] is headers and q[3] == body \
+        if q and self.t and method == "GET" and q[0] == path and q[1] is headers and body is None \
                 and not (self._left or self.chunked):
             # Written behind the last request: only its answer to read.
             self._hint = 0
@@ -115,7 +115,7 @@ class Client(_Client):
                 if a:
                     n = self._fmt(m, a[0], a[1], a[2], a[3])
                 else:
-                    n = self._format(b[0], b[1], b[2], b[3], m)
+                    n = self._put(self.prepare("GET", b[0], b[1], m), b"\r\n")
             except ProtocolError:
                 n = m  # both do not fit the request buffer: the second goes alone, later
             self._method_head = h  # the answer read first is the first request's

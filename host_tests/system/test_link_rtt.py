@@ -132,6 +132,100 @@ def test_a_different_range_is_sent_afresh():
         srv.stop()
 
 
+def test_the_check_goes_out_behind_the_version_report():
+    # agent._task: one write for both, the check's answer read only by the check
+    srv = Server([2])
+    try:
+        c = Client("127.0.0.1", srv.port, timeout_ms=3000)
+        auth = (("Authorization", "x"),)
+        c.behind = ("/check?dev_id=1", auth)
+        assert c.request("POST", "/version?dev_id=1", auth, '{"s_version":"1"}') == 200
+        buf = bytearray(64)
+        assert bytes(memoryview(buf)[: c.read_body(buf)]) == JSON
+        assert c.request("GET", "/check?dev_id=1", auth) == 200
+        assert bytes(memoryview(buf)[: c.read_body(buf)]) == JSON
+        c.close()
+        # (the test server splits at blank lines: the POST's body leads the next "head")
+        assert srv.seen == [["POST /version?dev_id=1 HTTP/1.1", '{"s_version":"1"}GET /check?dev_id=1 HTTP/1.1']]
+        assert (c.connections, c.requests) == (1, 2)
+    finally:
+        srv.stop()
+
+
+def test_an_answer_written_behind_is_read_by_its_own_request_only():
+    # The version report failed (its caller retries it, or goes on to another call):
+    # that request is not the check, so the check's answer is dropped with the
+    # connection, never read as its answer; a range request likewise.
+    auth = (("Authorization", "x"),)
+    for again in (("POST", "/version", auth, "{}"), ("GET", "/check", (("Authorization", "y"),), None)):
+        srv = Server([2, 1])
+        try:
+            c = Client("127.0.0.1", srv.port, timeout_ms=3000)
+            c.behind = ("/check", auth)
+            c.request("POST", "/version", auth, "{}")
+            buf = bytearray(64)
+            c.read_body(buf)
+            assert c.request(*again) == 200
+            c.read_body(buf)
+            c.close()
+            assert c.connections == 2
+            assert srv.seen[1][0] == "%s %s HTTP/1.1" % again[:2], srv.seen
+        finally:
+            srv.stop()
+    srv = Server([2, 1])
+    try:
+        c = Client("127.0.0.1", srv.port, timeout_ms=3000)
+        c.behind = ("/check", auth)
+        c.request("POST", "/version", auth, "{}")
+        c.read_body(bytearray(64))
+        assert c.send_range("/dl", 0, 9) == 206 and c.connections == 2
+        c.close()
+        assert srv.seen[1] == ["GET /dl HTTP/1.1"]
+    finally:
+        srv.stop()
+
+
+def test_a_check_the_server_closed_on_is_sent_again_once():
+    # The server answered the first request and closed (no Connection: close) before
+    # reading the one behind it: that request never got there; it goes once more, on a
+    # new connection, and its own answer is read.
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(2)
+    ls.settimeout(5)
+    seen = []
+
+    def serve():
+        for first in (True, False):
+            c, _ = ls.accept()
+            try:
+                buf = _heads(c, b"", 2 if first else 1)
+                seen.append([h.split(b"\r\n")[0].decode() for h in buf.split(b"\r\n\r\n") if h])
+                body = b'{"errno":0,"n":%d}' % len(seen)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                if not first:
+                    c.recv(1)
+            finally:
+                c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        c = Client("127.0.0.1", ls.getsockname()[1], timeout_ms=3000)
+        c.behind = ("/check", ())
+        assert c.request("POST", "/version", (), "{}") == 200
+        buf = bytearray(64)
+        assert bytes(memoryview(buf)[: c.read_body(buf)]) == b'{"errno":0,"n":1}'
+        assert c.request("GET", "/check") == 200
+        assert bytes(memoryview(buf)[: c.read_body(buf)]) == b'{"errno":0,"n":2}'
+        c.close()
+        t.join(10)
+        assert seen == [["POST /version HTTP/1.1", "{}GET /check HTTP/1.1"], ["GET /check HTTP/1.1"]]
+        assert c.connections == 2
+    finally:
+        ls.close()
+
+
 def _heads(c, buf, want, timeout=2.0):
     # read from c until buf holds `want` request heads (or the time-out) -> buf
     c.settimeout(timeout)
@@ -246,6 +340,9 @@ def test_token_check_and_first_range_share_the_warm_connection(env, monkeypatch)
     # version, check, token check and the download on the first connection; the token
     # check and the range went out before the token check's answer came (pipelined)
     assert up0 == ["version", "check", "token check", "range"], rec.log
+    # ... and the check entered the link with the version report, in one write
+    writes = [[_kind(l) for l in lines] for p, _now, _last, lines in rec.times if p == 0]
+    assert writes[:2] == [["version", "check"], ["token check", "range"]], writes
     first = [_kind(l) for p, l in rec.log if p in (0, 1)]
     i = first.index("token check")
     assert first[i : i + 4] == ["token check", "range", "HTTP/1.1 200", "HTTP/1.1 206"], first
@@ -283,4 +380,31 @@ def test_bounded_ranges_are_pipelined_and_progress_goes_aside(env, monkeypatch):
     assert len(asked) == 4 and len(ends) == 4
     for k in range(1, 4):
         assert asked[k] < ends[k - 1], (k, asked, ends)
+    assert env.task(t["id"])["state"] == "succeeded" and env.codes(t["id"]) == [101, 201]
+
+
+def test_a_version_report_that_fails_is_retried_alone_and_the_check_after_it(env, monkeypatch):
+    # errno 7 to the version report: its retry (back-off, a new connection) goes alone,
+    # then the check; the check's answer that came behind the failed report is dropped
+    # with its connection, never read as the retried report's answer.
+    from onenet_ota_tools import linkemu
+
+    from support.agent_env import DEV, image, md5
+
+    rec = _Recorder(monkeypatch)
+    data = image(16 * 1024, "V1.7")
+    t = env.publish(data, "V1.7")
+    env.sim.fault(DEV, errno7=1)
+    with linkemu.Link(env.sim.port, rate=50_000_000, rtt=0.02) as link:
+        s = env.run(server="http://127.0.0.1:%d" % link.port)
+    assert s["result"] == "updated" and s["sink_md5"] == md5(data), env.logtext()
+    assert "retry after" in env.logtext()
+    ups = {}
+    for p, _now, _last, lines in rec.times:
+        kinds = [_kind(l) for l in lines if not l.startswith("HTTP/")]
+        if kinds:
+            ups.setdefault(p, []).append(kinds)
+    first, second = [ups[p] for p in sorted(ups)][:2]
+    assert first == [["version", "check"]], ups
+    assert second[:3] == [["version"], ["check"], ["token check", "range"]], ups
     assert env.task(t["id"])["state"] == "succeeded" and env.codes(t["id"]) == [101, 201]
