@@ -396,7 +396,7 @@ class Agent:
             else:
                 self._net(self.api.report_version, version)
         finally:
-            if check:
+            if check and self.c.behind:
                 self.api.check_behind()  # not written (no request went out): never behind another
         self.log("version %s reported" % version)
         self.b.set_reported(version)

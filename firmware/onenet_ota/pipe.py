@@ -25,8 +25,11 @@ class Client(_Client):
     _qs = _qe = 0
     _qj = None  # the GET written behind a request (`behind`), its answer not yet read
 
+    # Instance attributes are written only when set: each one more than http.Client's
+    # may grow the instance's table (a board's heap, two clients).
     def close(self):
-        self._qp = self._qj = None  # an answer asked for ahead is lost with its connection
+        if self._qp or self._qj:
+            self._qp = self._qj = None  # an answer asked for ahead is lost with its connection
         _Client.close(self)
 
     def _body_end(self):
@@ -65,7 +68,8 @@ class Client(_Client):
 
     def send_range(self, path, start, end, headers=()):
         p = self._qp
-        self._qp = None
+        if p:
+            self._qp = None
         if p is path and self._qs == start and self._qe == end and not (self._left or self.chunked):
             # Written ahead: only its answer to read (after an error the caller
             # closes the connection, as after any other).
@@ -81,7 +85,8 @@ class Client(_Client):
 
     def request(self, method, path, headers=(), body=None):
         q = self._qj
-        self._qj = None
+        if q:
+            self._qj = None
         if q and self.t and method == "GET" and q[0] == path and q[1] is headers and body is None \
                 and not (self._left or self.chunked):
             # Written behind the last request: only its answer to read.
@@ -107,7 +112,10 @@ class Client(_Client):
             self.close()  # an answer asked for ahead would be taken for this one's
         a = self.ahead
         b = self.behind
-        self.ahead = self.behind = None
+        if a:
+            self.ahead = None
+        if b:
+            self.behind = None
         m = n
         if (a or b) and (not self._cap or self._on_conn + 2 <= self._cap):
             h = self._method_head

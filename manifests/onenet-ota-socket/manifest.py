@@ -1,6 +1,5 @@
-# Sockets and TLS (socket, select, ssl/tls): boards with a network stack; pipe.py: the
-# HTTP client that pipelines the download over them (agent._client_class).
+# Sockets and TLS (socket, select, ssl/tls): boards with a network stack.
 metadata(version="0.1.0", description="OneNET OTA agent: socket/TLS transport")
 add_library("onenet-ota", "..")
 require("onenet-ota-core", library="onenet-ota")
-package("onenet_ota", files=("transport.py", "pipe.py"), base_path="../../firmware")
+package("onenet_ota", files=("transport.py",), base_path="../../firmware")
