@@ -67,6 +67,21 @@ def test_update_through_modem(env, modem, fault):
     assert s["modem"]["unknown"] == 0
 
 
+def test_bc26_pipelines_its_requests(env):
+    # The BC26 holds what the network sends until AT+QIRD asks (buffer access mode), so
+    # the agent pipelines there (agent._pipelines): the check goes out in the version
+    # report's send, the first range in the token check's; every other request alone.
+    data = image(SIZE, "V1.5")
+    t = env.publish(data, "V1.5", manuf="102", model="10201")
+    from onenet_ota_tools.commands import device
+
+    s = device.run_device(env.args(SETS, board="nrf52832", modem="bc26"), log=env.log.append)
+    assert s["result"] == "updated" and s["sink_md5"] == md5(data), (s, env.logtext())
+    assert env.codes(t["id"]) == [101, 201]
+    st = env.sim.stats.as_dict()
+    assert s["modem"]["sends"] == st["requests"] - 2, (s["modem"], st)
+
+
 def test_nomods_hides_modules(runtime, tmp_path):
     # The mechanism itself: built-in and already-imported modules refused, binascii
     # without hexlify; what the firmware falls back to still works.
