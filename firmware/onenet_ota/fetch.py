@@ -81,10 +81,11 @@ def _fetch_all(a, task, rec):
     sink = a.sink()
     md = a._md
     req = c["request"] or size
-    if md is None and a._tc and not rec["offset"]:
-        # A download from 0 starts at 0 whatever the sink: the token check and the first
-        # range go out before the sink's begin (a flash erase, ~85 ms on an nRF52832);
-        # the range's answer waits that out in the socket or the modem, off the link.
+    if md is None and a._tc and not rec["offset"] and getattr(a.c, "push", None):
+        # A download from 0 starts at 0 whatever the sink: where the client pipelines,
+        # the token check and the first range go out before the sink's begin (a flash
+        # erase, ~85 ms on an nRF52832); the range's answer waits that out in the
+        # socket or the modem, off the link.
         _first(a, task, 0, _end(0, req, size), size)
     if md is None:  # first attempt in this boot: from the journal's offset
         md = _new_digest(a, size)
