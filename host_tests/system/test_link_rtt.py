@@ -72,6 +72,17 @@ class Server:
         self.t.join(10)
 
 
+def _listen(serve):
+    # A one-off server on 127.0.0.1: serve(ls) in a thread -> (ls, thread, a Client of it)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(2)
+    ls.settimeout(5)
+    t = threading.Thread(target=serve, args=(ls,), daemon=True)
+    t.start()
+    return ls, t, Client("127.0.0.1", ls.getsockname()[1], timeout_ms=3000)
+
+
 def test_first_range_goes_out_behind_the_token_check():
     srv = Server([2])
     try:
@@ -189,13 +200,9 @@ def test_a_check_the_server_closed_on_is_sent_again_once():
     # The server answered the first request and closed (no Connection: close) before
     # reading the one behind it: that request never got there; it goes once more, on a
     # new connection, and its own answer is read.
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(2)
-    ls.settimeout(5)
     seen = []
 
-    def serve():
+    def serve(ls):
         for first in (True, False):
             c, _ = ls.accept()
             try:
@@ -208,10 +215,8 @@ def test_a_check_the_server_closed_on_is_sent_again_once():
             finally:
                 c.close()
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    ls, t, c = _listen(serve)
     try:
-        c = Client("127.0.0.1", ls.getsockname()[1], timeout_ms=3000)
         c.behind = ("/check", ())
         assert c.request("POST", "/version", (), "{}") == 200
         buf = bytearray(64)
@@ -243,13 +248,9 @@ def _heads(c, buf, want, timeout=2.0):
 def test_push_writes_the_next_range_while_this_one_streams():
     # The server sends half of the first range, then waits for the second request
     # before the rest: it comes only if the client asked for it while reading.
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(5)
     got = {}
 
-    def serve():
+    def serve(ls):
         c, _ = ls.accept()
         try:
             buf = _heads(c, b"", 1)
@@ -262,10 +263,8 @@ def test_push_writes_the_next_range_while_this_one_streams():
         finally:
             c.close()
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    ls, t, c = _listen(serve)
     try:
-        c = Client("127.0.0.1", ls.getsockname()[1], timeout_ms=3000)
         path = "/dl"
         assert c.send_range(path, 0, 999) == 206
         assert c.push(path, 1000, 1999) is True
