@@ -1,6 +1,6 @@
 # The per-board parts (manifests/onenet-ota-*/) name exactly the modules each board
 # profile loads: an update is run on the unix micropython for every profile with a
-# wrapper that lists the onenet_ota modules in sys.modules at the end of each boot.
+# wrapper that lists the onenet_ota modules each boot imported.
 # The host-side reader (onenet_ota_tools.board.manifest) agrees with MicroPython's own
 # tools/manifestfile.py when the MicroPython source is at hand.
 import os
@@ -17,14 +17,36 @@ from support.agent_env import AgentEnv, image
 
 pytestmark = pytest.mark.timeout(240)
 
+# Every import is tracked: the agent drops modules it has done with from sys.modules
+# (digest.forget: the token's auth and SHA-1), which the board loaded all the same.
 WRAP = """import sys
+import builtins
 sys.path.pop(0)  # this folder: the real %(mod)s comes from the shim on MICROPYPATH
+seen = set()
+_imp = builtins.__import__
+
+
+def _track(*a, **k):
+    m = _imp(*a, **k)
+    for n in sys.modules:
+        if n.startswith("onenet_ota."):
+            seen.add(n[11:])
+    return m
+
+
+builtins.__import__ = _track
+try:  # the nRF52832 profile's own __import__ (nomods) calls the builtin it read itself
+    import nomods
+    nomods._orig = _track
+except ImportError:
+    pass
 code = 0
 try:
     import %(mod)s
 except SystemExit as e:
     code = e.args[0] if e.args else 0
-print("MODS " + " ".join(sorted(k[11:] for k in sys.modules if k.startswith("onenet_ota."))))
+seen.update(k[11:] for k in sys.modules if k.startswith("onenet_ota."))
+print("MODS " + " ".join(sorted(seen)))
 sys.exit(code)
 """
 
