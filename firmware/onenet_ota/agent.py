@@ -24,8 +24,9 @@
 import time
 
 from .api import authorization
-from .errors import BadImage, NetError, OtaError, PlatformError, Stop, const, what as _what
-from .http import Client
+from .board import client_class, pipelines
+from .config import dialect  # noqa: F401 (agent.dialect: the host tools')
+from .errors import NetError, OtaError, PlatformError, Stop, const, what as _what
 from .journal import Journal
 
 
@@ -79,36 +80,6 @@ _STEPS = (("dl", "_step_download"), ("ready", "_step_commit"))
 _said_tls = False  # "tls is off" is said once per start, not per cycle
 
 
-# The platform's dialect module (config "platform": legacy api.py, fuse-ota api_fuse.py,
-# Studio api_studio.py), imported by name only when chosen. It lives here, not in
-# api.py, which the dialect modules build on (no import circle).
-def dialect(platform):
-    if platform == "fuse":
-        from . import api_fuse as d
-    elif platform == "studio":
-        from . import api_studio as d
-    else:
-        from . import api as d
-    return d
-
-
-# Whether a second request may go out before the first one's answer is read: sockets,
-# and a modem board that says so (the BC26's buffer access mode holds an answer in the
-# modem until asked for; the M5311 pushes every byte as it comes).
-def _pipelines(board):
-    return not getattr(board, "connect", None) or getattr(board, "pipelines", False)
-
-
-# The client that can write the first range behind the token check and the check
-# behind the version report (pipe.py) where the board pipelines; else the plain one.
-def _client_class(board):
-    if not _pipelines(board):
-        return Client
-    from .pipe import Client as P
-
-    return P
-
-
 def _log(msg):
     print("ota:", msg)
 
@@ -131,7 +102,7 @@ class Agent:
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"], self._buf)  # it and the answers share the chunk buffer
         d = dialect(cfg["platform"])
-        self._Client = getattr(d, "Client", None) or _client_class(board)  # api_tid's reads Ota-Errno
+        self._Client = getattr(d, "Client", None) or client_class(board)  # api_tid's reads Ota-Errno
         self.c = self._client()
         # the JSON calls' own connection while one long range holds self.c (fetch._split),
         # made now, beside the first: at the download the heap is in pieces
@@ -287,15 +258,16 @@ class Agent:
 
     def _cycle(self):
         rec = self.j.load()
-        if rec and rec["state"] == "ready" and self._runs_package(rec):
-            # Power lost after the commit, before the journal said so: the new image
-            # runs (the bootloader took it) and still needs confirming.
-            rec["state"] = "applied"
-            rec["boots"] = rec["retries"] = 0
-        if rec and rec["state"] == "applied":
-            from .confirm import confirm
+        if rec and rec["state"] in ("ready", "applied"):
+            from .confirm import confirm, runs_package
 
-            return confirm(self, rec)
+            if rec["state"] == "ready" and runs_package(self, rec):
+                # Power lost after the commit, before the journal said so: the new
+                # image runs (the bootloader took it) and still needs confirming.
+                rec["state"] = "applied"
+                rec["boots"] = rec["retries"] = 0
+            if rec["state"] == "applied":
+                return confirm(self, rec)
         task, rec = self._task(rec)
         if task is None:
             return rec
@@ -310,7 +282,7 @@ class Agent:
         version = self.b.running_version()
         self.summary["old_version"] = version
         q = self._check_args(version)
-        self._report_version(version, False, q if _pipelines(self.b) else None)
+        self._report_version(version, False, q if pipelines(self.b) else None)
         task = self._check(version, _CHECK, q)
         if task is None:
             if rec:
@@ -353,33 +325,10 @@ class Agent:
 
         step(self, task, rec)  # route, validate, token check, download -> rec["state"] "ready"
 
-    # "ready": verified (maybe in an earlier boot: a power cut after the md5 check, the
-    # sink whole, 101 maybe not reported, the commit maybe not done).
     def _step_commit(self, task, rec):
-        if self._md is None:  # not downloaded in this boot: hash what the sink holds
-            from .fetch import verify
+        from .fetch import commit
 
-            self.sink().begin(task["size"], task["size"])
-            if not verify(self, task, rec, True):
-                self._fail(task["token"], 205, "md5 mismatch on re-read")
-        self._report(task["token"], self.api.DONE, (_E_STATE,))  # 101; 100 (fuse, Studio)
-        try:
-            self.sink().commit()
-        except (BadImage, OSError) as e:
-            self._fail(task["token"], 206, _what(e))
-        rec["state"] = "applied"
-        rec["boots"] = rec["retries"] = 0  # confirm phase: boots of the new/old image
-        self.j.save(rec)
-        self.b.applied(rec)
-        self.log("applied %s; resetting" % task["target"])
-        self.b.reset()
-
-    # Whether the image running now is the package: told by the flash slot on boards
-    # that have slots (stock ESP32 images carry no version), else by the version.
-    def _runs_package(self, rec):
-        if rec["slot"]:
-            return self.b.running_slot() == rec["slot"]
-        return self.b.running_version() == rec["target"]
+        commit(self, task, rec)  # 101 -> commit -> "applied" -> reset
 
     # Report the running version unless the platform already has it (report_version
     # "changed", the default; "always": every cycle). check: the check's arguments, its

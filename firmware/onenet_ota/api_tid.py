@@ -30,7 +30,7 @@ _OTA_ERRNO = (0, 1001, 1001, 1004, 1002, 1003, 1005)
 
 class Client(_Client):
     # pipe.Client (the check behind the version report, where the board pipelines:
-    # agent._pipelines) plus the two header families of these dialects: Ota-Errno
+    # board.pipelines) plus the two header families of these dialects: Ota-Errno
     # (§4.5) and T3's Content-Range-Start / Content-Range-End (§9.5), read into the
     # same fields as a Content-Range (range_total stays -1: those carry no total).
     ota_errno = -1

@@ -150,6 +150,26 @@ def check(cfg):
     pass  # no settings of its own
 
 
+# Whether a second request may go out before the first one's answer is read: sockets,
+# and a modem board that says so (the BC26's buffer access mode holds an answer in the
+# modem until asked for; the M5311 pushes every byte as it comes).
+def pipelines(board):
+    return not getattr(board, "connect", None) or getattr(board, "pipelines", False)
+
+
+# The HTTP client for a board's connections: the one that can write the first range
+# behind the token check and the check behind the version report (pipe.py) where the
+# board pipelines; else the plain one.
+def client_class(board):
+    if not pipelines(board):
+        from .http import Client
+
+        return Client
+    from .pipe import Client
+
+    return Client
+
+
 def make(cfg):
     # The board of a checked config: its profile's class (config.PROFILES); an app
     # sink wraps it (any profile, its application in app folders).

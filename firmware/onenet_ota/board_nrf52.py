@@ -119,7 +119,7 @@ class Nrf52Board(Board):
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
             self.sockets = 2 if cfg["modem"] == "bc26" else 1  # connections at once
-            # a request may follow another before its answer is read (agent._pipelines):
+            # a request may follow another before its answer is read (board.pipelines):
             # the BC26 holds what comes until AT+QIRD asks; the M5311 pushes it at once
             self.pipelines = cfg["modem"] == "bc26"
             if cfg["uart"]["id"] == _REPL_UART:

@@ -12,13 +12,21 @@ _E_TOKEN_EXPIRED = const(12)
 _E_FINISHED = const(20)
 
 
+# Whether the image running now is the package: told by the flash slot on boards that
+# have slots (stock ESP32 images carry no version), else by the version.
+def runs_package(a, rec):
+    if rec["slot"]:
+        return a.b.running_slot() == rec["slot"]
+    return a.b.running_version() == rec["target"]
+
+
 def confirm(a, rec):
     target = rec["target"]
     a.summary["old_version"] = rec["from_ver"]
     a.summary["new_version"] = target
     a.summary["size"] = rec["size"]
     token = rec["token"]
-    new = a._runs_package(rec)
+    new = runs_package(a, rec)
     # Boots of the new image (boots) and of the old one after a rollback (retries) are
     # counted before anything else: a crash loop in either ends with 207.
     if new:

@@ -9,6 +9,7 @@ from . import digest
 from .errors import BadImage, NetError, NoSpace, PlatformError, ProtocolError, Stop, const, what as _what
 
 
+_E_STATE = const(17)  # invalid state (a 101 already taken)
 # agent._RULES' names: what to do ...
 _WAIT = const(2)  # ... paused while under way: wait the task's interval, check again
 _AGAIN = const(4)  # ... check the task again first (a fresh token)
@@ -18,7 +19,7 @@ _TOKEN = const(4)  # a token check (fuse-ota / Studio: {tid}/check)
 _DL = const(8)  # a download
 
 
-# The download step (agent._STEPS "dl"): route the connections, validate the task
+# The download step (agent._STEPS "dl"; "ready" is commit() below): route the connections, validate the task
 # against the device, the token check, then the attempts.
 def step(a, task, rec):
     _route(a, task)
@@ -27,6 +28,27 @@ def step(a, task, rec):
     download(a, task, rec)
 
 
+
+
+# "ready": verified (maybe in an earlier boot: a power cut after the md5 check, the
+# sink whole, 101 maybe not reported, the commit maybe not done) -> 101, commit, the
+# journal "applied", reset.
+def commit(a, task, rec):
+    if a._md is None:  # not downloaded in this boot: hash what the sink holds
+        a.sink().begin(task["size"], task["size"])
+        if not verify(a, task, rec, True):
+            a._fail(task["token"], 205, "md5 mismatch on re-read")
+    a._report(task["token"], a.api.DONE, (_E_STATE,))  # 101; 100 (fuse, Studio)
+    try:
+        a.sink().commit()
+    except (BadImage, OSError) as e:
+        a._fail(task["token"], 206, _what(e))
+    rec["state"] = "applied"
+    rec["boots"] = rec["retries"] = 0  # confirm phase: boots of the new/old image
+    a.j.save(rec)
+    a.b.applied(rec)
+    a.log("applied %s; resetting" % task["target"])
+    a.b.reset()
 
 
 # Attempts until the package is whole and verified. Every failed attempt, whatever

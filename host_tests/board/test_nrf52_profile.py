@@ -69,7 +69,7 @@ def test_update_through_modem(env, modem, fault):
 
 def test_bc26_pipelines_its_requests(env):
     # The BC26 holds what the network sends until AT+QIRD asks (buffer access mode), so
-    # the agent pipelines there (agent._pipelines): the check goes out in the version
+    # the agent pipelines there (board.pipelines): the check goes out in the version
     # report's send, the first range in the token check's; every other request alone.
     data = image(SIZE, "V1.5")
     t = env.publish(data, "V1.5", manuf="102", model="10201")
