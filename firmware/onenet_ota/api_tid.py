@@ -10,7 +10,7 @@ from binascii import b2a_base64
 from .api import _HEX, _VCHARS, _chars, _clean, _int, answer_buf, check_version, json_answer, range_answer
 from .auth import decode_key, hmac, quote
 from .errors import ConfigError, NetError, PlatformError, ProtocolError, const
-from .http import _lower_eq
+from .http_head import lower_eq as _lower_eq
 from .pipe import Client as _Client
 
 _BODY = const(512)  # as api.py's (a const() of another module is not importable)

@@ -19,15 +19,13 @@ _TOKEN = const(4)  # a token check (fuse-ota / Studio: {tid}/check)
 _DL = const(8)  # a download
 
 
-# The download step (agent._STEPS "dl"; "ready" is commit() below): route the connections, validate the task
-# against the device, the token check, then the attempts.
+# The download step (agent._STEPS "dl"; "ready" is commit() below): route the
+# connections, validate the task against the device, the token check, the attempts.
 def step(a, task, rec):
     _route(a, task)
     _validate(a, task)
     a._tc = True  # the token check goes with the first range (_first)
     download(a, task, rec)
-
-
 
 
 # "ready": verified (maybe in an earlier boot: a power cut after the md5 check, the

@@ -17,7 +17,6 @@ import sys
 from .errors import NetError, ProtocolError, Timeout, const
 from .fmt import put_int
 from . import http_head as _h
-from .http_head import lower_eq as _lower_eq  # noqa: F401 (api_tid's)
 
 # On MicroPython a slice is a heap copy: bytes are moved one by one and the head is
 # read so that no body byte lands in the receive buffer (see _fill). CPython slices.
@@ -214,7 +213,7 @@ class Client:
                 self.t.write(self._req, n)
                 self.requests += 1
                 self._on_conn += 1
-                _h.read_head(self)
+                self._read_head()
                 return self.status
             except (Timeout, ProtocolError):
                 self.close()  # the stream is in an unknown state
