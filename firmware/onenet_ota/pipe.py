@@ -66,6 +66,15 @@ class Client(_Client):
         self._queue(path, start, end)
         return True
 
+    # The answer of a request already on the wire: its head, under the head's caps and
+    # time-out (hint: the bytes a head like it took) -> the status.
+    def _written(self, hint):
+        self._hint = hint
+        self._hbytes = 0
+        self._t0 = ticks_ms()
+        self._read_head()
+        return self.status
+
     def send_range(self, path, start, end, headers=()):
         p = self._qp
         if p:
@@ -73,12 +82,9 @@ class Client(_Client):
         if p is path and self._qs == start and self._qe == end and not (self._left or self.chunked):
             # Written ahead: only its answer to read (after an error the caller
             # closes the connection, as after any other).
-            self._hint = self._dl_head
-            self._hbytes = 0
-            self._t0 = ticks_ms()
-            self._read_head()
+            st = self._written(self._dl_head)
             self._dl_head = self._hbytes
-            return self.status
+            return st
         if p or self._qj:
             self.close()
         return _Client.send_range(self, path, start, end, headers)
@@ -90,13 +96,9 @@ class Client(_Client):
         if q and self.t and method == "GET" and q[0] == path and q[1] is headers and body is None \
                 and not (self._left or self.chunked):
             # Written behind the last request: only its answer to read.
-            self._hint = 0
-            self._hbytes = 0
-            self._t0 = ticks_ms()
             self._method_head = False
             try:
-                self._read_head()
-                return self.status
+                return self._written(0)
             except (NetError, ProtocolError) as e:
                 self.close()  # the stream is in an unknown state
                 # Closed before any byte of this answer: the request never got there;
