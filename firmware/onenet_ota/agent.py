@@ -23,6 +23,7 @@
 # without sleeping or reporting.
 import time
 
+from . import fetch  # at import, not at the download: a module's objects are long-lived
 from .api import authorization
 from .board import client_class, pipelines
 from .config import dialect  # noqa: F401 (agent.dialect: the host tools')
@@ -91,17 +92,20 @@ def _sleep_ms(ms):
 
 class Agent:
     def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
-        # the chunk buffer (fetch.py) first, then the other long-lived buffers: at the
+        self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
+        d = dialect(cfg["platform"])
+        # signed first, while the heap is small: the pure SHA-1 and auth it may load
+        # (nRF52832) leave again after (api.authorization), before the buffers come
+        a = authorization(cfg, board, self.log, d)
+        # the chunk buffer (fetch.py), then the other long-lived buffers: at the
         # download the heap is in pieces (answers come and go) and 1 KiB may not be free
         self._buf = bytearray(cfg["chunk"])
         self._mv = memoryview(self._buf)
         self.cfg = cfg
         self.b = board  # before the Client: the board may bring its transport
-        self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
         self.j = Journal(cfg["journal"], self._buf)  # it and the answers share the chunk buffer
-        d = dialect(cfg["platform"])
         self._Client = getattr(d, "Client", None) or client_class(board)  # api_tid's reads Ota-Errno
         self.c = self._client()
         # the JSON calls' own connection while one long range holds self.c (fetch._split),
@@ -110,7 +114,7 @@ class Agent:
         push = getattr(self._Client, "push", None) and getattr(d.Api, "dl_path", None)  # as fetch's
         if (not cfg["request"] or push) and cfg["progress_every"] and getattr(board, "sockets", 2) > 1:
             self._c2 = self._client(self.c)  # sharing its request and line buffers
-        self.api = d.make(self.c, cfg, authorization(cfg, board, self.log, d), self._buf)
+        self.api = d.make(self.c, cfg, a, self._buf)
         global _said_tls
         if not _said_tls:
             _said_tls = True
@@ -321,14 +325,10 @@ class Agent:
         return task, rec
 
     def _step_download(self, task, rec):
-        from .fetch import step
-
-        step(self, task, rec)  # route, validate, token check, download -> rec["state"] "ready"
+        fetch.step(self, task, rec)  # route, validate, token check, download -> rec["state"] "ready"
 
     def _step_commit(self, task, rec):
-        from .fetch import commit
-
-        commit(self, task, rec)  # 101 -> commit -> "applied" -> reset
+        fetch.commit(self, task, rec)  # 101 -> commit -> "applied" -> reset
 
     # Report the running version unless the platform already has it (report_version
     # "changed", the default; "always": every cycle). check: the check's arguments, its
