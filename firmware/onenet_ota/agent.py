@@ -26,7 +26,6 @@ import time
 from . import fetch  # at import, not at the download: a module's objects are long-lived
 from .api import authorization
 from .board import client_class, pipelines
-from .config import dialect  # noqa: F401 (agent.dialect: the host tools')
 from .errors import NetError, OtaError, PlatformError, Stop, const, what as _what
 from .journal import Journal
 
@@ -76,7 +75,9 @@ _RULES = (
 _CALLS = ("check", "check", "token check", "download")  # by bit, for the log
 
 # The journal's states in the order the steps take them (see the head of this file).
-_STEPS = (("dl", "_step_download"), ("ready", "_step_commit"))
+# fetch.step: route, validate, token check, download -> "ready"; fetch.commit: 101 ->
+# commit -> "applied" -> reset.
+_STEPS = (("dl", "step"), ("ready", "commit"))
 
 _said_tls = False  # "tls is off" is said once per start, not per cycle
 
@@ -90,23 +91,36 @@ def _sleep_ms(ms):
         time.sleep_ms(ms)
 
 
+# The platform's module (config "platform"), imported only when chosen; here, as
+# config.py leaves the heap after its checks (runloop.start). The host tools call it too.
+def dialect(platform):
+    if platform == "fuse":
+        from . import api_fuse as d
+    elif platform == "studio":
+        from . import api_studio as d
+    else:
+        from . import api as d
+    return d
+
+
 class Agent:
     def __init__(self, cfg, board, log=None, sleep_ms=None, progress=None):
         self.log = log or getattr(board, "log", None) or _log  # nrf52832: a file, not UART0
         d = dialect(cfg["platform"])
-        # signed first, while the heap is small: the pure SHA-1 and auth it may load
-        # (nRF52832) leave again after (api.authorization), before the buffers come
+        # signed first, while the heap is small (the pure SHA-1 it may load leaves after),
+        # then the download's modules (pipe.py, md5.py), not on the download's peak
         a = authorization(cfg, board, self.log, d)
-        # the chunk buffer (fetch.py), then the other long-lived buffers: at the
-        # download the heap is in pieces (answers come and go) and 1 KiB may not be free
+        self._Client = getattr(d, "Client", None) or client_class(board)  # api_tid's reads Ota-Errno
+        fetch.digest.new("md5")
+        # the chunk buffer before the others: later the heap is in pieces. The journal,
+        # the answers and the requests (http.Client's req) share it.
         self._buf = bytearray(cfg["chunk"])
         self._mv = memoryview(self._buf)
         self.cfg = cfg
         self.b = board  # before the Client: the board may bring its transport
         self.sleep_ms = sleep_ms or _sleep_ms
         self.progress = progress  # progress(done, total) for a host's display
-        self.j = Journal(cfg["journal"], self._buf)  # it and the answers share the chunk buffer
-        self._Client = getattr(d, "Client", None) or client_class(board)  # api_tid's reads Ota-Errno
+        self.j = Journal(cfg["journal"], self._buf)
         self.c = self._client()
         # the JSON calls' own connection while one long range holds self.c (fetch._split),
         # made now, beside the first: at the download the heap is in pieces
@@ -132,17 +146,15 @@ class Agent:
     def _client(self, share=None):
         c = self.cfg
         return self._Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
-                            c["tls"], c["ca"], c["insecure"], c["conn_requests"], share)
+                            c["tls"], c["ca"], c["insecure"], c["conn_requests"], share, self._buf)
 
     # -- plumbing ------------------------------------------------------------
 
-    # Call fn(*args) with per-request retries: link errors and errno 7 are retried
-    # with exponential backoff and jitter; anything else goes up at once.
+    # Call fn(*args) with per-request retries (_retry, err None: not tried yet): link
+    # errors and errno 7 again with exponential backoff and jitter, the rest up at once.
     def _net(self, fn, *args):
         return self._retry(None, fn, args)
 
-    # After a first failure err (None: not tried yet), call fn(*args) again with
-    # backoff; link errors and errno 7 are retried, anything else goes up at once.
     def _retry(self, err, fn, args):
         wait = self.cfg["backoff_ms"]
         n = self.cfg["retries"]
@@ -236,8 +248,7 @@ class Agent:
 
     # -- the cycle -----------------------------------------------------------
 
-    # One cycle; returns the summary dict ("result": updated, none, failed,
-    # cancelled, paused, or applied — the reset did not happen).
+    # One cycle -> the summary ("result": updated, none, failed, cancelled, paused, applied).
     def run(self):
         t0 = time.ticks_ms()
         try:
@@ -245,18 +256,17 @@ class Agent:
         except Stop as s:
             self.summary["result"] = s.result
         except (OtaError, OSError) as e:
-            # Anything not handled on the way (the server unreachable, flash or
-            # filesystem trouble outside the download loop): this cycle ends; the
-            # journal stays, so the next one resumes if the task still fits.
+            # Anything not handled on the way (server unreachable, flash or filesystem
+            # trouble): the cycle ends; the journal stays for the next one to resume.
             self.log("cycle ended: %s" % _what(e))
             self.summary["result"] = "failed"
         finally:
-            self.c.close()
-            d = self.api.dl
-            if d is not self.c:
-                d.close()
-            self.summary["requests"] = self.c.requests + (d.requests if d is not self.c else 0)
-            self.summary["connections"] = self.c.connections + (d.connections if d is not self.c else 0)
+            cs = (self.c,) if self.api.dl is self.c else (self.c, self.api.dl)
+            n = m = 0
+            for c in cs:
+                c.close()
+                n, m = n + c.requests, m + c.connections
+            self.summary["requests"], self.summary["connections"] = n, m
             self.summary["seconds"] = time.ticks_diff(time.ticks_ms(), t0) / 1000
         return self.summary
 
@@ -277,7 +287,7 @@ class Agent:
             return rec
         for state, step in _STEPS:
             if rec["state"] == state:
-                getattr(self, step)(task, rec)
+                getattr(fetch, step)(self, task, rec)
         return "applied"
 
     # Report the version, check, and match the journal -> (task, its record), or
@@ -324,12 +334,6 @@ class Agent:
                        % task["type"])
         return task, rec
 
-    def _step_download(self, task, rec):
-        fetch.step(self, task, rec)  # route, validate, token check, download -> rec["state"] "ready"
-
-    def _step_commit(self, task, rec):
-        fetch.commit(self, task, rec)  # 101 -> commit -> "applied" -> reset
-
     # Report the running version unless the platform already has it (report_version
     # "changed", the default; "always": every cycle). check: the check's arguments, its
     # request then written in the same packet (one round trip for both); its answer
@@ -362,8 +366,7 @@ class Agent:
             t = self._retry(None, self.api.check, q or self._check_args(version))
         except PlatformError as e:
             return None if self._answer(call, e, None) == _NO_TASK else "paused"
-        # The server's retry and interval are obeyed up to the config's caps: a server
-        # cannot make the device try for ever, nor sleep for a week.
+        # the server's retry and interval, capped: it cannot make us try for ever, nor sleep a week
         if t["retry"] > c["max_retry"]:
             t["retry"] = c["max_retry"]
         if t["interval"] > c["max_interval"]:

@@ -12,7 +12,6 @@
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
 from . import uart
 from .board import Board
-from .config import check_int
 from .errors import ConfigError, const
 
 LOG = "ota.log"
@@ -42,6 +41,8 @@ def make(cfg):
 
 # Settings of this profile (config.check calls it): modem, uart, flash region.
 def check(cfg):
+    from .config import check_int  # here: config leaves the heap after the checks (runloop.start)
+
     if cfg["modem"] not in (None, "bc26", "m5311"):
         raise ConfigError("modem: bc26, m5311 or null")
     if cfg["modem"] or cfg["uart"] is not None:

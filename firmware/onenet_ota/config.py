@@ -228,19 +228,6 @@ def merge(v, defaults, field):
     return out
 
 
-# The platform's dialect module (config "platform": legacy api.py, fuse-ota api_fuse.py,
-# Studio api_studio.py), imported by name only when chosen. It lives here, not in
-# api.py, which the dialect modules build on (no import circle).
-def dialect(platform):
-    if platform == "fuse":
-        from . import api_fuse as d
-    elif platform == "studio":
-        from . import api_studio as d
-    else:
-        from . import api as d
-    return d
-
-
 # The profile module of a board (config errors name the board when there is none).
 def profile(board):
     for name, mod in PROFILES:

@@ -1,12 +1,13 @@
 # A UART for a modem or a target MCU's bootloader, from settings {"id", "baud", "tx",
 # "rx"}: checked (config errors name the field) and opened with machine.UART.
-from .config import merge
 from .errors import ConfigError
 
 DEFAULTS = (("id", 0), ("baud", 115200), ("tx", None), ("rx", None))
 
 
 def check(v, field):
+    from .config import merge  # here: config leaves the heap after the checks (runloop.start)
+
     u = merge(v or {}, DEFAULTS, field)
     for k, lo, hi in (("id", 0, 15), ("baud", 1200, 4000000)):
         x = u[k]

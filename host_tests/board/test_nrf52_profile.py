@@ -50,20 +50,25 @@ def test_update_through_modem(env, modem, fault):
     h = _region_header(env)
     assert h[:4] == b"OTAI" and h[28:32] == b"DONE", h
     m = s["modem"]
+    # the port's UART model (nrf52_device.py): the REPL was detached before the modem
+    # was spoken to, nothing printed reached it; a byte the model dropped never reached
+    # the image (md5 above); a frame that does not add up comes from a lost byte only
+    import ast
+
+    us = [ast.literal_eval(ln[10:]) for ln in env.log if ln.startswith("UARTSTATS ")]
+    assert us and all(u["stdin"] == 0 and u["print_tx"] == 0 for u in us), us
+    lost = sum(u["lost_full"] + u["lost_stall"] for u in us)
+    noticed = "modem: bad hex" in log or "modem: bytes lost" in log
+    assert lost or not noticed, (us, log)
     if fault == "storm_slow":
         assert m["storm"] > 100
     elif fault == "send_fail":
         assert m["send_fails"] == 1 and "SEND FAIL" in log and ("open failed" in log or "CONNECT FAIL" in log)
     else:
-        assert m["drops"] == 1 and "closed mid-body" in log
+        # met as a close mid-body; unless the attempt had already failed on bytes the
+        # model lost (its clock is the host's CPU time: a loaded CI host is a slow board)
+        assert m["drops"] == 1 and ("closed mid-body" in log or lost), (m, log)
     assert "hidden by nomods" not in log  # no traceback from a stray import
-    # the port's UART model (nrf52_device.py): the REPL was detached before the modem
-    # was spoken to, nothing printed reached it; a byte the model dropped never reached
-    # the image (md5 above)
-    import ast
-
-    us = [ast.literal_eval(ln[10:]) for ln in env.log if ln.startswith("UARTSTATS ")]
-    assert us and all(u["stdin"] == 0 and u["print_tx"] == 0 for u in us), us
     assert s["modem"]["unknown"] == 0
 
 

@@ -163,8 +163,9 @@ def _md_table(head, rows):
 
 
 PHASES = {"start": "interpreter, qemu_device and the board's machine module",
-          "mounted": "littlefs mounted on nrf.Flash()", "imported": "agent, board, config imported",
-          "config": "config.json read and checked", "agent": "board.make() and Agent() built",
+          "mounted": "littlefs mounted on nrf.Flash()", "imported": "agent and runloop imported",
+          "config": "config.json read and checked, board.make(), config.py forgotten (runloop.start)",
+          "agent": "Agent() built",
           "end": "after the run (answers, modem, sink still referenced)"}
 
 

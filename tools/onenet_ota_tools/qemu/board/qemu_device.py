@@ -121,14 +121,15 @@ def boot(stats=0):
     mount()
     if st:
         st.phase("mounted")
-    from onenet_ota import agent, board, config
+    from onenet_ota import agent, runloop
+    from onenet_ota.errors import ConfigError
 
     if st:
         st.phase("imported")
     code = 0
     try:
-        cfg = config.load("config.json")
-    except config.ConfigError as e:
+        cfg, b = runloop.start("config.json")  # as main.py's runloop.main: config.py leaves after
+    except ConfigError as e:
         print("CONFIGERROR " + str(e))
         print("EXIT 2")
         qemu_machine.board_reset()
@@ -144,7 +145,6 @@ def boot(stats=0):
             last[0] = pct
             print("PROGRESS", done, total)
 
-    b = board.make(cfg)
     a = agent.Agent(cfg, b, progress=progress)
     if st:
         st.phase("agent")
