@@ -31,6 +31,7 @@ _HOST_GAP = 20000  # us of computing without a UART look that micropython runs c
 
 
 _slept = [0]  # us slept on purpose since the last look (CPython's CPU-time budget)
+_host = [0]  # us of CPU this thread spent in the shim's own sleeps and socket reads
 try:  # CPython: this thread's CPU time tells host descheduling from board work
     _cpu_us = _time.thread_time_ns
 except AttributeError:
@@ -42,8 +43,11 @@ def _nsleep_us(us):
     # process had the CPU), the excess is not board time; the wire's clock skips it,
     # so a loaded host does not make the model lose bytes the board would not.
     t0 = ticks_us()
+    c0 = _cpu_us() if _cpu_us is not None else 0
     sleep_us(us)
     _slept[0] += us
+    if _cpu_us is not None:
+        _host[0] += (_cpu_us() - c0) // 1000
     late = _time.ticks_diff(ticks_us(), t0) - us - _SLACK
     if late > 0:
         _skip[0] += late
@@ -65,6 +69,8 @@ def fw_sleep(s):
 stats = {"rx": 0, "lost_full": 0, "lost_stall": 0, "stdin": 0, "held_us": 0, "tx": 0,
          "print_tx": 0, "max_fill": 0, "stalls": 0, "irq_off": 0, "irq_off_us": 0}
 _DEBUG = bool((getattr(_os, "getenv", None) or _os.environ.get)("OTA_UART_DEBUG"))
+if _DEBUG and not ota_shim.MP:
+    import traceback as _tb  # now: once nomods hides re, traceback cannot be imported
 
 
 _gaps = []
@@ -115,6 +121,15 @@ class NrfUART(WireUART):
 
     # -- the wire ----------------------------------------------------------------------
     def _fill(self):
+        if _cpu_us is None:
+            return self._fill1()
+        c0 = _cpu_us()
+        try:
+            self._fill1()
+        finally:
+            _host[0] += (_cpu_us() - c0) // 1000
+
+    def _fill1(self):
         # socket -> wire buffer (a ring, through one kept buffer: nothing allocated per
         # look, or the unix port's collector would pause the "CPU" the model measures)
         s = self._s
@@ -161,11 +176,13 @@ class NrfUART(WireUART):
         self._t = now
         if _cpu_us is not None:
             # CPython: the board's time is what this thread computed plus what it slept;
-            # the rest of the wall clock the host gave to other processes
+            # the rest of the wall clock the host gave to other processes, and the CPU
+            # the shim's own sleeps and socket reads took (_host: the VM's kernel was
+            # seen to burn 6 ms in one 100 us sleep; on the board that is DMA and IRQs)
             c = _cpu_us() // 1000
-            b = c - self._cpu + _slept[0] + _SLACK
+            b = c - self._cpu - _host[0] + _slept[0] + _SLACK
             self._cpu = c
-            _slept[0] = _skip[0] = 0
+            _slept[0] = _skip[0] = _host[0] = 0
             if dt > b:
                 dt = b
         else:
@@ -211,9 +228,7 @@ class NrfUART(WireUART):
                     if _DEBUG:
                         _print_dbg("UARTLOST dt=%d k=%d wire=%d lost=%d gaps=%r" % (dt, k, n, k - i, _gaps))
                         if not ota_shim.MP:
-                            import traceback
-
-                            _print_dbg("".join(traceback.format_stack(limit=9)[:-1]))
+                            _print_dbg("".join(_tb.format_stack(limit=9)[:-1]))
                     h += k - i
                     if h >= _WIRE:
                         h -= _WIRE
@@ -243,7 +258,7 @@ class NrfUART(WireUART):
         self._t = t1
         if _cpu_us is not None:
             self._cpu = _cpu_us() // 1000
-            _slept[0] = _skip[0] = 0
+            _slept[0] = _skip[0] = _host[0] = 0
         if ota_shim.CONFIG["nrf_hwfc"]:
             stats["held_us"] += dt  # RTS deasserted: the modem waits
             return
