@@ -54,8 +54,17 @@ def _safe(s, what):
 
 
 class Client:
+    # Defaults for what most clients never set: an instance attribute costs 8 bytes
+    # and one more than the table holds regrows it (29 -> 37 -> 47 slots) on a board.
     _peer = None  # the client this one shares its request and line buffers with
-    _lent = False  # the request buffer is the caller's (req): it holds nothing between calls
+    _dl = None  # the download head in the request buffer: (path, length); False: never kept
+    addr = None  # where to connect when it is not the Host (the platform's ipPort)
+    _over = False  # the head line being read did not fit the line buffer
+    _method_head = False  # the request was a HEAD (no body follows its answer)
+    port = 80  # the platform's and the config's defaults: set only when they differ
+    timeout_ms = 10000
+    _dl_head = 0  # length of the last download answer's head
+    range_start = range_end = range_total = -1  # Content-Range, -1 when absent
 
     # conn_requests: requests one connection may carry before a fresh one is opened
     # (the platform closes after 1000, §10); 0: no limit.
@@ -70,51 +79,49 @@ class Client:
                  conn_requests=0, share=None, req=None):
         _safe(host, "host")
         self.host = host
-        self.port = port
-        self.timeout_ms = timeout_ms
-        self._tls = (tls, ca, insecure)
+        if port != 80:
+            self.port = port
+        if timeout_ms != 10000:
+            self.timeout_ms = timeout_ms
+        self._via = (connect, tls, ca, insecure)  # the board's connect (or None) and TLS
         self._cap = conn_requests
         self._on_conn = 0
         self._pending = None
-        self._connect = connect
-        self.addr = None
         self.t = None
         self.connections = 0
         self.requests = 0
         if share is None:
             if req is not None and len(req) >= _REQ:
                 self._req = req
-                self._lent = True
+                self._dl = False  # lent: it holds nothing between calls
             else:
                 self._req = bytearray(_REQ)
             self._line = bytearray(_LINE)
         else:
             self._req = share._req
-            self._lent = share._lent
             self._line = share._line
-            self._peer = share
-            share._peer = self
+            if share._dl is False:
+                self._dl = False
+            else:  # a head kept in the shared buffer is the other's to forget
+                self._peer = share
+                share._peer = self
         self._rb = bytearray(_RB)
         self._rpos = self._rend = 0
         self._lb = self._line
         self._lo = 0
-        self._dl_path = None
-        self._dl_len = 0
-        self._dl_head = 0  # length of the last download answer's head
         self._hint = 0
         self._reset_response()
 
     # -- connection ------------------------------------------------------------
 
     def _open(self):
-        # addr: where to connect when it is not the Host (the platform's ipPort).
         h, p = self.addr or (self.host, self.port)
-        if self._connect:
-            self.t = self._connect(h, p, self.timeout_ms)
+        conn, tls, ca, insecure = self._via
+        if conn:
+            self.t = conn(h, p, self.timeout_ms)
         else:
             from .transport import connect
 
-            tls, ca, insecure = self._tls
             self.t = connect(h, p, self.timeout_ms, tls, ca, insecure, self.host)
         self.connections += 1
         self._on_conn = 0
@@ -152,8 +159,8 @@ class Client:
     # Format request line and headers, without the final blank line; -> length.
     # headers: sequence of (name, value) strings.
     def prepare(self, method, path, headers=(), p=0):
-        if self._peer:
-            self._peer._dl_len = 0  # the shared buffer no longer holds its download head
+        if self._peer and self._peer._dl:
+            self._peer._dl = None  # the shared buffer no longer holds its download head
         p = self._put(p, _safe(method, "method"))
         p = self._put(p, " ")
         p = self._put(p, _safe(path.replace(" ", "%20"), "path"))
@@ -168,12 +175,14 @@ class Client:
             p = self._put(p, ": ")
             p = self._put(p, _safe(v, "header"))
             p = self._put(p, _CRLF)
-        self._method_head = method == "HEAD"
+        if method == "HEAD" or self._method_head:
+            self._method_head = method == "HEAD"
         return p
 
     # One request; body (bytes or str) goes in the same write. Returns the status.
     def request(self, method, path, headers=(), body=None):
-        self._dl_len = 0
+        if self._dl:
+            self._dl = None
         p = self.prepare(method, path, headers)
         if body is not None:
             if isinstance(body, str):
@@ -188,13 +197,18 @@ class Client:
         return self._exchange(p)
 
     # The download request: GET path with a Range header. The head is formatted once
-    # and reused while the same path object comes back (no allocation per range).
-    # end < 0: an open-ended range (bytes=start-, §5 mode 1): the rest of the file.
+    # and reused while the same path object comes back (no allocation per range),
+    # unless the request buffer is lent (req). end < 0: an open-ended range
+    # (bytes=start-, §5 mode 1): the rest of the file.
     def send_range(self, path, start, end, headers=()):
-        if path is not self._dl_path or not self._dl_len or self._lent:
-            self._dl_len = self.prepare("GET", path, headers)
-            self._dl_path = path
-        p = self._put(self._dl_len, b"Range: bytes=")
+        d = self._dl
+        if d and d[0] is path:
+            n = d[1]
+        else:
+            n = self.prepare("GET", path, headers)
+            if d is not False:
+                self._dl = (path, n)
+        p = self._put(n, b"Range: bytes=")
         p = self._put_int(p, start)
         p = self._put(p, b"-")
         if end >= 0:
@@ -248,10 +262,12 @@ class Client:
         self.length = -1  # Content-Length, -1 when absent
         self.chunked = False
         self.keep = True
-        self.range_start = self.range_end = self.range_total = -1
+        if self.range_start != -1 or self.range_total != -1:
+            self.range_start = self.range_end = self.range_total = -1
         self._left = 0  # body bytes left (in this chunk when chunked); -1: until close
         self._hbytes = 0
-        self._over = False
+        if self._over:
+            self._over = False
 
     def _fill(self):
         # The whole head must come within one time-out (a trickling server cannot

@@ -21,20 +21,19 @@ from .http import Client as _Client, ProtocolError, ticks_ms
 class Client(_Client):
     ahead = None
     behind = None
-    _qp = None  # the range written ahead, its answer not yet read: path, start, end
-    _qs = _qe = 0
+    _q = None  # the range written ahead, its answer not yet read: (path, start, end)
     _qj = None  # the GET written behind a request (`behind`), its answer not yet read
 
     # Instance attributes are written only when set: each one more than http.Client's
     # may grow the instance's table (a board's heap, two clients).
     def close(self):
-        if self._qp or self._qj:
-            self._qp = self._qj = None  # an answer asked for ahead is lost with its connection
+        if self._q or self._qj:
+            self._q = self._qj = None  # an answer asked for ahead is lost with its connection
         _Client.close(self)
 
     def _body_end(self):
         # The answer written ahead may already be in the receive buffer.
-        if not ((self._qp or self._qj) and self.keep):
+        if not ((self._q or self._qj) and self.keep):
             _Client._body_end(self)
 
     # The range request formatted at p of the request buffer -> its end.
@@ -48,20 +47,21 @@ class Client(_Client):
         return self._put(p, b"\r\n\r\n")
 
     def _queue(self, path, start, end):
-        self._qp, self._qs, self._qe = path, start, end
+        self._q = (path, start, end)  # one tuple per range written ahead, not per chunk
         self.requests += 1
         self._on_conn += 1
 
     # Write the range request now (one ahead at most, within the connection's cap)
     # -> whether it went.
     def push(self, path, start, end, headers=()):
-        if self.t is None or self._qp or self._qj or not self.keep or self._cap and self._on_conn >= self._cap:
+        if self.t is None or self._q or self._qj or not self.keep or self._cap and self._on_conn >= self._cap:
             return False
         try:
             n = self._fmt(0, path, start, end, headers)
         except ProtocolError:
             return False
-        self._dl_len = 0  # the buffer holds another head now
+        if self._dl:
+            self._dl = None  # the buffer holds another head now
         self.t.write(self._req, n)
         self._queue(path, start, end)
         return True
@@ -76,16 +76,16 @@ class Client(_Client):
         return self.status
 
     def send_range(self, path, start, end, headers=()):
-        p = self._qp
-        if p:
-            self._qp = None
-        if p is path and self._qs == start and self._qe == end and not (self._left or self.chunked):
+        q = self._q
+        if q:
+            self._q = None
+        if q and q[0] is path and q[1] == start and q[2] == end and not (self._left or self.chunked):
             # Written ahead: only its answer to read (after an error the caller
             # closes the connection, as after any other).
             st = self._written(self._dl_head)
             self._dl_head = self._hbytes
             return st
-        if p or self._qj:
+        if q or self._qj:
             self.close()
         return _Client.send_range(self, path, start, end, headers)
 
@@ -96,7 +96,8 @@ class Client(_Client):
         if q and self.t and method == "GET" and q[0] == path and q[1] is headers and body is None \
                 and not (self._left or self.chunked):
             # Written behind the last request: only its answer to read.
-            self._method_head = False
+            if self._method_head:
+                self._method_head = False
             try:
                 return self._written(0)
             except (NetError, ProtocolError) as e:
@@ -110,7 +111,7 @@ class Client(_Client):
         return _Client.request(self, method, path, headers, body)
 
     def _exchange(self, n):
-        if self._qp or self._qj:
+        if self._q or self._qj:
             self.close()  # an answer asked for ahead would be taken for this one's
         a = self.ahead
         b = self.behind
@@ -128,7 +129,8 @@ class Client(_Client):
                     n = self._put(self.prepare("GET", b[0], b[1], m), b"\r\n")
             except ProtocolError:
                 n = m  # both do not fit the request buffer: the second goes alone, later
-            self._method_head = h  # the answer read first is the first request's
+            if self._method_head != h:
+                self._method_head = h  # the answer read first is the first request's
         st = _Client._exchange(self, n)
         if n > m and self.t:  # still open: the second answer follows this one's
             if a:
