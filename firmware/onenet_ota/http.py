@@ -69,12 +69,10 @@ class Client:
     # conn_requests: requests one connection may carry before a fresh one is opened
     # (the platform closes after 1000, §10); 0: no limit.
     # share: a Client of the same thread whose request and line buffers this one uses
-    # too (the agent's two connections): what they hold matters only within one call
-    # (a request is formatted and written, a head line read, in the call that needs
-    # it), except the download head send_range keeps, which a write by the other forgets.
-    # req: a buffer of at least _REQ bytes to format requests in instead of one of its
-    # own (the agent's chunk buffer, idle whenever a request is formatted and written:
-    # 640 bytes fewer on a board's heap); send_range then formats each head anew.
+    # too (the agent's two connections): what they hold matters only within the call
+    # that fills them, except the download head send_range keeps (the other forgets it).
+    # req: a buffer of >= _REQ bytes to format requests in (the agent's chunk buffer,
+    # idle then: 640 B fewer on a board); send_range then formats each head anew.
     def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
                  conn_requests=0, share=None, req=None):
         _safe(host, "host")
@@ -83,7 +81,7 @@ class Client:
             self.port = port
         if timeout_ms != 10000:
             self.timeout_ms = timeout_ms
-        self._via = (connect, tls, ca, insecure)  # the board's connect (or None) and TLS
+        self._via = (connect, tls, ca, insecure)  # the board's connect (or None), TLS
         self._cap = conn_requests
         self._on_conn = 0
         self._pending = None
@@ -128,8 +126,7 @@ class Client:
         self._pending = getattr(self.t, "pending", None)  # transports that can tell
         self._rpos = self._rend = 0
 
-    def close(self):
-        # Also forgets a body cut short: nothing of it can be read any more.
+    def close(self):  # (and forgets a body cut short: nothing of it can be read any more)
         t = self.t
         self.t = None
         self._left = 0
@@ -270,8 +267,7 @@ class Client:
             self._over = False
 
     def _fill(self):
-        # The whole head must come within one time-out (a trickling server cannot
-        # hold the device for header-cap x time-out).
+        # the whole head within one time-out (not header-cap x time-out for a trickle)
         if ticks_diff(ticks_ms(), self._t0) > self.timeout_ms:
             raise Timeout("answer too slow")
         # A download answer's head is as long as the last one, give or take a few
@@ -312,9 +308,8 @@ class Client:
         return self.t.readinto(memoryview(buf)[off:] if off else buf, n)
 
     def _next_chunk(self):
-        # Chunked framing: CRLF after the previous chunk, then "size[;ext]". Each
-        # framing line has the head's caps and time-out to itself: a long chunked body
-        # is not a long head.
+        # Chunked framing: CRLF after the previous chunk, then "size[;ext]"; each line
+        # with the head's caps and time-out to itself (a long body is not a long head).
         self._hbytes = 0
         self._t0 = ticks_ms()
         if not self._chunk_next:
@@ -341,8 +336,7 @@ class Client:
             self._left = size
         return size
 
-    # Fill buf[0:n] with exactly the next n body bytes, or raise (ProtocolError if the
-    # body is shorter, NetError/Timeout on the link). Returns n.
+    # Exactly the next n body bytes into buf -> n, or ProtocolError (shorter), NetError.
     def readinto(self, buf, n):
         if self.length >= 0 and not self.chunked and n > self._left:
             raise ProtocolError("body shorter than asked")
@@ -350,8 +344,7 @@ class Client:
             raise ProtocolError("body shorter than asked")
         return n
 
-    # Read the whole remaining body into buf -> its length; ProtocolError if it does
-    # not fit. For small answers (JSON, the one-byte error bodies).
+    # The whole rest of a small body (JSON, one-byte errors) into buf -> its length.
     def read_body(self, buf):
         n = self._body(buf, len(buf), False)
         if self.chunked and not self._left:
@@ -388,8 +381,7 @@ class Client:
 
     def _body_end(self):
         if not self._left and not self.chunked and (not self.keep or self._rend > self._rpos):
-            # Bytes after a whole answer were never asked for (a smuggled second answer
-            # would be taken for the next one's): this connection is done.
+            # bytes after a whole answer were never asked for (smuggled): the connection is done
             self.close()
 
     # Discard the rest of the body, or close the connection if it is long.
@@ -397,10 +389,7 @@ class Client:
         if self._left == 0 and not self.chunked:
             return
         if self._left < 0 or self._left > _DRAIN or self.chunked:
-            self.close()
-            self._left = 0
-            self.chunked = False
-            return
+            return self.close()  # (which forgets the body)
         try:
             while self._left:
                 k = self._left if self._left < _LINE else _LINE
