@@ -349,7 +349,7 @@ class Agent:
             else:
                 self._net(self.api.report_version, version)
         finally:
-            if check and self.c.behind:
+            if check and self.c.after:
                 self.api.check_behind()  # not written (no request went out): never behind another
         self.log("version %s reported" % version)
         self.b.set_reported(version)

@@ -193,11 +193,11 @@ class Api:
         return parse_task(self._call("GET", self._check_q(task_type, version, manuf, model, cdn, signals, powers)))
 
     # The check's request written behind the next call (the version report), in the same
-    # write, where the client pipelines (pipe.Client.behind): check() with the same
+    # write, where the client pipelines (pipe.Client.after): check() with the same
     # arguments then only reads its answer. No arguments: nothing behind.
     def check_behind(self, *args):
-        if hasattr(self.c, "behind"):
-            self.c.behind = (self._check_q(*args), self._auth) if args else None
+        if hasattr(self.c, "after"):
+            self.c.after = (self._check_q(*args), self._auth) if args else None
 
     def _check_q(self, task_type, version, manuf, model, cdn, signals, powers):
         check_version(version)

@@ -150,8 +150,8 @@ class Api:
 
     # As api.Api.check_behind: the check written behind the version report.
     def check_behind(self, *args):
-        if hasattr(self.c, "behind"):
-            self.c.behind = (self._base + self._check_q(args[0], args[1]), self._auth) if args else None
+        if hasattr(self.c, "after"):
+            self.c.after = (self._base + self._check_q(args[0], args[1]), self._auth) if args else None
 
     def _check_q(self, task_type, version):
         check_version(version)

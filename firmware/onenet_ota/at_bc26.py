@@ -19,10 +19,9 @@ except ImportError:
 
 
 _QIRD = const(512)  # most bytes asked per AT+QIRD
-# The payload rings (read by transport_at): the first socket one AT+QIRD read (it asks
-# for no more than is free), the second socket (JSON answers) half that.
-RING = const(512)
-RING_2 = const(256)
+# No payload ring: AT+QIRD asks for no more than the caller's read wants, and its bytes
+# go straight into the caller's buffer (the modem holds the rest until asked).
+RING = const(0)
 CLOSE = b"AT+QICLOSE="
 
 
@@ -68,13 +67,17 @@ def urc(m, n):
 
 
 def raw(m, n, deadline):
-    # n raw payload bytes after "+QIRD: n", then CR LF. A byte lost on the UART (a full
-    # receive ring: the nRF port drops silently) shifts that frame: the payload is
-    # dropped and the read fails, so the range is fetched again instead of corrupt
-    # bytes reaching the image.
-    for _ in range(n):
-        m._put(m._byte(deadline))
-    m._frame_end(m._cur, n, deadline)
+    # n raw payload bytes after "+QIRD: n", then CR LF, into the buffer read() named (at
+    # most what it asked for). A byte lost on the UART (a full receive ring: the nRF port
+    # drops silently) shifts that frame: the read fails, its bytes are never handed out,
+    # and the range is fetched again instead of corrupt bytes reaching the image.
+    if n > m._dn:
+        raise NetError("modem: +QIRD longer than asked")
+    buf = m._dst
+    o = m._doff
+    for i in range(o, o + n):
+        buf[i] = m._byte(deadline)
+    m._frame_end(None, n, deadline)
 
 
 def send(m, s, buf, off, k):
@@ -90,17 +93,21 @@ def send(m, s, buf, off, k):
     m._wait(dl, (b"SEND OK",))
 
 
-def read(m, s, dl):
-    # the modem holds data for s (URC "recv"): one AT+QIRD of at most what the ring has free
-    free = s._rs - s._rc
+def read(m, s, dl, buf, off, n):
+    # the modem holds data for s (URC "recv"): one AT+QIRD of at most n bytes, into
+    # buf[off:] -> the bytes it gave (0: it holds no more)
+    if n > _QIRD:
+        n = _QIRD
     p = m._c(0, b"AT+QIRD=")
     p = m._ci(p, s.cid)
     p = m._c(p, b",")
-    p = m._ci(p, free if free < _QIRD else _QIRD)
+    p = m._ci(p, n)
     p = m._c(p, b"\r\n")
     m._send_cmd(p)
     m._got = -1
-    m._cur = s
+    m._dst = buf
+    m._doff = off
+    m._dn = n
     try:
         m._wait(dl, (b"OK",), b"+QIRD:")
     except NetError:
@@ -108,6 +115,8 @@ def read(m, s, dl):
             raise
         m._got = 0  # closed and gone: nothing more
     finally:
-        m._cur = m.s0
+        m._dst = None  # not the caller's buffer past this call
     if m._got <= 0:
         s._qurc = False
+        return 0
+    return m._got

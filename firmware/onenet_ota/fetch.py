@@ -284,7 +284,7 @@ def verify(a, task, rec, reread):
 # The token check before the first range of the step, on the connection the check
 # came over (warm: no handshake). Where the download goes over that same socket
 # connection, the first range is written in the same packet behind it (pipelined,
-# http.Client.ahead): one round trip for both; a token check that fails drops the
+# pipe.Client.after): one round trip for both; a token check that fails drops the
 # range's answer with the connection. Then the JSON calls move to a connection of
 # their own when one long range holds this one (_split). -> the token to download with
 # (a re-check may bring a fresh one).
@@ -294,12 +294,12 @@ def _first(a, task, start, end, size):
     c = a.c
     ahead = dp and start >= 0 and api.dl is c and getattr(c, "push", None)
     if ahead:
-        c.ahead = (dp(task["token"]), start, -1 if end == size - 1 else end, ())
+        c.after = (dp(task["token"]), start, -1 if end == size - 1 else end, ())
     try:
         _token_check(a, task)
     finally:
         if ahead:
-            c.ahead = None  # not sent (no request went out): never behind another one
+            c.after = None  # not sent (no request went out): never behind another one
     a._tc = False
     _split(a)
     return task["token"]

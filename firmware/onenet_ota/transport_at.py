@@ -18,9 +18,9 @@
 #
 # The UART is read in pieces of at most 64 bytes (the nRF port's RX ring) into one
 # small buffer and parsed byte by byte: unsolicited lines (URCs: +CEREG, +CSCON, ...)
-# are handled wherever they come, between or inside command answers. Payload goes
-# into one bounded ring (bc26 asks for no more than fits; m5311 pushes: overflow is a
-# NetError). M5311 hex is decoded as it streams in: no line buffer of the payload, no
+# are handled wherever they come, between or inside command answers. bc26 payload
+# goes straight into the caller's buffer (AT+QIRD asks for no more than the read
+# wants); m5311 pushes go into one bounded ring (overflow is a NetError). M5311 hex is decoded as it streams in: no line buffer of the payload, no
 # unhexlify. Modem errors (ERROR, +CME ERROR, SEND FAIL, CONNECT FAIL) are NetError,
 # a silent modem is Timeout. Buffers are allocated once per modem.
 #
@@ -29,8 +29,9 @@
 #   (buffer access mode: +QIURC: "recv" once, then AT+QIRD until +QIRD: 0; Quectel
 #   BC26 TCP/IP AT Commands Manual, AT+QIOPEN <access_mode> 0 and AT+QIRD; the same
 #   command in the BG96/BG95 TCP/IP Application Notes, 2.3.8 AT+QIRD, <read_length>
-#   at most 1500). Nothing is on the line unless asked for, so the ring is one read
-#   (_QIRD) and flash stalls lose nothing, RTS/CTS or not. While the modem holds data
+#   at most 1500). Nothing is on the line unless asked for, so no ring is needed (each
+#   read asks for at most what the caller wants, up to _QIRD) and flash stalls lose
+#   nothing, RTS/CTS or not. While the modem holds data
 #   it raises no new "recv" URC (BG95 note 2.3.8): after a read that came back full,
 #   the next one is sent without waiting for a URC.
 # - m5311: the modem pushes +IPRD as data arrives (AT+IPRCFG=1,...: the auto-output
@@ -60,7 +61,7 @@ except ImportError:
 
 
 _SEND = const(1024)  # most payload bytes per send command
-# The payload rings' sizes are the dialects' (at_bc26.RING, RING_2; at_m5311.RING).
+# The payload ring's size is the dialect's (at_m5311.RING; at_bc26.RING 0: none).
 
 
 class AtSocket:
@@ -69,7 +70,7 @@ class AtSocket:
     def __init__(self, m, cid, ring):
         self.m = m
         self.cid = cid
-        self._ring = bytearray(ring)
+        self._ring = bytearray(ring) if ring else None  # bc26: none (AT+QIRD reads in place)
         self._rs = ring
         self.is_open = False
         self._reset()
@@ -126,7 +127,7 @@ class AtModem(AtLines):
         self._cb = bytearray(128)  # command being formatted
         self._hx = bytearray(2 * d.HEXW) if m5311 else None
         s0 = AtSocket(self, cid, ring)
-        self.socks = (s0,) if m5311 else (s0, AtSocket(self, 1 if cid != 1 else 0, d.RING_2))
+        self.socks = (s0,) if m5311 else (s0, AtSocket(self, 1 if cid != 1 else 0, ring))
         self.s0 = s0
         self._cur = s0  # the socket payload goes to (_put)
         self.up = False
@@ -139,6 +140,8 @@ class AtModem(AtLines):
         self._dns = None
         self._pushed = False  # m5311: the last +IPRD was for an open socket
         self._late = 0  # m5311: send results still to come (a wait ended by data)
+        self._dst = None  # bc26: the caller's buffer an AT+QIRD reads into, at _doff, _dn at most
+        self._doff = self._dn = 0
         if m5311 and hold:
             try:
                 import machine
@@ -354,7 +357,9 @@ class AtModem(AtLines):
             if not s.is_open:
                 raise NetError("modem: connection closed")
             if s._qurc and not self.m5311:
-                self._d.read(self, s, dl)
+                k = self._d.read(self, s, dl, buf, off, n)
+                if k:
+                    return k
             elif s._eof:
                 return 0
             else:

@@ -88,7 +88,7 @@ def test_first_range_goes_out_behind_the_token_check():
     try:
         c = Client("127.0.0.1", srv.port, timeout_ms=3000)
         path = "/ota/south/download/tok"
-        c.ahead = (path, 100, -1, ())
+        c.after = (path, 100, -1, ())
         assert c.request("GET", "/ota/south/download/tok/check?dev_id=1") == 200
         buf = bytearray(64)
         assert bytes(memoryview(buf)[: c.read_body(buf)]) == JSON
@@ -111,7 +111,7 @@ def test_an_answer_asked_ahead_is_never_taken_for_another_request():
     srv = Server([2, 1])
     try:
         c = Client("127.0.0.1", srv.port, timeout_ms=3000)
-        c.ahead = ("/dl", 0, 99, ())
+        c.after = ("/dl", 0, 99, ())
         assert c.request("GET", "/check") == 200
         buf = bytearray(64)
         c.read_body(buf)
@@ -120,7 +120,7 @@ def test_an_answer_asked_ahead_is_never_taken_for_another_request():
         assert bytes(memoryview(buf)[:n]) == JSON and c.status == 200
         assert c.connections == 2
         # a range other than the one written ahead is asked for afresh, too
-        c.ahead = None
+        c.after = None
         c.close()
         assert srv.seen[1] == ["GET /again HTTP/1.1"]
     finally:
@@ -131,7 +131,7 @@ def test_a_different_range_is_sent_afresh():
     srv = Server([2, 1])
     try:
         c = Client("127.0.0.1", srv.port, timeout_ms=3000)
-        c.ahead = ("/dl", 0, 99, ())
+        c.after = ("/dl", 0, 99, ())
         c.request("GET", "/check")
         c.read_body(bytearray(64))
         assert c.send_range("/dl", 10, 19) == 206
@@ -149,7 +149,7 @@ def test_the_check_goes_out_behind_the_version_report():
     try:
         c = Client("127.0.0.1", srv.port, timeout_ms=3000)
         auth = (("Authorization", "x"),)
-        c.behind = ("/check?dev_id=1", auth)
+        c.after = ("/check?dev_id=1", auth)
         assert c.request("POST", "/version?dev_id=1", auth, '{"s_version":"1"}') == 200
         buf = bytearray(64)
         assert bytes(memoryview(buf)[: c.read_body(buf)]) == JSON
@@ -172,7 +172,7 @@ def test_an_answer_written_behind_is_read_by_its_own_request_only():
         srv = Server([2, 1])
         try:
             c = Client("127.0.0.1", srv.port, timeout_ms=3000)
-            c.behind = ("/check", auth)
+            c.after = ("/check", auth)
             c.request("POST", "/version", auth, "{}")
             buf = bytearray(64)
             c.read_body(buf)
@@ -186,7 +186,7 @@ def test_an_answer_written_behind_is_read_by_its_own_request_only():
     srv = Server([2, 1])
     try:
         c = Client("127.0.0.1", srv.port, timeout_ms=3000)
-        c.behind = ("/check", auth)
+        c.after = ("/check", auth)
         c.request("POST", "/version", auth, "{}")
         c.read_body(bytearray(64))
         assert c.send_range("/dl", 0, 9) == 206 and c.connections == 2
@@ -217,7 +217,7 @@ def test_a_check_the_server_closed_on_is_sent_again_once():
 
     ls, t, c = _listen(serve)
     try:
-        c.behind = ("/check", ())
+        c.after = ("/check", ())
         assert c.request("POST", "/version", (), "{}") == 200
         buf = bytearray(64)
         assert bytes(memoryview(buf)[: c.read_body(buf)]) == b'{"errno":0,"n":1}'
