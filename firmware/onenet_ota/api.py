@@ -266,10 +266,11 @@ def range_answer(c, buf, st, start, end, total, any_total):
             raise PlatformError(1000 + b, "download refused")
         raise ProtocolError("download without Content-Length")
     if st == 206:
-        if c.range_start != start or c.range_end > end or c.range_total not in (any_total, total):
+        r = c.crange
+        if r[0] != start or r[1] > end or r[2] not in (any_total, total):
             c.drain()
             raise ProtocolError("wrong Content-Range")
-        return c.range_end - start + 1
+        return r[1] - start + 1
     if st == 200:
         if c.length >= 0 and c.length != total:
             c.drain()

@@ -32,7 +32,7 @@ class Client(_Client):
     # pipe.Client (the check behind the version report, where the board pipelines:
     # board.pipelines) plus the two header families of these dialects: Ota-Errno
     # (§4.5) and T3's Content-Range-Start / Content-Range-End (§9.5), read into the
-    # same fields as a Content-Range (range_total stays -1: those carry no total).
+    # same field as a Content-Range (crange; its total stays -1: those carry none).
     ota_errno = -1
 
     def _reset_response(self):
@@ -44,9 +44,9 @@ class Client(_Client):
         if _lower_eq(line, o, c, b"ota-errno"):
             self.ota_errno = self._num(v, n)
         elif _lower_eq(line, o, c, b"content-range-start"):
-            self.range_start = self._num(v, n)
+            self.crange[0] = self._num(v, n)
         elif _lower_eq(line, o, c, b"content-range-end"):
-            self.range_end = self._num(v, n)
+            self.crange[1] = self._num(v, n)
         else:
             _Client._header(self, o, c, v, n)
 

@@ -3,7 +3,10 @@
 # buffer, lines cut from it byte by byte (only a line's first _LINE bytes kept: only
 # prefixes matter), the payload rings of the sockets, command formatting into one
 # buffer, and the m5311 hold (interrupts off while the caller works: transport_at.py,
-# "Flow control"). Every buffer is the modem's, allocated once in AtModem.__init__.
+# "Flow control"). Every buffer is the modem's, allocated once in AtModem.__init__:
+# the UART piece, and one buffer (_cb) for the command being formatted, the line being
+# read and the m5311 payload hex being sent, in turn (a command is written before its
+# answer's lines are read; the hex follows its command's text).
 import time
 
 from .errors import NetError, ProtocolError, Timeout
@@ -17,7 +20,8 @@ except ImportError:
         return x
 
 
-_LINE = const(96)  # stored part of a line (AtModem allocates _ln of this size)
+_LINE = const(96)  # stored part of a line (in _cb)
+_CB = const(128)  # _cb: a command (host names up to 128: config), a line, the hex
 _RX = const(64)  # bytes pulled from the UART per call
 
 
@@ -29,7 +33,7 @@ class AtLines:
     def _bufs(self):
         self._rx = bytearray(_RX)
         self._rp = self._re = 0
-        self._ln = bytearray(_LINE)
+        self._cb = bytearray(_CB)
 
     # -- the hold (m5311) -------------------------------------------------------------
     # Interrupts off between handing payload to the caller and the next call here: the
@@ -72,11 +76,11 @@ class AtLines:
             if not self.u.any() or not self.u.readinto(self._rx, _RX):
                 break
 
-    # The next non-blank line -> its length in self._ln (CR LF and leading blanks
+    # The next non-blank line -> its length in self._cb (CR LF and leading blanks
     # dropped; only the first _LINE bytes kept). The bc26 prompt "> " is a line ">".
     # m5311 +IPRD data is consumed here (into the ring): then 0 is returned.
     def _line(self, deadline):
-        ln = self._ln
+        ln = self._cb
         while True:
             n = 0
             full = 0
@@ -99,11 +103,11 @@ class AtLines:
                 return n
 
     def _pre(self, n, p, at=0):
-        # self._ln[at:n] starts with p
+        # self._cb[at:n] starts with p
         k = len(p)
         if n - at < k:
             return False
-        ln = self._ln
+        ln = self._cb
         for i in range(k):
             if ln[at + i] != p[i]:
                 return False
@@ -113,10 +117,10 @@ class AtLines:
         # p, alone or after "<id>," (m5311 answers may carry the socket id)
         if self._pre(n, p):
             return True
-        return n > 2 and 48 <= self._ln[0] <= 57 and self._ln[1] == 44 and self._pre(n, p, 2)
+        return n > 2 and 48 <= self._cb[0] <= 57 and self._cb[1] == 44 and self._pre(n, p, 2)
 
     def _num(self, a, n):
-        ln = self._ln
+        ln = self._cb
         while a < n and ln[a] == 32:
             a += 1
         v = 0
@@ -130,8 +134,8 @@ class AtLines:
         return v
 
     def _sock(self, a, n):
-        # The socket whose connectID is the number at self._ln[a:n]; None if none is
-        ln = self._ln
+        # The socket whose connectID is the number at self._cb[a:n]; None if none is
+        ln = self._cb
         while a < n and ln[a] == 32:
             a += 1
         if a >= n or not 48 <= ln[a] <= 57:
@@ -144,7 +148,7 @@ class AtLines:
 
     def _after(self, a, n, ch):
         # index after the first ch at or past a (n when none)
-        ln = self._ln
+        ln = self._cb
         while a < n and ln[a] != ch:
             a += 1
         return a + 1 if a < n else n

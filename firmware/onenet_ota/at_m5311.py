@@ -17,7 +17,7 @@ except ImportError:
         return x
 
 
-HEXW = const(32)  # payload bytes hex-encoded per UART write (AtModem._hx is twice that)
+HEXW = const(64)  # payload bytes hex-encoded per UART write (AtModem._cb whole: 128)
 # The payload ring (read by transport_at): one +IPRD push, which carries at most one
 # TCP segment (MSS 1460) of what came in.
 RING = const(1536)
@@ -56,7 +56,7 @@ def urc(m, n):
     elif m._idpre(n, b"CONNECT OK"):
         m.s0._opened = 0
     elif m._pre(n, b"+CMDNS:"):
-        ln = m._ln
+        ln = m._cb
         a = 7
         while a < n and ln[a] == 32:
             a += 1
@@ -126,7 +126,7 @@ def send(m, s, buf, off, k):
     p = m._ci(p, k)
     p = m._c(p, b",")
     m._send_cmd(p)
-    hx = m._hx
+    hx = m._cb  # the command is written: its buffer takes the hex
     u = m.u
     end = off + k
     while off < end:

@@ -10,7 +10,6 @@
 #   small file (LOG) and to print() only once print no longer reaches the modem.
 # - no time.time(): now() reads the modem's network time (AT+CCLK?).
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
-from . import uart
 from .board import Board
 from .errors import ConfigError, const
 
@@ -46,6 +45,8 @@ def check(cfg):
     if cfg["modem"] not in (None, "bc26", "m5311"):
         raise ConfigError("modem: bc26, m5311 or null")
     if cfg["modem"] or cfg["uart"] is not None:
+        from . import uart  # here: it leaves the heap once the modem has its UART (runloop.start)
+
         cfg["uart"] = uart.check(cfg["uart"], "uart")
         u = cfg["uart"]
         if u["id"] != 0:
@@ -125,7 +126,9 @@ class Nrf52Board(Board):
             self.pipelines = cfg["modem"] == "bc26"
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
-            self.modem()  # its buffers (the rings) early, while the heap is in one piece
+            self.modem()  # its buffers (the ring) early, while the heap is in one piece
+        if cfg["sink"] == "block":
+            from . import sink_block  # noqa: F401 (long-lived: laid down early, not mid-update)
 
     def _detach(self):
         try:
@@ -160,6 +163,7 @@ class Nrf52Board(Board):
 
     def modem(self):
         if self._modem is None:
+            from . import uart
             from .transport_at import AtModem
 
             c = self.cfg

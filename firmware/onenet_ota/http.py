@@ -63,18 +63,18 @@ class Client:
     _method_head = False  # the request was a HEAD (no body follows its answer)
     port = 80  # the platform's and the config's defaults: set only when they differ
     timeout_ms = 10000
-    _dl_head = 0  # length of the last download answer's head
-    range_start = range_end = range_total = -1  # Content-Range, -1 when absent
+    _cap = 1000  # conn_requests
+    _pending = None  # the transport's pending(), where it has one (the socket transport)
 
     # conn_requests: requests one connection may carry before a fresh one is opened
-    # (the platform closes after 1000, §10); 0: no limit.
+    # (the platform closes after 1000, §10; the default); 0: no limit.
     # share: a Client of the same thread whose request and line buffers this one uses
     # too (the agent's two connections): what they hold matters only within the call
     # that fills them, except the download head send_range keeps (the other forgets it).
     # req: a buffer of >= _REQ bytes to format requests in (the agent's chunk buffer,
     # idle then: 640 B fewer on a board); send_range then formats each head anew.
     def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
-                 conn_requests=0, share=None, req=None):
+                 conn_requests=1000, share=None, req=None):
         _safe(host, "host")
         self.host = host
         if port != 80:
@@ -82,9 +82,9 @@ class Client:
         if timeout_ms != 10000:
             self.timeout_ms = timeout_ms
         self._via = (connect, tls, ca, insecure)  # the board's connect (or None), TLS
-        self._cap = conn_requests
+        if conn_requests != 1000:
+            self._cap = conn_requests
         self._on_conn = 0
-        self._pending = None
         self.t = None
         self.connections = 0
         self.requests = 0
@@ -104,10 +104,17 @@ class Client:
                 self._peer = share
                 share._peer = self
         self._rb = bytearray(_RB)
+        # Content-Range [start, end, total], -1 where absent: one attribute written in
+        # place, not three (a download client's table then never grows mid-download)
+        self.crange = [-1, -1, -1]
         self._rpos = self._rend = 0
         self._lb = self._line
         self._lo = 0
         self._hint = 0
+        # Written by the first request anyway: here, so that the table has its size
+        # (29 slots with what a download adds) before the heap is in pieces.
+        self._t0 = 0
+        self._dl_head = 0  # length of the last download answer's head
         self._reset_response()
 
     # -- connection ------------------------------------------------------------
@@ -123,7 +130,9 @@ class Client:
             self.t = connect(h, p, self.timeout_ms, tls, ca, insecure, self.host)
         self.connections += 1
         self._on_conn = 0
-        self._pending = getattr(self.t, "pending", None)  # transports that can tell
+        p = getattr(self.t, "pending", None)  # transports that can tell
+        if p or self._pending:
+            self._pending = p
         self._rpos = self._rend = 0
 
     def close(self):  # (and forgets a body cut short: nothing of it can be read any more)
@@ -259,8 +268,9 @@ class Client:
         self.length = -1  # Content-Length, -1 when absent
         self.chunked = False
         self.keep = True
-        if self.range_start != -1 or self.range_total != -1:
-            self.range_start = self.range_end = self.range_total = -1
+        r = self.crange
+        if r[0] != -1 or r[2] != -1:
+            r[0] = r[1] = r[2] = -1
         self._left = 0  # body bytes left (in this chunk when chunked); -1: until close
         self._hbytes = 0
         if self._over:

@@ -109,8 +109,9 @@ def read_head(cl):
     else:
         cl._left = -1
         cl.keep = False
-    if cl.range_start >= 0 and cl.length >= 0:
-        if cl.range_end - cl.range_start + 1 != cl.length:
+    r = cl.crange
+    if r[0] >= 0 and cl.length >= 0:
+        if r[1] - r[0] + 1 != cl.length:
             raise ProtocolError("Content-Range disagrees with Content-Length")
     if not cl._left and not cl.chunked and not cl.keep:
         cl.close()
@@ -191,7 +192,7 @@ def content_range(cl, v, n):
         raise ProtocolError("bad Content-Range")
     total = num(cl, s + 1, n)
     if s - a == 1 and line[a] == 42:  # '*'
-        cl.range_total = total
+        cl.crange[2] = total
         return
     d = a
     while d < s and line[d] != 45:  # '-'
@@ -202,6 +203,7 @@ def content_range(cl, v, n):
     end = num(cl, d + 1, s)
     if start > end or end >= total:
         raise ProtocolError("bad Content-Range")
-    cl.range_start = start
-    cl.range_end = end
-    cl.range_total = total
+    r = cl.crange
+    r[0] = start
+    r[1] = end
+    r[2] = total

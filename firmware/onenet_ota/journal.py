@@ -167,10 +167,10 @@ class Journal:
         self.seq = 0
         self._buf = buf if buf is not None and len(buf) >= _MAX else bytearray(_MAX)
         self._mv = memoryview(self._buf)
-        self._strs = {}  # field -> (str, its bytes): re-encoded only when it changes
 
     # Format rec into the preallocated buffer -> length. Saved every few chunks, so
-    # no string building: numbers are written digit by digit, strings encoded once.
+    # no string building: numbers are written digit by digit, strings character by
+    # character (printable ASCII only; no copy of them is kept or made).
     def _encode(self, rec):
         buf = self._buf
         p = 0
@@ -183,13 +183,15 @@ class Journal:
                     raise ValueError(k)
                 p = put_int(buf, p, v, _MAX - 14)
             else:
-                c = self._strs.get(k)
-                if c is None or c[0] is not v:
-                    if "\n" in v or "=" in v:
+                n = len(v)
+                if p + n > _MAX - 14:  # room for the crc line
+                    raise ValueError("journal record too long")
+                for j in range(n):
+                    c = ord(v[j])
+                    if c < 32 or c > 126 or c == 61:  # '=', a line break, not ASCII
                         raise ValueError(k)
-                    c = (v, v.encode())
-                    self._strs[k] = c
-                p = _put(buf, p, c[1])
+                    buf[p + j] = c
+                p += n
             buf[p] = 10
             p += 1
         crc = crc32(self._mv[:p])

@@ -4,10 +4,13 @@
 # ProtocolError. Numbers: ints, and floats (JSON grammar, checked strictly) as float.
 # Strings: all JSON escapes; \uXXXX surrogate pairs give the character, a lone surrogate
 # is an error.
-from .errors import ProtocolError
+from .errors import ProtocolError, const
 
-_DEPTH = 8
-_ESC = {34: 34, 92: 92, 47: 47, 98: 8, 102: 12, 110: 10, 114: 13, 116: 9}
+_DEPTH = const(8)
+# The one-letter escapes: after a backslash, _ESC_IN[k] stands for _ESC_OUT[k] (bytes
+# literals: frozen, they stay in flash; a dict would be built in RAM at import).
+_ESC_IN = b'"\\/bfnrt'
+_ESC_OUT = b'"\\/\x08\x0c\n\r\t'
 
 
 def _bad(i):
@@ -56,9 +59,11 @@ def _str(s, i, n):
             out = bytearray()
         out += s[a:i]
         c = s[i + 1]
-        e = _ESC.get(c)
-        if e is not None:
-            out.append(e)
+        e = 0
+        while e < 8 and _ESC_IN[e] != c:
+            e += 1
+        if e < 8:
+            out.append(_ESC_OUT[e])
             i += 2
         elif c == 117:  # \uXXXX
             u = _hex4(s, i + 2)

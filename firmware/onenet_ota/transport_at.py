@@ -123,9 +123,7 @@ class AtModem(AtLines):
         self.kind = kind
         self.m5311 = m5311
         self.to = timeout_ms
-        self._bufs()  # the UART piece and the line (at_lines)
-        self._cb = bytearray(128)  # command being formatted
-        self._hx = bytearray(2 * d.HEXW) if m5311 else None
+        self._bufs()  # the UART piece; the command, line and hex buffer (at_lines)
         s0 = AtSocket(self, cid, ring)
         self.socks = (s0,) if m5311 else (s0, AtSocket(self, 1 if cid != 1 else 0, ring))
         self.s0 = s0
@@ -291,7 +289,7 @@ class AtModem(AtLines):
 
     def _cclk(self, n):
         # +CCLK: ["]yy/MM/dd,hh:mm:ss[+-zz]["] (a 4-digit year is taken too)
-        ln = self._ln
+        ln = self._cb
         v = [0, 0, 0, 0, 0, 0, 0]
         k = 0
         d = 0

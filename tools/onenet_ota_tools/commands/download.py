@@ -100,7 +100,7 @@ def _range_download(s, a, tok):
         c.readinto(buf, n)
         data = bytes(buf)
     if st == 206:
-        start, end, total = c.range_start, c.range_end, c.range_total
+        start, end, total = c.crange
         where = "bytes %d-%d/%d" % (start, end, total)
     else:
         start, end, total = 0, len(data) - 1, len(data)
@@ -207,13 +207,13 @@ def _download(s, a):
                 requests += 1
                 _answer_head(c, st)
                 if st == 206:
-                    total = c.range_total
-                    if c.range_start != have:
+                    have_start, have_end, total = c.crange
+                    if have_start != have:
                         c.drain()
                         if have >= total:
                             break
                         raise ProtocolError("wrong Content-Range")
-                    n = c.range_end - have + 1
+                    n = have_end - have + 1
                 else:
                     total = c.length
                     n = total
