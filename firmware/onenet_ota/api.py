@@ -13,7 +13,7 @@ except ImportError:  # nRF52832 builds have no json
 _BODY = const(512)  # the largest JSON answer accepted (a check answer is ~250 bytes)
 _MAXSIZE = const(0x3FFFFFFF)
 _VCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-_TCHARS = _VCHARS.replace(".", "")
+_TCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"  # a literal: no RAM
 _HEX = "0123456789abcdef"
 
 

@@ -2,6 +2,7 @@
 # confirming a new image, resetting. The base class, and the unix profile (a file
 # sink); each other board's profile module (config.PROFILES) subclasses it. The agent
 # sees only these methods.
+import gc
 import os
 import time
 
@@ -9,26 +10,82 @@ from .errors import OtaError, const
 
 _EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
 
+# Room for a file object. A littlefs file object is one ~252-byte block (its 128-byte
+# cache inline: extmod/vfs_lfsx_file.c); mid-update, a 24 KiB heap in pieces may have
+# no such run left, and the journal's next save would fail. A board that needs it
+# (nrf52832: room(256)) keeps one run of that size allocated; every file the agent
+# opens gives it up just before open() (give_room) and takes it back once the file is
+# closed and no longer referenced (take_room), with a collection each time so that
+# the run is whole again. The run is a tuple: one block of the heap (a bytearray is
+# two: its object and its bytes, and the room would be one block short).
+_room = [0, None]  # [bytes, the run]
+
+
+def room(n):
+    if hasattr(gc, "mem_free"):  # MicroPython's heap (CPython's is not in pieces)
+        # littlefs joins a relative path to its working directory in one buffer that
+        # grows (and moves) to the longest path met (extmod/vfs_lfsx.c make_path): grown
+        # now, it never lands in the room later
+        try:
+            os.stat("_" * 48)
+        except OSError:
+            pass
+        _room[0] = n
+        take_room()
+
+
+def give_room():
+    if _room[1] is not None:
+        _room[1] = None
+        gc.collect()
+
+
+def take_room():
+    if _room[0] and _room[1] is None:
+        gc.collect()
+        try:
+            _room[1] = (None,) * ((_room[0] - 8) // 4)  # 8 + 4 bytes per item on a 32-bit port
+        except MemoryError:
+            pass  # no such run now: the next file opened without it, taken after that one
+
 
 def _read(path):
+    # a version (1..20 characters): 64 bytes at most, not a 256-byte read buffer
+    give_room()
+    try:
+        v = _read_in(path)
+    finally:
+        take_room()
+    return v
+
+
+def _read_in(path):
     try:
         f = open(path)
     except OSError:
         return None
     try:
-        return f.read().strip()
+        return f.read(64).strip()
     finally:
         f.close()
 
 
 def _write(path, text):
     # temp + rename: the version file is the old one or the new one, never torn
-    f = open(path + ".tmp", "w")
+    give_room()
     try:
-        f.write(text)
+        _write_in(path + ".tmp", text)
+    finally:
+        take_room()
+    os.rename(path + ".tmp", path)
+
+
+def _write_in(path, data):
+    f = open(path, "wb" if isinstance(data, (bytes, bytearray, memoryview)) else "w")
+    try:
+        f.write(data)
     finally:
         f.close()
-    os.rename(path + ".tmp", path)
 
 
 class Board:

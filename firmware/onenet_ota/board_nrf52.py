@@ -10,7 +10,7 @@
 #   small file (LOG) and to print() only once print no longer reaches the modem.
 # - no time.time(): now() reads the modem's network time (AT+CCLK?).
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
-from .board import Board
+from .board import Board, give_room, room, take_room
 from .errors import ConfigError, const
 
 LOG = "ota.log"
@@ -95,6 +95,15 @@ def _region(cfg, nrf):
     return start, end - start, lo, hi
 
 
+def _append(msg):
+    f = open(LOG, "a")
+    try:
+        f.write(msg)
+        f.write("\n")
+    finally:
+        f.close()
+
+
 def release():
     # Give UART0 back to the REPL (after the agent, e.g. from main.py)
     prev = _repl[0]
@@ -117,6 +126,10 @@ class Nrf52Board(Board):
     # committed (a bootloader copies a "complete" region at reset).
     def __init__(self, cfg):
         Board.__init__(self, cfg)
+        # the run a littlefs file object takes (252 bytes: 16 blocks, its 128-byte cache
+        # inline), and 4 blocks for what open() allocates meanwhile (the path): board.room,
+        # kept before the heap is in pieces
+        room(320)
         self._modem = None
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
@@ -124,6 +137,9 @@ class Nrf52Board(Board):
             # a request may follow another before its answer is read (board.pipelines):
             # the BC26 holds what comes until AT+QIRD asks; the M5311 pushes it at once
             self.pipelines = cfg["modem"] == "bc26"
+            # http.Client's head buffer (256 elsewhere): an M5311's ring holds what came,
+            # a BC26 hands out what is asked for (a head in two AT+QIRD, not one)
+            self.rb = 128 if self.pipelines else 64
             if cfg["uart"]["id"] == _REPL_UART:
                 self._detach()
             self.modem()  # its buffers (the ring) early, while the heap is in one piece
@@ -152,12 +168,11 @@ class Nrf52Board(Board):
                     os.rename(LOG, LOG + ".1")
             except OSError:
                 pass
-            f = open(LOG, "a")
+            give_room()
             try:
-                f.write(msg)
-                f.write("\n")
+                _append(msg)
             finally:
-                f.close()
+                take_room()
         except (OSError, MemoryError):
             pass  # a full filesystem, or no heap for the file's buffer, must not stop the agent
 

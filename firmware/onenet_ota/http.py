@@ -74,7 +74,7 @@ class Client:
     # req: a buffer of >= _REQ bytes to format requests in (the agent's chunk buffer,
     # idle then: 640 B fewer on a board); send_range then formats each head anew.
     def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
-                 conn_requests=1000, share=None, req=None):
+                 conn_requests=1000, share=None, req=None, rb=_RB):
         _safe(host, "host")
         self.host = host
         if port != 80:
@@ -103,7 +103,7 @@ class Client:
             else:  # a head kept in the shared buffer is the other's to forget
                 self._peer = share
                 share._peer = self
-        self._rb = bytearray(_RB)
+        self._rb = bytearray(rb)  # rb: smaller where the transport buffers (an M5311's ring)
         # Content-Range [start, end, total], -1 where absent: one attribute written in
         # place, not three (a download client's table then never grows mid-download)
         self.crange = [-1, -1, -1]
@@ -285,8 +285,9 @@ class Client:
         # body byte lands here (the body then goes straight into the caller's buffer
         # at offset 0: no copy, no memoryview of an odd offset to allocate).
         want = self._hint - self._hbytes - 3  # digits only grow as the range moves on
-        if want > _RB or want < -16 or not self._hint or not _MP:
-            want = _RB
+        rb = len(self._rb)
+        if want > rb or want < -16 or not self._hint or not _MP:
+            want = rb
         elif want < 1:
             want = 1
         r = self.t.readinto(self._rb, want)

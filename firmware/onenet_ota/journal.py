@@ -9,6 +9,7 @@
 # operations and to cut power in the middle of one.
 import os
 
+from .board import _write_in, give_room, take_room
 from .errors import const
 from .fmt import put_int
 
@@ -51,11 +52,11 @@ def crc32(data, crc=0):
 
 
 def _write(path, data):
-    f = open(path, "wb")
+    give_room()  # board.room: the file object's run
     try:
-        f.write(data)
+        _write_in(path, data)
     finally:
-        f.close()
+        take_room()
 
 
 def _rename(src, dst):
@@ -69,13 +70,22 @@ def _remove(path):
         pass
 
 
-def _read(path):
+def _read(path, mv):
+    # up to _MAX + 1 bytes into mv (the agent's buffer) -> how many; -1: no file
+    give_room()
+    try:
+        return _read_in(path, mv)
+    finally:
+        take_room()
+
+
+def _read_in(path, mv):
     try:
         f = open(path, "rb")
     except OSError:
-        return None
+        return -1
     try:
-        return f.read(_MAX + 1)
+        return f.readinto(mv[: _MAX + 1]) or 0
     finally:
         f.close()
 
@@ -103,39 +113,46 @@ def _put(buf, p, b):
     return e
 
 
-def _hex8(x):
-    out = ""
-    for i in range(28, -4, -4):
-        out += _HEX[(x >> i) & 15]
-    return out
-
-
-# The record as a dict, or None when data is not a whole, valid record.
+# The record as a dict, or None when data (bytes, bytearray or memoryview) is not a
+# whole, valid record. Read in place: only the values become objects (a copy of the
+# record, or of its text, would want a ~300-byte run of a heap in pieces).
 def parse(data):
-    if not data or len(data) > _MAX or data[-1:] != b"\n":
+    n = len(data)
+    if not 13 <= n <= _MAX or data[n - 1] != 10:
         return None
-    i = data.rfind(b"crc=")
-    if i < 0 or (i and data[i - 1 : i] != b"\n") or len(data) - i != 13:
+    d = memoryview(data)
+    i = n - 13  # the last line: "crc=" 8 hex digits LF
+    if d[i : i + 4] != b"crc=" or (i and d[i - 1] != 10):
         return None
-    try:
-        body = data[:i].decode()
-        want = data[i + 4 : i + 12].decode()
-    except (UnicodeError, ValueError):
-        return None
-    if _hex8(crc32(data[:i])) != want:
-        return None
-    rec = {}
-    for line in body.split("\n")[:-1]:
-        j = line.find("=")
-        k = line[:j]
-        v = line[j + 1 :]
-        if j < 0 or k in rec or k not in FIELDS:
+    crc = crc32(d[:i])
+    for k in range(8):
+        if d[i + 4 + k] != _HEXB[(crc >> (28 - 4 * k)) & 15]:
             return None
+    rec = {}
+    p = 0
+    while p < i:
+        e = p
+        while d[e] != 10:  # the crc line's LF is before i: d[i - 1]
+            e += 1
+        j = p
+        while j < e and d[j] != 61:  # '='
+            j += 1
+        k = 0
+        while k < len(_KEYS) and d[p : j + 1] != _KEYS[k]:
+            k += 1
+        if j == e or k == len(_KEYS) or FIELDS[k] in rec:
+            return None
+        try:
+            v = str(d[j + 1 : e], "utf-8")
+        except (UnicodeError, ValueError):
+            return None
+        k = FIELDS[k]
         if k in _INTS:
             if not _only(v, "0123456789", 1, 10):
                 return None
             v = int(v)
         rec[k] = v
+        p = e + 1
     for k in _OPTIONAL:
         if k not in rec:
             rec[k] = ""
@@ -206,15 +223,15 @@ class Journal:
     # then the file is removed).
     def load(self):
         p = self.path
-        data = _read(p)
-        if data is None:
+        n = _read(p, self._mv)
+        if n < 0:
             # a port whose rename cannot replace (FAT) removes first: the new record
             # may be only in the .tmp file
             p += ".tmp"
-            data = _read(p)
-            if data is None:
+            n = _read(p, self._mv)
+            if n < 0:
                 return None
-        rec = parse(data)
+        rec = parse(self._mv[:n]) if n <= _MAX else None
         if rec is None:
             _remove(p)
             return None

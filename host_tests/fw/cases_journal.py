@@ -204,9 +204,9 @@ def case_slot():
     out = [Journal(d + "/journal").load()["slot"]]
     data = _raw(d + "/journal")
     body = data[: data.find(b"slot=")]  # an older agent's record: no slot line
-    old = body + b"crc=" + journal._hex8(journal.crc32(body)).encode() + b"\n"
+    old = body + b"crc=" + ("%08x" % journal.crc32(body)).encode() + b"\n"
     out.append(journal.parse(old)["slot"])
     bad = body + b"slot=ota 1\n"
-    bad += b"crc=" + journal._hex8(journal.crc32(bad)).encode() + b"\n"
+    bad += b"crc=" + ("%08x" % journal.crc32(bad)).encode() + b"\n"
     out.append(str(journal.parse(bad)))
     return out
