@@ -6,8 +6,12 @@ from .errors import ConfigError, NetError, OtaError, PlatformError, ProtocolErro
 
 try:
     from json import loads
+
+    _copy = bytes  # the port's json takes bytes (or str), not a memoryview
 except ImportError:  # nRF52832 builds have no json
     from .jsonlite import loads
+
+    _copy = None  # jsonlite reads the answer in place: no copy of up to _BODY bytes
 
 
 _BODY = const(512)  # the largest JSON answer accepted (a check answer is ~250 bytes)
@@ -291,7 +295,8 @@ def json_answer(c, st, buf):
             raise NetError("HTTP %d" % st)
         raise ProtocolError("HTTP %d" % st)
     try:
-        d = loads(bytes(memoryview(buf)[:n]))
+        d = memoryview(buf)[:n]
+        d = loads(_copy(d) if _copy else d)
     except (ValueError, TypeError, ProtocolError):
         raise ProtocolError("bad JSON answer")
     if not isinstance(d, dict):

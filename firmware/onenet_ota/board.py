@@ -13,11 +13,13 @@ _EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.t
 # Room for a file object. A littlefs file object is one ~252-byte block (its 128-byte
 # cache inline: extmod/vfs_lfsx_file.c); mid-update, a 24 KiB heap in pieces may have
 # no such run left, and the journal's next save would fail. A board that needs it
-# (nrf52832: room(256)) keeps one run of that size allocated; every file the agent
-# opens gives it up just before open() (give_room) and takes it back once the file is
-# closed and no longer referenced (take_room), with a collection each time so that
-# the run is whole again. The run is a tuple: one block of the heap (a bytearray is
-# two: its object and its bytes, and the room would be one block short).
+# (nrf52832: room(320)) keeps one run of that size allocated; every file the agent
+# opens gives it up just before open() and takes it back once the file is closed
+# (read_into, write_file), with a collection each time so that the run is whole
+# again. Nothing that outlives the file may be allocated in between (it would land in
+# the run): what is read goes into a buffer made before, a missing file is found by
+# os.stat() before. The run is a tuple: one block of the heap (a bytearray is two:
+# its object and its bytes, and the room would be one block short).
 _room = [0, None]  # [bytes, the run]
 
 
@@ -49,43 +51,55 @@ def take_room():
             pass  # no such run now: the next file opened without it, taken after that one
 
 
-def _read(path):
-    # a version (1..20 characters): 64 bytes at most, not a 256-byte read buffer
+# The bytes of file path read into buf (at most its length) -> how many; -1: no file.
+def read_into(path, buf):
+    try:
+        os.stat(path)
+    except OSError:
+        return -1
     give_room()
     try:
-        v = _read_in(path)
+        return _read_in(path, buf)
     finally:
         take_room()
-    return v
 
 
-def _read_in(path):
+def _read_in(path, buf):
+    f = open(path, "rb")
     try:
-        f = open(path)
-    except OSError:
-        return None
-    try:
-        return f.read(64).strip()
+        return f.readinto(buf) or 0
     finally:
         f.close()
 
 
-def _write(path, text):
-    # temp + rename: the version file is the old one or the new one, never torn
+# data (str or bytes) written to path; mode "w" (replace) or "a" (append).
+def write_file(path, data, mode):
     give_room()
     try:
-        _write_in(path + ".tmp", text)
+        _write_in(path, data, mode)
     finally:
         take_room()
-    os.rename(path + ".tmp", path)
 
 
-def _write_in(path, data):
-    f = open(path, "wb" if isinstance(data, (bytes, bytearray, memoryview)) else "w")
+def _write_in(path, data, mode):
+    f = open(path, mode + ("" if isinstance(data, str) else "b"))
     try:
         f.write(data)
     finally:
         f.close()
+
+
+def _read(path):
+    # a version (1..20 characters): 64 bytes at most
+    b = bytearray(64)
+    n = read_into(path, b)
+    return None if n < 0 else str(b[:n], "utf-8").strip()
+
+
+def _write(path, text):
+    # temp + rename: the version file is the old one or the new one, never torn
+    write_file(path + ".tmp", text, "w")
+    os.rename(path + ".tmp", path)
 
 
 class Board:

@@ -10,7 +10,7 @@
 #   small file (LOG) and to print() only once print no longer reaches the modem.
 # - no time.time(): now() reads the modem's network time (AT+CCLK?).
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
-from .board import Board, give_room, room, take_room
+from .board import Board, room, write_file
 from .errors import ConfigError, const
 
 LOG = "ota.log"
@@ -95,15 +95,6 @@ def _region(cfg, nrf):
     return start, end - start, lo, hi
 
 
-def _append(msg):
-    f = open(LOG, "a")
-    try:
-        f.write(msg)
-        f.write("\n")
-    finally:
-        f.close()
-
-
 def release():
     # Give UART0 back to the REPL (after the agent, e.g. from main.py)
     prev = _repl[0]
@@ -168,11 +159,7 @@ class Nrf52Board(Board):
                     os.rename(LOG, LOG + ".1")
             except OSError:
                 pass
-            give_room()
-            try:
-                _append(msg)
-            finally:
-                take_room()
+            write_file(LOG, msg + "\n", "a")
         except (OSError, MemoryError):
             pass  # a full filesystem, or no heap for the file's buffer, must not stop the agent
 

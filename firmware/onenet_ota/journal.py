@@ -9,7 +9,7 @@
 # operations and to cut power in the middle of one.
 import os
 
-from .board import _write_in, give_room, take_room
+from .board import read_into, write_file
 from .errors import const
 from .fmt import put_int
 
@@ -52,11 +52,7 @@ def crc32(data, crc=0):
 
 
 def _write(path, data):
-    give_room()  # board.room: the file object's run
-    try:
-        _write_in(path, data)
-    finally:
-        take_room()
+    write_file(path, data, "w")  # board.room: the file object's run
 
 
 def _rename(src, dst):
@@ -72,22 +68,7 @@ def _remove(path):
 
 def _read(path, mv):
     # up to _MAX + 1 bytes into mv (the agent's buffer) -> how many; -1: no file
-    give_room()
-    try:
-        return _read_in(path, mv)
-    finally:
-        take_room()
-
-
-def _read_in(path, mv):
-    try:
-        f = open(path, "rb")
-    except OSError:
-        return -1
-    try:
-        return f.readinto(mv[: _MAX + 1]) or 0
-    finally:
-        f.close()
+    return read_into(path, mv[: _MAX + 1])
 
 
 def _only(s, chars, lo, hi):

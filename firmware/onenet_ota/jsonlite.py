@@ -169,7 +169,7 @@ def loads(s, maxlen=4096):
     if n <= maxlen:
         if isinstance(s, str):
             s = s.encode()
-        elif not isinstance(s, bytes):
+        elif not isinstance(s, (bytes, bytearray, memoryview)):
             s = bytes(s)
         n = len(s)
     if n > maxlen:

@@ -96,7 +96,9 @@ def case_corpus():
 def case_input_types():
     s = CORPUS[0]
     b = s.encode()
-    return [jsonlite.loads(b), jsonlite.loads(bytearray(b)), jsonlite.loads(memoryview(b"xx" + b)[2:])]
+    a = jsonlite.loads(b)
+    # one answer printed, not three (the output line is one string on a 32k heap)
+    return [a, jsonlite.loads(bytearray(b)) == a, jsonlite.loads(memoryview(b"xx" + b)[2:]) == a]
 
 
 def _err(s, **kw):

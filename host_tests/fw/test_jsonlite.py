@@ -29,7 +29,7 @@ def test_cases(runtime, mpy_dir, monkeypatch):
     r = run_cases("cases_jsonlite", runtime, heap="32k")
     assert r["case_corpus"] == [json.loads(s) for s in cj.CORPUS]
     ref = json.loads(cj.CORPUS[0])
-    assert r["case_input_types"] == [ref, ref, ref]
+    assert r["case_input_types"] == [ref, True, True]
     bad = r["case_bad_1"] + r["case_bad_2"]
     assert len(bad) == len(cj.BAD) + len(cj.BAD_BYTES)
     for s, got in zip(list(cj.BAD) + list(cj.BAD_BYTES), bad):
