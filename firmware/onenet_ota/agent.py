@@ -74,9 +74,8 @@ _RULES = (
 )
 _CALLS = ("check", "check", "token check", "download")  # by bit, for the log
 
-# The journal's states in the order the steps take them (see the head of this file).
-# fetch.step: route, validate, token check, download -> "ready"; fetch.commit: 101 ->
-# commit -> "applied" -> reset.
+# The journal's states in the order the steps take them (see the head of this file):
+# fetch.step -> "ready"; fetch.commit: 101 -> commit -> "applied" -> reset.
 _STEPS = (("dl", "step"), ("ready", "commit"))
 
 _said_tls = False  # "tls is off" is said once per start, not per cycle

@@ -38,7 +38,7 @@ def connect(m, s, host, port, dl, timeout_ms):
     p = m._ci(p, port)
     p = m._c(p, b",0,0\r\n")
     m._send_cmd(p)
-    m._wait(dl, (b"OK",))
+    m._wait(dl, (b"OK",), None, False)
     while s._opened < 0:
         m._urc(m._line(dl))
     if s._opened:
@@ -87,10 +87,10 @@ def send(m, s, buf, off, k):
     p = m._ci(p, k)
     p = m._c(p, b"\r\n")
     m._send_cmd(p)
-    dl = m._deadline()
-    m._wait(dl, (b">",))
+    dl = m._deadline(0)
+    m._wait(dl, (b">",), None, False)
     m.u.write(memoryview(buf)[off:off + k])
-    m._wait(dl, (b"SEND OK",))
+    m._wait(dl, (b"SEND OK",), None, False)
 
 
 def read(m, s, dl, buf, off, n):
@@ -109,7 +109,7 @@ def read(m, s, dl, buf, off, n):
     m._doff = off
     m._dn = n
     try:
-        m._wait(dl, (b"OK",), b"+QIRD:")
+        m._wait(dl, (b"OK",), b"+QIRD:", False)
     except NetError:
         if not s._eof:
             raise

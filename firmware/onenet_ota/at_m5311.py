@@ -46,7 +46,7 @@ def connect(m, s, host, port, dl, timeout_ms):
     p = m._ci(p, port)
     p = m._c(p, b"\r\n")
     m._send_cmd(p)
-    m._wait(dl, (b"CONNECT OK", b"ALREADY CONNECT"))
+    m._wait(dl, (b"CONNECT OK", b"ALREADY CONNECT"), None, False)
 
 
 def urc(m, n):
@@ -73,7 +73,7 @@ def resolve(m, host, timeout_ms=None):
     p = m._c(p, b"\"\r\n")
     m._send_cmd(p)
     dl = m._deadline(timeout_ms)
-    m._wait(dl, (b"OK",))
+    m._wait(dl, (b"OK",), None, False)
     while m._dns is None:
         m._urc(m._line(dl))
     if not is_ip(m._dns):
@@ -142,7 +142,7 @@ def send(m, s, buf, off, k):
     # the OK, and a long range would overflow the ring while the OK is awaited; the
     # late OK is then an unknown line, skipped)
     m._pushed = False
-    if m._wait(m._deadline(), (b"OK",), None, True) < 0:
+    if m._wait(m._deadline(0), (b"OK",), None, True) < 0:
         m._late += 1  # its OK is still to come: not the answer to a later command
 
 

@@ -13,7 +13,7 @@ _EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.t
 # Room for a file object. A littlefs file object is one ~252-byte block (its 128-byte
 # cache inline: extmod/vfs_lfsx_file.c); mid-update, a 24 KiB heap in pieces may have
 # no such run left, and the journal's next save would fail. A board that needs it
-# (nrf52832: room(320)) keeps one run of that size allocated; every file the agent
+# (nrf52832: room(480)) keeps one run of that size allocated; every file the agent
 # opens gives it up just before open() and takes it back once the file is closed
 # (read_into, write_file), with a collection each time so that the run is whole
 # again. Nothing that outlives the file may be allocated in between (it would land in

@@ -6,8 +6,7 @@
 # - Each request is formatted into one preallocated buffer and written with one call
 #   (several small writes meet Nagle's algorithm and cost ~40 ms each).
 # - The status line and headers are parsed byte by byte from a small receive buffer
-#   under hard caps (line length, header count, total bytes): ProtocolError beyond
-#   (http_head.py).
+#   under hard caps (line, header count, total bytes): ProtocolError beyond (http_head).
 # - Bodies framed by Content-Length, chunked, or connection close; read into the
 #   caller's buffer. The download path (prepare + send_range + readinto) allocates
 #   nothing per request once warmed up.
@@ -104,20 +103,17 @@ class Client:
                 self._peer = share
                 share._peer = self
         self._rb = bytearray(rb)  # rb: smaller where the transport buffers (an M5311's ring)
-        # Content-Range [start, end, total], -1 where absent: one attribute written in
-        # place, not three (a download client's table then never grows mid-download)
+        # Content-Range [start, end, total] (-1: absent), written in place: one attribute
         self.crange = [-1, -1, -1]
         self._rpos = self._rend = 0
         self._lb = self._line
         self._lo = 0
         self._hint = 0
-        # Written by the first request anyway: here, so that the table has its size
-        # (29 slots with what a download adds) before the heap is in pieces.
+        # set by the first request anyway: here, the table has its size before the heap
+        # is in pieces (29 slots with what a download adds)
         self._t0 = 0
         self._dl_head = 0  # length of the last download answer's head
         self._reset_response()
-
-    # -- connection ------------------------------------------------------------
 
     def _open(self):
         h, p = self.addr or (self.host, self.port)
@@ -143,8 +139,6 @@ class Client:
         if t:
             t.close()
 
-    # -- requests --------------------------------------------------------------
-
     def _put(self, pos, data):
         if isinstance(data, str):
             data = data.encode()
@@ -162,8 +156,7 @@ class Client:
         except ValueError:
             raise ProtocolError("request too large")
 
-    # Format request line and headers, without the final blank line; -> length.
-    # headers: sequence of (name, value) strings.
+    # Request line and headers (name, value) strings, no final blank line -> length.
     def prepare(self, method, path, headers=(), p=0):
         if self._peer and self._peer._dl:
             self._peer._dl = None  # the shared buffer no longer holds its download head
@@ -185,7 +178,7 @@ class Client:
             self._method_head = method == "HEAD"
         return p
 
-    # One request; body (bytes or str) goes in the same write. Returns the status.
+    # One request; body (bytes or str) in the same write -> the status.
     def request(self, method, path, headers=(), body=None):
         if self._dl:
             self._dl = None
@@ -254,8 +247,6 @@ class Client:
                 if fresh or self._hbytes:
                     raise
 
-    # -- response head ---------------------------------------------------------
-
     # Read and parsed in http_head (lines, status line, headers); these names stay the
     # client's: pipe.Client reads a pipelined answer's head, api_tid.Client overrides
     # _header and reads numbers with _num.
@@ -295,8 +286,6 @@ class Client:
             raise NetError("connection closed")
         self._rpos = 0
         self._rend = r
-
-    # -- response body ---------------------------------------------------------
 
     def _take(self, buf, off, n, exact):
         # Move up to n body bytes (of the current chunk/length) into buf[off:].
@@ -347,7 +336,7 @@ class Client:
             self._left = size
         return size
 
-    # Exactly the next n body bytes into buf -> n, or ProtocolError (shorter), NetError.
+    # Exactly the next n body bytes into buf -> n; ProtocolError (shorter), NetError.
     def readinto(self, buf, n):
         if self.length >= 0 and not self.chunked and n > self._left:
             raise ProtocolError("body shorter than asked")

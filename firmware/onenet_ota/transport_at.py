@@ -177,7 +177,7 @@ class AtModem(AtLines):
     # raise NetError; URCs are handled on the way; a line starting with `want` sets
     # self._got (bc26 +QIRD: its payload follows and is read at once). data: an m5311
     # push for an open socket ends the wait too (-> -1; see at_m5311.send).
-    def _wait(self, deadline, finals, want=None, data=False):
+    def _wait(self, deadline, finals, want, data):
         while True:
             n = self._line(deadline)
             if not n:
@@ -214,7 +214,7 @@ class AtModem(AtLines):
         elif not self._d.urc(self, n):
             self.urcs += 1
 
-    def _deadline(self, ms=None):
+    def _deadline(self, ms):  # ms 0: the modem's time-out
         return time.ticks_add(time.ticks_ms(), ms or self.to)
 
     def cmd(self, text, finals=(b"OK",), ms=None):
@@ -222,7 +222,7 @@ class AtModem(AtLines):
         p = self._c(0, text)
         p = self._c(p, b"\r\n")
         self._send_cmd(p)
-        return self._wait(self._deadline(ms), finals)
+        return self._wait(self._deadline(ms), finals, None, False)
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class AtModem(AtLines):
             self._got = -1
             p = self._c(0, b"AT+CGATT?\r\n")
             self._send_cmd(p)
-            self._wait(self._deadline(), (b"OK",), b"+CGATT:")
+            self._wait(self._deadline(0), (b"OK",), b"+CGATT:", False)
             if self._got == 1:
                 break
             time.sleep_ms(500)
@@ -284,7 +284,7 @@ class AtModem(AtLines):
         self._clk = None
         p = self._c(0, b"AT+CCLK?\r\n")
         self._send_cmd(p)
-        self._wait(self._deadline(), (b"OK",), b"+CCLK:")
+        self._wait(self._deadline(0), (b"OK",), b"+CCLK:", False)
         return self._clk
 
     def _cclk(self, n):
@@ -329,7 +329,7 @@ class AtModem(AtLines):
         p = self._c(p, b"\r\n")
         try:
             self._send_cmd(p)
-            self._wait(self._deadline(2000), (b"OK", b"CLOSE OK"))
+            self._wait(self._deadline(2000), (b"OK", b"CLOSE OK"), None, False)
         except (NetError, ProtocolError):
             self._flush_input()
 
@@ -348,7 +348,7 @@ class AtModem(AtLines):
     def _recv(self, s, buf, off, n):
         if self._held is not None:
             self.release()
-        dl = self._deadline()
+        dl = self._deadline(0)
         while not s._rc:
             if s._err:
                 raise NetError(s._err)
