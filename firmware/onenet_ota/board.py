@@ -2,7 +2,6 @@
 # confirming a new image, resetting. The base class, and the unix profile (a file
 # sink); each other board's profile module (config.PROFILES) subclasses it. The agent
 # sees only these methods.
-import gc
 import os
 import time
 
@@ -10,62 +9,15 @@ from .errors import OtaError, const
 
 _EPOCH_2000 = const(946684800)  # unix seconds at 2000-01-01: ports whose time.time() counts from 2000
 
-# Room for a file object. A littlefs file object is one ~252-byte block (its 128-byte
-# cache inline: extmod/vfs_lfsx_file.c); mid-update, a 24 KiB heap in pieces may have
-# no such run left, and the journal's next save would fail. A board that needs it
-# (nrf52832: room(480)) keeps one run of that size allocated; every file the agent
-# opens gives it up just before open() and takes it back once the file is closed
-# (read_into, write_file), with a collection each time so that the run is whole
-# again. Nothing that outlives the file may be allocated in between (it would land in
-# the run): what is read goes into a buffer made before, a missing file is found by
-# os.stat() before. The run is a tuple: one block of the heap (a bytearray is two:
-# its object and its bytes, and the room would be one block short).
-_room = [0, None]  # [bytes, the run]
-
-
-def room(n):
-    if hasattr(gc, "mem_free"):  # MicroPython's heap (CPython's is not in pieces)
-        # littlefs joins a relative path to its working directory in one buffer that
-        # grows (and moves) to the longest path met (extmod/vfs_lfsx.c make_path): grown
-        # now, it never lands in the room later
-        try:
-            os.stat("_" * 48)
-        except OSError:
-            pass
-        _room[0] = n
-        take_room()
-
-
-def give_room():
-    if _room[1] is not None:
-        _room[1] = None
-        gc.collect()
-
-
-def take_room():
-    if _room[0] and _room[1] is None:
-        gc.collect()
-        try:
-            _room[1] = (None,) * ((_room[0] - 8) // 4)  # 8 + 4 bytes per item on a 32-bit port
-        except MemoryError:
-            pass  # no such run now: the next file opened without it, taken after that one
-
 
 # The bytes of file path read into buf (at most its length) -> how many; -1: no file.
+# Into a buffer made before: no read buffer of the stream's default size (256 bytes in
+# one piece, on a heap in pieces), no copy.
 def read_into(path, buf):
     try:
-        os.stat(path)
+        f = open(path, "rb")
     except OSError:
         return -1
-    give_room()
-    try:
-        return _read_in(path, buf)
-    finally:
-        take_room()
-
-
-def _read_in(path, buf):
-    f = open(path, "rb")
     try:
         return f.readinto(buf) or 0
     finally:
@@ -74,14 +26,6 @@ def _read_in(path, buf):
 
 # data (str or bytes) written to path; mode "w" (replace) or "a" (append).
 def write_file(path, data, mode):
-    give_room()
-    try:
-        _write_in(path, data, mode)
-    finally:
-        take_room()
-
-
-def _write_in(path, data, mode):
     f = open(path, mode + ("" if isinstance(data, str) else "b"))
     try:
         f.write(data)

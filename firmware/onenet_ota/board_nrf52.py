@@ -10,7 +10,7 @@
 #   small file (LOG) and to print() only once print no longer reaches the modem.
 # - no time.time(): now() reads the modem's network time (AT+CCLK?).
 # - the free flash after the firmware is small (docs/shim.md, "nRF52832 flash plan").
-from .board import Board, room, write_file
+from .board import Board, write_file
 from .errors import ConfigError, const
 
 LOG = "ota.log"
@@ -117,11 +117,18 @@ class Nrf52Board(Board):
     # committed (a bootloader copies a "complete" region at reset).
     def __init__(self, cfg):
         Board.__init__(self, cfg)
-        # the run a littlefs file object takes (252 bytes: 16 blocks, its 128-byte cache
-        # inline) and what is allocated beside it meanwhile (the path, ...): board.room,
-        # kept before the heap is in pieces. 320 bytes left a 24 KiB update short in
-        # about one run in four; 480, none in 20 (docs/qemu.md).
-        room(480)
+        # A collection after every KiB allocated, not only when the heap is full: garbage
+        # then never spreads over the whole heap with the long-lived objects laid down
+        # among it, and a run for a littlefs file object (252 bytes in one piece: its
+        # 128-byte cache inline, extmod/vfs_lfsx_file.c) or a JSON table is still there
+        # mid-update. It made a 24 KiB update pass every run, from one in three
+        # (docs/qemu.md). The nrf port has gc.threshold (MICROPY_GC_ALLOC_THRESHOLD).
+        try:
+            import gc
+
+            gc.threshold(1024)
+        except (ImportError, AttributeError):
+            pass
         self._modem = None
         if cfg["modem"]:
             self.connect = self._connect  # the agent's http.Client uses it
