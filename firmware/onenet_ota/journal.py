@@ -52,7 +52,7 @@ def crc32(data, crc=0):
 
 
 def _write(path, data):
-    write_file(path, data, "w")  # board.room: the file object's run
+    write_file(path, data, "w")
 
 
 def _rename(src, dst):

@@ -223,7 +223,7 @@ def test_board_configs_load():
 # errors made absolute). Set OTA_WASM_MJS to the package's micropython.mjs, e.g. after
 #   npm install --prefix /tmp/wasm @micropython/micropython-webassembly-pyscript@1.27
 # OTA_WASM_MJS=/tmp/wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
-WASM_MODS = ("errors", "fmt", "blockhash", "md5", "jsonlite", "journal", "http_head", "http")
+WASM_MODS = ("errors", "fmt", "blockhash", "md5", "jsonlite", "board", "journal", "http_head", "http")
 WASM_CHECK = r'''
 import md5, jsonlite, journal, http, errors
 print("W maxsize", sys.maxsize)
@@ -325,6 +325,7 @@ def test_pure_logic_on_wasm(tmp_path):
             src = f.read().replace("from .errors import", "from errors import")
             src = src.replace("from .blockhash import", "from blockhash import")
             src = src.replace("from .fmt import", "from fmt import")
+            src = src.replace("from .board import", "from board import")
             src = src.replace("from .http_head import", "from http_head import")
             src = src.replace("from . import http_head", "import http_head")
         assert not [ln for ln in src.splitlines() if ln.startswith("from .")], m  # lazy ones stay unused

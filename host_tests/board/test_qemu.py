@@ -115,7 +115,7 @@ def test_fresh_update(qenv, modem):
 @pytest.mark.parametrize("modem", ("bc26", "m5311"))
 def test_fresh_update_in_24k_of_heap(qenv, modem):
     # the Cortex-M issue's target: a whole nRF52832 update, 1 KiB chunks, in a 24 KiB
-    # heap (docs/qemu.md: 23 KiB fails; the room for file objects, board.room)
+    # heap (docs/qemu.md, session 8: every run passes at 24 KiB; 23 does not for the M5311)
     data = image(SIZE, "V1.4")
     t = qenv.publish(data, "V1.4", manuf="102", model="10201")
     s = qenv.run(SETS, board="nrf52832", modem=modem, heap="24k", chunk=1024)
