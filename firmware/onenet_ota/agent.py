@@ -146,7 +146,7 @@ class Agent:
         c = self.cfg
         return self._Client(c["host"], c["port"], getattr(self.b, "connect", None), c["timeout_ms"],
                             c["tls"], c["ca"], c["insecure"], c["conn_requests"], share, self._buf,
-                            getattr(self.b, "rb", 256))
+                            getattr(self.b, "rb", 0))
 
     # -- plumbing ------------------------------------------------------------
 

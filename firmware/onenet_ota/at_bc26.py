@@ -18,10 +18,9 @@ except ImportError:
         return x
 
 
-_QIRD = const(512)  # most bytes asked per AT+QIRD
 # No payload ring: AT+QIRD asks for no more than the caller's read wants, and its bytes
 # go straight into the caller's buffer (the modem holds the rest until asked).
-RING = const(0)
+_QIRD = const(512)  # most bytes asked per AT+QIRD
 CLOSE = b"AT+QICLOSE="
 
 
@@ -74,9 +73,22 @@ def raw(m, n, deadline):
     if n > m._dn:
         raise NetError("modem: +QIRD longer than asked")
     buf = m._dst
-    o = m._doff
-    for i in range(o, o + n):
-        buf[i] = m._byte(deadline)
+    rx = m._rx
+    i = m._doff
+    e = i + n
+    while i < e:  # what the UART piece holds is copied in one loop, no call per byte
+        p = m._rp
+        k = m._re - p
+        if not k:
+            buf[i] = m._byte(deadline)  # reads the next piece
+            i += 1
+            continue
+        if k > e - i:
+            k = e - i
+        for j in range(k):
+            buf[i + j] = rx[p + j]
+        m._rp = p + k
+        i += k
     m._frame_end(None, n, deadline)
 
 

@@ -73,7 +73,7 @@ class Client:
     # req: a buffer of >= _REQ bytes to format requests in (the agent's chunk buffer,
     # idle then: 640 B fewer on a board); send_range then formats each head anew.
     def __init__(self, host, port=80, connect=None, timeout_ms=10000, tls=False, ca=None, insecure=False,
-                 conn_requests=1000, share=None, req=None, rb=_RB):
+                 conn_requests=1000, share=None, req=None, rb=0):
         _safe(host, "host")
         self.host = host
         if port != 80:
@@ -102,7 +102,7 @@ class Client:
             else:  # a head kept in the shared buffer is the other's to forget
                 self._peer = share
                 share._peer = self
-        self._rb = bytearray(rb)  # rb: smaller where the transport buffers (an M5311's ring)
+        self._rb = bytearray(rb or _RB)  # rb: smaller where the transport buffers (an M5311's ring)
         # Content-Range [start, end, total] (-1: absent), written in place: one attribute
         self.crange = [-1, -1, -1]
         self._rpos = self._rend = 0

@@ -118,8 +118,9 @@ def parse(data):
         j = p
         while j < e and d[j] != 61:  # '='
             j += 1
+        key = d[p : j + 1]
         k = 0
-        while k < len(_KEYS) and d[p : j + 1] != _KEYS[k]:
+        while k < len(_KEYS) and key != _KEYS[k]:
             k += 1
         if j == e or k == len(_KEYS) or FIELDS[k] in rec:
             return None
@@ -212,7 +213,7 @@ class Journal:
             n = _read(p, self._mv)
             if n < 0:
                 return None
-        rec = parse(self._mv[:n]) if n <= _MAX else None
+        rec = parse(self._mv[:n])  # None beyond _MAX too
         if rec is None:
             _remove(p)
             return None

@@ -20,8 +20,8 @@
 # small buffer and parsed byte by byte: unsolicited lines (URCs: +CEREG, +CSCON, ...)
 # are handled wherever they come, between or inside command answers. bc26 payload
 # goes straight into the caller's buffer (AT+QIRD asks for no more than the read
-# wants); m5311 pushes go into one bounded ring (overflow is a NetError). M5311 hex is decoded as it streams in: no line buffer of the payload, no
-# unhexlify. Modem errors (ERROR, +CME ERROR, SEND FAIL, CONNECT FAIL) are NetError,
+# wants); m5311 pushes go into one bounded ring (overflow is a NetError). M5311 hex is
+# decoded as it streams in: no line buffer of the payload, no unhexlify. Modem errors (ERROR, +CME ERROR, SEND FAIL, CONNECT FAIL) are NetError,
 # a silent modem is Timeout. Buffers are allocated once per modem.
 #
 # Flow control, so that one range can be the whole image:
@@ -31,8 +31,7 @@
 #   command in the BG96/BG95 TCP/IP Application Notes, 2.3.8 AT+QIRD, <read_length>
 #   at most 1500). Nothing is on the line unless asked for, so no ring is needed (each
 #   read asks for at most what the caller wants, up to _QIRD) and flash stalls lose
-#   nothing, RTS/CTS or not. While the modem holds data
-#   it raises no new "recv" URC (BG95 note 2.3.8): after a read that came back full,
+#   nothing, RTS/CTS or not. While the modem holds data it raises no new "recv" URC (BG95 note 2.3.8): after a read that came back full,
 #   the next one is sent without waiting for a URC.
 # - m5311: the modem pushes +IPRD as data arrives (AT+IPRCFG=1,...: the auto-output
 #   mode China Mobile's own drivers set, OneOS m5311_netconn.c / QSDK; no pull mode of
@@ -61,7 +60,7 @@ except ImportError:
 
 
 _SEND = const(1024)  # most payload bytes per send command
-# The payload ring's size is the dialect's (at_m5311.RING; at_bc26.RING 0: none).
+# The m5311 payload ring's size: at_m5311.RING (a bc26 socket has none).
 
 
 class AtSocket:
@@ -117,8 +116,7 @@ class AtModem(AtLines):
         else:
             from . import at_bc26 as d
         self._d = d  # the dialect: connect, send, urc, ... (its module's functions)
-        if not ring:
-            ring = d.RING
+        ring = (ring or d.RING) if m5311 else 0
         self.u = uart
         self.kind = kind
         self.m5311 = m5311
