@@ -229,11 +229,16 @@ class SouthRoutes:
                 hdr = b""
                 sim.stats.add(bytes_sent=end - pos)
                 pos = end
+                if pos < limit:  # a paced or held body: "served" moves as it goes out
+                    sim.note_served(t, a + pos)
                 if stall_at is not None and pos == stall_at:
                     self.wait(f["stall"])
                 if bw:
                     ahead = pos / float(bw) - (time.time() - t0)
                     self.wait(ahead)
+                if pos < limit and sim._stopping.is_set():
+                    cut = True  # stopping: the rest of a held or paced body is not sent
+                    break
             if chunked and not cut:
                 self._send(b"0\r\n\r\n")
         finally:
